@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SpQRExplorer",
+    products: [
+        .executable(name: "spqr-explorer", targets: ["SpQRExplorer"]),
+        .library(name: "SpQRCore", targets: ["SpQRCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // ncursesw, used only by the terminal seam of the explorer.
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncursesw5-dev"])]),
+        // OpenBLAS (with its LAPACK) for the lazy GPTQ block update and the Cholesky factorisation.
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "SpQRCore",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "SpQRExplorer",
+            dependencies: [
+                "SpQRCore", "CNcurses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"]),
+        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,105 @@
+// Error figures of a quantized layer (reference notes §10).
+//
+//     relative weight error        ‖W − Q‖_F / ‖W‖_F
+//     relative proxy output error  tr(ΔW H ΔWᵀ) / tr(W H Wᵀ),   ΔW = W − Q, H undamped
+//     concentration                Σ of the largest 1% of sensitivities / Σ of all sensitivities
+//
+// The proxy error is the expected squared output error over the calibration inputs (H = 2XᵀX/n). For a
+// GPTQ run it need not be recomputed from H: with Hd = Hp + λ·I on live columns and 1 on dead ones,
+//     Σ e² = tr(ΔWp Hd ΔWpᵀ)   ⇒   tr(ΔW H ΔWᵀ) = Σ e² − λ·‖ΔWp[:, live]‖² − ‖ΔWp[:, dead]‖²
+// (dead columns have zero rows in H). Concentration is the paper's observation that under 1% of the
+// weights cause most of the error (SpQR §3, Figure 2), measured on the sensitivity map.
+
+import COpenBLAS
+
+/// Error measures shared by SpQR runs and the baselines.
+public enum ErrorFigures {
+    /// ‖a − b‖_F / ‖a‖_F over the rows listed (all rows when nil); 0 when a is zero and equal to b.
+    public static func relativeWeightError(original a: [Float], quantized b: [Float]) -> Double {
+        var num: Double = 0, den: Double = 0
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                for k in 0..<ap.count {
+                    let x = Double(ap[k]), dlt = x - Double(bp[k])
+                    num += dlt * dlt
+                    den += x * x
+                }
+            }
+        }
+        return den > 0 ? (num / den).squareRoot() : (num > 0 ? .infinity : 0)
+    }
+
+    /// x_i H x_iᵀ for every row i of a [rows, n] matrix, computed blockwise with sgemm.
+    public static func rowQuadraticForms(_ x: [Float], rows: Int, hessian h: Matrix) -> [Double] {
+        let n = h.rows
+        precondition(x.count == rows * n)
+        let blockRows = 128
+        var result = [Double](repeating: 0, count: rows)
+        var t = [Float](repeating: 0, count: min(blockRows, max(rows, 1)) * n)
+        x.withUnsafeBufferPointer { xp in
+            h.values.withUnsafeBufferPointer { hp in
+                t.withUnsafeMutableBufferPointer { tp in
+                    var r0 = 0
+                    while r0 < rows {
+                        let m = min(blockRows, rows - r0)
+                        cblas_sgemm(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasNoTrans.rawValue), Int32(SpQRCblasNoTrans.rawValue),
+                                    Int32(m), Int32(n), Int32(n), 1, xp.baseAddress! + r0 * n, Int32(n),
+                                    hp.baseAddress, Int32(n), 0, tp.baseAddress, Int32(n))
+                        for i in 0..<m {
+                            var acc: Double = 0
+                            let xr = xp.baseAddress! + (r0 + i) * n, tr = tp.baseAddress! + i * n
+                            for c in 0..<n { acc += Double(xr[c]) * Double(tr[c]) }
+                            result[r0 + i] = acc
+                        }
+                        r0 += m
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The share of Σ v held by its largest ⌈fraction · count⌉ entries (v ≥ 0), in O(count) without sorting:
+    /// a two-pass radix selection on the float bit patterns, which order like the values for v ≥ 0.
+    public static func topShare(_ v: [Float], fraction: Double) -> Double {
+        guard !v.isEmpty else { return 0 }
+        let k = max(1, Int((fraction * Double(v.count)).rounded(.up)))
+        var total: Double = 0
+        var high = [Int](repeating: 0, count: 1 << 16)
+        v.withUnsafeBufferPointer { p in
+            for x in p {
+                let y = max(x, 0)
+                total += Double(y)
+                high[Int(y.bitPattern >> 16)] += 1
+            }
+        }
+        guard total > 0 else { return 0 }
+        // The high half-word bin that holds the k-th largest value.
+        var above = 0, bin = (1 << 16) - 1
+        while bin > 0 && above + high[bin] < k {
+            above += high[bin]
+            bin -= 1
+        }
+        var low = [Int](repeating: 0, count: 1 << 16)
+        var sumAbove: Double = 0
+        v.withUnsafeBufferPointer { p in
+            for x in p {
+                let y = max(x, 0)
+                let hb = Int(y.bitPattern >> 16)
+                if hb > bin { sumAbove += Double(y) } else if hb == bin { low[Int(y.bitPattern & 0xFFFF)] += 1 }
+            }
+        }
+        var need = k - above
+        var lb = (1 << 16) - 1
+        var sum = sumAbove
+        while need > 0 && lb >= 0 {
+            let take = min(need, low[lb])
+            if take > 0 {
+                sum += Double(take) * Double(Float(bitPattern: UInt32(bin) << 16 | UInt32(lb)))
+                need -= take
+            }
+            lb -= 1
+        }
+        return min(1, sum / total)
+    }
+}

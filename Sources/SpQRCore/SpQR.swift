@@ -1,0 +1,287 @@
+// One SpQR run on one linear layer, as the reference engine computes it, with the figures the explorer
+// shows and the baselines that isolate each ingredient.
+//
+//   prepare:  perm, Hp, dead columns, damping, U (Uᵀ U = Hd⁻¹), Wp = W[:, perm] with dead columns zeroed,
+//             the outlier scale mean_j Var_i(Wp[:, j]) / d_j²               (per layer, order and percdamp)
+//   run:      τ = outlier_threshold · outlier scale; GPTQ with outliers (GPTQ.swift); figures
+//   baselines: round-to-nearest and GPTQ without outliers at the same settings
+//
+// Everything a run returns is in the original column order. Source: reference `SPQRUtil.quantize`.
+
+import Synchronization
+
+/// A layer ready to quantize: the factorisation and everything else that depends only on W, H, the
+/// permutation order and percdamp, so that changes of bits, groups or threshold skip it.
+public final class PreparedLayer: Sendable {
+    /// The layer's name, used in messages.
+    public let name: String
+    /// W [out, in] as given.
+    public let weights: Matrix
+    /// H [in, in] as given (undamped).
+    public let hessian: Matrix
+    public let permutationOrder: PermutationOrder
+    public let percdamp: Double
+    public let factor: HessianFactor
+    /// W[:, perm] with dead columns zeroed.
+    let permutedWeights: [Float]
+    /// mean_j Var_i(Wp[i, j]) / d_j²; τ = outlier_threshold × this.
+    public let outlierScale: Double
+    /// Original indices of the input columns whose Hessian diagonal is zero.
+    public let deadColumns: [Int]
+    private let quadraticCache = Mutex<[Double]?>(nil)
+
+    /// Validates the inputs and factorises the damped, permuted Hessian.
+    public init(name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double) throws {
+        try Hessian.validate(hessian, for: weights, layer: name)
+        guard percdamp.isFinite, percdamp >= 0 else {
+            throw SpQRError(.invalidSetting, "percdamp must be a non-negative number, got \(percdamp)")
+        }
+        self.name = name
+        self.weights = weights
+        self.hessian = hessian
+        self.permutationOrder = permutationOrder
+        self.percdamp = percdamp
+        let perm = Permutation.order(permutationOrder, weights: weights, hessian: hessian)
+        let factor = try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name)
+        self.factor = factor
+        var wp = weights.permutingColumns(perm).values
+        let n = weights.cols
+        for j in 0..<n where factor.dead[j] {
+            for r in 0..<weights.rows { wp[r * n + j] = 0 }
+        }
+        self.permutedWeights = wp
+        self.deadColumns = (0..<n).filter { factor.dead[$0] }.map { perm[$0] }.sorted()
+        self.outlierScale = wp.withUnsafeBufferPointer {
+            OutlierThreshold.scale(permutedWeights: $0.baseAddress!, rows: weights.rows, cols: n, d: factor.d)
+        }
+    }
+
+    /// Convenience: prepares with the order and damping of `config`.
+    public convenience init(name: String, weights: Matrix, hessian: Matrix, config: SpQRConfig) throws {
+        try self.init(name: name, weights: weights, hessian: hessian,
+                      permutationOrder: config.permutationOrder, percdamp: config.percdamp)
+    }
+
+    /// Whether a run with `config` can reuse this preparation.
+    public func matches(_ config: SpQRConfig) -> Bool {
+        config.permutationOrder == permutationOrder && config.percdamp == percdamp
+    }
+
+    /// w_i H w_iᵀ for every output row (cached; the denominator of the proxy error).
+    public var rowQuadraticForms: [Double] {
+        if let cached = quadraticCache.withLock({ $0 }) { return cached }
+        let forms = ErrorFigures.rowQuadraticForms(weights.values, rows: weights.rows, hessian: hessian)
+        quadraticCache.withLock { $0 = forms }
+        return forms
+    }
+
+    /// The absolute outlier threshold τ for `config` (∞ when outliers are off).
+    public func tau(for config: SpQRConfig) -> Double {
+        config.outliersEnabled ? config.outlierThreshold * outlierScale : .infinity
+    }
+}
+
+/// Figures of one quantized layer (or of the rows of a preview).
+public struct LayerFigures: Sendable, Equatable, Codable {
+    /// Number of outliers and their share of all weights.
+    public var nOutliers: Int
+    public var outlierFraction: Double
+    /// Reference average bits, unrounded, with and without the outlier term.
+    public var avgBits: Double
+    public var avgBitsWithoutOutliers: Double
+    /// Exact storage in bits, by part.
+    public var storage: BitCost.Storage
+    /// ‖W − Q‖_F / ‖W‖_F.
+    public var relWeightError: Double
+    /// tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) with the undamped H.
+    public var relProxyError: Double
+    /// Share of Σ sensitivity held by the most sensitive 1% of weights.
+    public var errorShareTop1pct: Double
+    /// Absolute outlier threshold τ (∞ when off).
+    public var tau: Double
+    /// Number of input columns with a zero Hessian diagonal.
+    public var deadColumns: Int
+    /// Number of weights the figures cover.
+    public var parameters: Int
+
+    /// Exact storage bits per weight.
+    public var storageBitsPerWeight: Double { Double(storage.total) / Double(max(parameters, 1)) }
+
+    /// Size of the source at `sourceBits` per weight over the exact storage.
+    public func compressionRatio(sourceBits: Int) -> Double {
+        Double(sourceBits * parameters) / Double(max(storage.total, 1))
+    }
+}
+
+/// Figures of a baseline at the same settings.
+public struct BaselineFigures: Sendable, Equatable, Codable {
+    public var avgBits: Double
+    public var storageBits: Int
+    public var relWeightError: Double
+    public var relProxyError: Double
+    public var errorShareTop1pct: Double
+}
+
+/// The round-to-nearest and GPTQ-without-outliers baselines.
+public struct Baselines: Sendable, Equatable, Codable {
+    public var rtn: BaselineFigures
+    public var gptq: BaselineFigures
+}
+
+/// Everything one SpQR run returns; per-weight maps are [rows, in] row-major in original column order.
+public struct SpQRResult: Sendable {
+    public let config: SpQRConfig
+    /// The output rows covered, in order (all rows unless this is a preview).
+    public let rowIndices: [Int]
+    /// Output rows of the whole layer.
+    public let outFeatures: Int
+    /// Input columns.
+    public let inFeatures: Int
+    /// Dequantized weights, outliers at their kept values.
+    public let dequantized: Matrix
+    /// 1 where the weight is kept as an outlier.
+    public let outlierMask: [UInt8]
+    /// Processing order (W[:, permutation] is the order GPTQ saw).
+    public let permutation: [Int]
+    /// Group statistics, in processing order.
+    public let statistics: GroupStatistics
+    /// Per-weight e² before the outlier decision.
+    public let sensitivity: [Float]
+    /// Per-weight propagated e² (0 at outliers); sums to the damped proxy loss.
+    public let errorContribution: [Float]
+    /// Σ e², the damped proxy loss tr(ΔWp Hd ΔWpᵀ).
+    public let proxyLoss: Double
+    public let figures: LayerFigures
+    /// Whether only a subset of rows was quantized.
+    public var isPreview: Bool { rowIndices.count < outFeatures }
+}
+
+/// The SpQR engine.
+public enum SpQR {
+    /// Quantizes the layer (or the given rows of it) with `config`.
+    /// - Parameters:
+    ///   - rows: a subset of output rows for a preview; whole second-level blocks give the same numbers for
+    ///     those rows as the full run. nil = every row.
+    public static func run(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                           cancel: CancellationToken? = nil, progress: ProgressHandler? = nil) throws -> SpQRResult {
+        try config.validate()
+        guard layer.matches(config) else {
+            throw SpQRError(.invalidSetting, "internal: layer \(layer.name) was prepared for another permutation order or percdamp")
+        }
+        let n = layer.weights.cols
+        let rowIndices = rows ?? Array(0..<layer.weights.rows)
+        let m = rowIndices.count
+        let wp: [Float] = rows == nil ? layer.permutedWeights
+            : Matrix(rows: layer.weights.rows, cols: n, values: layer.permutedWeights).selectingRows(rowIndices).values
+        let tau = layer.tau(for: config)
+        let out = try GPTQ.run(wp: wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
+                               cancel: cancel, progress: progress)
+        let perm = layer.factor.perm
+        let q = unpermuteColumns(out.q, rows: m, cols: n, order: perm, zero: Float(0))
+        let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
+        let nOutliers = out.outliers.reduce(0) { $0 + Int($1) }
+        let params = m * n
+        let share = Double(nOutliers) / Double(max(params, 1))
+        let numerator = proxyNumerator(loss: out.proxyLoss, wp: wp, qp: out.q, rows: m, factor: layer.factor)
+        let forms = layer.rowQuadraticForms
+        let denominator = rowIndices.reduce(0.0) { $0 + forms[$1] }
+        let figures = LayerFigures(
+            nOutliers: nOutliers, outlierFraction: share,
+            avgBits: BitCost.referenceAverageBits(config, outlierShare: share),
+            avgBitsWithoutOutliers: BitCost.referenceAverageBits(config, outlierShare: 0),
+            storage: BitCost.storage(config, rows: m, cols: n, outliers: nOutliers),
+            relWeightError: ErrorFigures.relativeWeightError(original: original, quantized: q),
+            relProxyError: ratio(numerator, denominator),
+            errorShareTop1pct: ErrorFigures.topShare(out.sensitivity, fraction: 0.01),
+            tau: tau, deadColumns: layer.deadColumns.count, parameters: params)
+        return SpQRResult(
+            config: config, rowIndices: rowIndices, outFeatures: layer.weights.rows, inFeatures: n,
+            dequantized: Matrix(rows: m, cols: n, values: q),
+            outlierMask: unpermuteColumns(out.outliers, rows: m, cols: n, order: perm, zero: UInt8(0)),
+            permutation: perm, statistics: out.statistics,
+            sensitivity: unpermuteColumns(out.sensitivity, rows: m, cols: n, order: perm, zero: Float(0)),
+            errorContribution: unpermuteColumns(out.errorContribution, rows: m, cols: n, order: perm, zero: Float(0)),
+            proxyLoss: out.proxyLoss, figures: figures)
+    }
+
+    /// Round-to-nearest and GPTQ without outliers at the settings of `config`, on the same rows.
+    public static func baselines(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                                 cancel: CancellationToken? = nil) throws -> Baselines {
+        try config.validate()
+        let n = layer.weights.cols
+        let rowIndices = rows ?? Array(0..<layer.weights.rows)
+        let m = rowIndices.count
+        let forms = layer.rowQuadraticForms
+        let denominator = rowIndices.reduce(0.0) { $0 + forms[$1] }
+        let original = rows == nil ? layer.weights : layer.weights.selectingRows(rowIndices)
+        let perm = layer.factor.perm
+
+        // Round-to-nearest on the permuted original weights (dead columns are not special without a Hessian).
+        let wpOriginal = original.permutingColumns(perm).values
+        let rtnQp = RoundToNearest.quantize(permuted: wpOriginal, rows: m, cols: n, config: config)
+        try cancel?.check()
+        var delta = wpOriginal
+        for k in delta.indices { delta[k] -= rtnQp[k] }
+        let rtnNumerator = ErrorFigures.rowQuadraticForms(
+            unpermuteColumns(delta, rows: m, cols: n, order: perm, zero: Float(0)), rows: m, hessian: layer.hessian).reduce(0, +)
+        let dfree = layer.factor.d
+        var rtnSensitivity = [Float](repeating: 0, count: m * n)
+        for r in 0..<m { for c in 0..<n {
+            let e = delta[r * n + c] / dfree[c]
+            rtnSensitivity[r * n + c] = e * e
+        } }
+        let noOutliersBits = BitCost.referenceAverageBits(config, outlierShare: 0)
+        var plain = config
+        plain.outlierThreshold = .infinity
+        let storage = BitCost.storage(plain, rows: m, cols: n, outliers: 0).total
+        let rtn = BaselineFigures(
+            avgBits: noOutliersBits, storageBits: storage,
+            relWeightError: ErrorFigures.relativeWeightError(original: wpOriginal, quantized: rtnQp),
+            relProxyError: ratio(rtnNumerator, denominator),
+            errorShareTop1pct: ErrorFigures.topShare(rtnSensitivity, fraction: 0.01))
+        try cancel?.check()
+
+        let g = try run(layer, config: plain, rows: rows, cancel: cancel)
+        let gptq = BaselineFigures(
+            avgBits: noOutliersBits, storageBits: storage,
+            relWeightError: g.figures.relWeightError, relProxyError: g.figures.relProxyError,
+            errorShareTop1pct: g.figures.errorShareTop1pct)
+        return Baselines(rtn: rtn, gptq: gptq)
+    }
+
+    /// Output rows for a preview: `blocks` whole second-level blocks spread evenly over the layer, so the
+    /// preview's rows get exactly the statistics of the full run.
+    public static func previewRows(outFeatures: Int, config: SpQRConfig, targetRows: Int = 128) -> [Int] {
+        let block = (config.qqScaleBits != nil || config.quantizesZeros) ? config.qqGroupsize : 16
+        let blockCount = (outFeatures + block - 1) / block
+        let wanted = max(1, min(blockCount, targetRows / max(block, 1)))
+        guard config.perchannel, wanted < blockCount else { return Array(0..<outFeatures) }
+        var rows: [Int] = []
+        for k in 0..<wanted {
+            let b = k * blockCount / wanted
+            rows.append(contentsOf: (b * block)..<min((b + 1) * block, outFeatures))
+        }
+        return rows
+    }
+
+    /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift).
+    static func proxyNumerator(loss: Double, wp: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double {
+        let n = factor.count
+        var live: Double = 0, dead: Double = 0
+        wp.withUnsafeBufferPointer { w in
+            qp.withUnsafeBufferPointer { q in
+                for r in 0..<rows {
+                    for c in 0..<n {
+                        let dlt = Double(w[r * n + c]) - Double(q[r * n + c])
+                        if factor.dead[c] { dead += dlt * dlt } else { live += dlt * dlt }
+                    }
+                }
+            }
+        }
+        return max(0, loss - Double(factor.lambda) * live - dead)
+    }
+
+    static func ratio(_ a: Double, _ b: Double) -> Double {
+        b > 0 ? a / b : (a > 0 ? .infinity : 0)
+    }
+}

@@ -1,0 +1,2 @@
+import SpQRCore
+print("spqr-explorer")
