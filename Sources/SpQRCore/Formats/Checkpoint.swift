@@ -1,0 +1,124 @@
+// The model-side input of the explorer: a checkpoint lists its tensors and loads one weight matrix on
+// demand (as Float [out, in]), and a calibration source supplies the Hessian of a layer's input.
+
+/// One tensor of a checkpoint as listed to the user.
+public struct TensorEntry: Sendable, Equatable {
+    /// The name shown to users (GGUF names are mapped to the familiar Hugging Face ones where known).
+    public let name: String
+    /// The name inside the file.
+    public let storedName: String
+    /// Dimensions as [out, in] for matrices.
+    public let shape: [Int]
+    /// The element type as the file names it (F32, BF16, Q4_K, …).
+    public let dtype: String
+    /// Bits per weight of the stored type (fractional for block-quantized types).
+    public let bitsPerWeight: Double
+    /// Why the tensor cannot be quantized here, or nil when it can (2-D and of a convertible type).
+    public let notQuantizableReason: String?
+    /// The file that holds it.
+    public let file: String
+
+    public init(name: String, storedName: String? = nil, shape: [Int], dtype: String, bitsPerWeight: Double,
+                notQuantizableReason: String?, file: String) {
+        self.name = name
+        self.storedName = storedName ?? name
+        self.shape = shape
+        self.dtype = dtype
+        self.bitsPerWeight = bitsPerWeight
+        self.notQuantizableReason = notQuantizableReason
+        self.file = file
+    }
+
+    /// Whether the explorer can quantize it.
+    public var isQuantizable: Bool { notQuantizableReason == nil }
+
+    /// Number of elements.
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// A model checkpoint: lists its tensors, loads one on demand.
+public protocol Checkpoint: Sendable {
+    /// The path the user gave.
+    var path: String { get }
+    /// Every tensor, in a stable order.
+    var tensors: [TensorEntry] { get }
+    /// Loads a 2-D tensor as Float [out, in].
+    func matrix(_ name: String) throws -> Matrix
+}
+
+extension Checkpoint {
+    /// The entry named `name` (user-facing or stored name).
+    public func entry(_ name: String) throws -> TensorEntry {
+        if let e = tensors.first(where: { $0.name == name || $0.storedName == name }) { return e }
+        let quantizable = tensors.filter(\.isQuantizable).prefix(6).map(\.name).joined(separator: ", ")
+        throw SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\"; quantizable ones include \(quantizable)")
+    }
+}
+
+/// A single safetensors file as a checkpoint.
+public struct SafetensorsCheckpoint: Checkpoint {
+    public let path: String
+    public let file: SafetensorsFile
+    public let tensors: [TensorEntry]
+
+    /// Opens the file and lists its tensors (only the header is read).
+    public init(path: String) throws {
+        self.path = path
+        let file = try SafetensorsFile(path: path)
+        self.file = file
+        self.tensors = file.tensors.map { t in
+            let reason: String?
+            if t.shape.count != 2 {
+                reason = "\(t.shape.count)-D tensor (only 2-D weight matrices are quantized)"
+            } else if !(t.dtype?.isFloat ?? false) {
+                reason = "dtype \(t.dtypeName) cannot be converted (F32, F16, BF16 and F64 can)"
+            } else if t.shape[0] == 0 || t.shape[1] == 0 {
+                reason = "empty tensor"
+            } else {
+                reason = nil
+            }
+            return TensorEntry(name: t.name, shape: t.shape, dtype: t.dtypeName,
+                               bitsPerWeight: Double(t.dtype?.bits ?? 0), notQuantizableReason: reason, file: path)
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func matrix(_ name: String) throws -> Matrix {
+        let e = try entry(name)
+        if let reason = e.notQuantizableReason {
+            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" cannot be quantized: \(reason)")
+        }
+        return try file.matrix(e.storedName)
+    }
+}
+
+/// Where the Hessian of a layer comes from, in order of fidelity.
+public enum CalibrationKind: String, Sendable, Codable {
+    /// A Hessian file (our safetensors layout) collected from real text.
+    case hessian
+    /// Calibration activations X; H = 2XᵀX/n.
+    case activations
+    /// A llama.cpp importance matrix: the diagonal of H.
+    case imatrix
+    /// No calibration data: H = I.
+    case none
+}
+
+/// Supplies the Hessian of a layer's input.
+public protocol CalibrationSource: Sendable {
+    var kind: CalibrationKind { get }
+    /// A short label for the screen, e.g. "Hessian file h.safetensors (128 seq)" or "none: data-free (H = I)".
+    var label: String { get }
+    /// The file it reads, if any.
+    var file: String? { get }
+    /// The [in, in] Hessian for the layer `layer` (user-facing tensor name) with `inFeatures` inputs.
+    func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix
+}
+
+/// H = I: data-free, always labelled as such.
+public struct IdentityCalibration: CalibrationSource {
+    public init() {}
+    public var kind: CalibrationKind { .none }
+    public var label: String { "none: data-free (H = I)" }
+    public var file: String? { nil }
+    public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix { Hessian.identity(inFeatures) }
+}

@@ -1,0 +1,82 @@
+// The machine-readable summary of one quantized layer: the figures of the run and of its baselines
+// under stable snake_case keys, shared by `quantize --json`, recipes and the explorer's export.
+
+/// Figures of one layer at one configuration, as written to JSON.
+public struct LayerReport: Sendable, Equatable, Codable {
+    public var layer: String
+    public var shape: [Int]
+    public var config: SpQRConfig
+    public var nOutliers: Int
+    public var outlierFraction: Double
+    public var avgBits: Double
+    public var avgBitsWithoutOutliers: Double
+    public var storageBits: Int
+    public var storage: BitCost.Storage
+    public var storageBitsPerWeight: Double
+    public var compressionRatioFP16: Double
+    public var compressionRatioSource: Double?
+    public var sourceDtype: String?
+    public var relWeightError: Double
+    public var relProxyError: Double
+    public var tau: Double?
+    public var errorShareTop1pct: Double
+    public var deadColumns: Int
+    public var rtn: BaselineFigures?
+    public var gptq: BaselineFigures?
+    public var seconds: Double?
+    public var calibration: String?
+
+    enum CodingKeys: String, CodingKey {
+        case layer, shape, config, storage, rtn, gptq, seconds, calibration, tau
+        case nOutliers = "n_outliers", outlierFraction = "outlier_fraction", avgBits = "avg_bits"
+        case avgBitsWithoutOutliers = "avg_bits_without_outliers", storageBits = "storage_bits"
+        case storageBitsPerWeight = "storage_bits_per_weight", compressionRatioFP16 = "compression_ratio_fp16"
+        case compressionRatioSource = "compression_ratio_source", sourceDtype = "source_dtype"
+        case relWeightError = "rel_weight_error", relProxyError = "rel_proxy_error"
+        case errorShareTop1pct = "error_share_top1pct", deadColumns = "dead_columns"
+    }
+
+    /// The report of a run (and optionally its baselines).
+    /// - Parameters:
+    ///   - sourceBits: bits per weight of the checkpoint's dtype, for the compression ratio against it.
+    public init(layer: String, result: SpQRResult, baselines: Baselines?, sourceDtype: String? = nil,
+                sourceBits: Double? = nil, seconds: Double? = nil, calibration: String? = nil) {
+        let f = result.figures
+        self.layer = layer
+        self.shape = [result.outFeatures, result.inFeatures]
+        self.config = result.config
+        nOutliers = f.nOutliers
+        outlierFraction = f.outlierFraction
+        avgBits = f.avgBits
+        avgBitsWithoutOutliers = f.avgBitsWithoutOutliers
+        storageBits = f.storage.total
+        storage = f.storage
+        storageBitsPerWeight = f.storageBitsPerWeight
+        compressionRatioFP16 = f.compressionRatio(sourceBits: 16)
+        compressionRatioSource = sourceBits.map { $0 * Double(f.parameters) / Double(max(f.storage.total, 1)) }
+        self.sourceDtype = sourceDtype
+        relWeightError = f.relWeightError
+        relProxyError = f.relProxyError
+        tau = f.tau.isFinite ? f.tau : nil
+        errorShareTop1pct = f.errorShareTop1pct
+        deadColumns = f.deadColumns
+        rtn = baselines?.rtn
+        gptq = baselines?.gptq
+        self.seconds = seconds
+        self.calibration = calibration
+    }
+}
+
+extension BaselineFigures {
+    enum CodingKeys: String, CodingKey {
+        case avgBits = "avg_bits", storageBits = "storage_bits", relWeightError = "rel_weight_error"
+        case relProxyError = "rel_proxy_error", errorShareTop1pct = "error_share_top1pct"
+    }
+}
+
+extension BitCost.Storage {
+    enum CodingKeys: String, CodingKey {
+        case codes, statistics, permutation, outliers
+        case secondLevel = "second_level"
+    }
+}

@@ -1,0 +1,58 @@
+// Text and JSON renderings of a layer report for the headless commands.
+
+import Foundation
+import SpQRCore
+
+enum ReportFormat {
+    /// One JSON object, keys sorted.
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func fmt(_ v: Double, _ digits: Int = 4) -> String {
+        v.isFinite ? String(format: "%.\(digits)f", v) : (v > 0 ? "inf" : v.isNaN ? "nan" : "-inf")
+    }
+
+    static func sci(_ v: Double) -> String { v.isFinite ? String(format: "%.4e", v) : "\(v)" }
+
+    static func pct(_ v: Double) -> String { String(format: "%.3f%%", 100 * v) }
+
+    /// A readable table of the figures and baselines.
+    static func table(_ r: LayerReport) -> String {
+        var rows: [(String, String)] = [
+            ("layer", "\(r.layer)  [\(r.shape.map(String.init).joined(separator: " x "))]"),
+            ("calibration", r.calibration ?? "-"),
+            ("outliers", "\(r.nOutliers)  (\(pct(r.outlierFraction)))"),
+            ("tau", r.tau.map(sci) ?? "off"),
+            ("avg bits (reference)", fmt(r.avgBits)),
+            ("avg bits w/o outliers", fmt(r.avgBitsWithoutOutliers)),
+            ("storage bits", "\(r.storageBits)  (\(fmt(r.storageBitsPerWeight)) per weight)"),
+            ("compression vs fp16", fmt(r.compressionRatioFP16, 2) + "x"),
+        ]
+        if let c = r.compressionRatioSource, let d = r.sourceDtype { rows.append(("compression vs \(d)", fmt(c, 2) + "x")) }
+        rows += [
+            ("rel weight error", sci(r.relWeightError)),
+            ("rel proxy error", sci(r.relProxyError)),
+            ("error share top 1%", pct(r.errorShareTop1pct)),
+            ("dead columns", "\(r.deadColumns)"),
+        ]
+        if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
+        let width = rows.map(\.0.count).max() ?? 0
+        var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        if let rtn = r.rtn, let gptq = r.gptq {
+            out += "\n\n" + "".padding(toLength: 22, withPad: " ", startingAt: 0)
+                + ["rel weight err", "rel proxy err", "top-1% share", "avg bits"].map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
+            func line(_ name: String, _ w: Double, _ p: Double, _ s: Double, _ b: Double) -> String {
+                name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + [sci(w), sci(p), pct(s), fmt(b)].map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
+            }
+            out += "\n" + line("round-to-nearest", rtn.relWeightError, rtn.relProxyError, rtn.errorShareTop1pct, rtn.avgBits)
+            out += "\n" + line("GPTQ (no outliers)", gptq.relWeightError, gptq.relProxyError, gptq.errorShareTop1pct, gptq.avgBits)
+            out += "\n" + line("SpQR", r.relWeightError, r.relProxyError, r.errorShareTop1pct, r.avgBits)
+        }
+        return out
+    }
+}

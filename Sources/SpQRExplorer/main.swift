@@ -1,2 +1,0 @@
-import SpQRCore
-print("spqr-explorer")
