@@ -46,7 +46,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         let config = try settings.apply(to: SpQRConfig())
         try config.validate()
-        let checkpoint = try SafetensorsCheckpoint(path: path ?? weights!)
+        let checkpoint = try ModelFiles.openCheckpoint(path ?? weights!)
         let entry = try checkpoint.entry(layer)
         let w = try checkpoint.matrix(layer)
         let source = try calibration.source()
