@@ -1,0 +1,87 @@
+// `spqr-explorer quantize` end to end: reference flag spellings, JSON figures, the saved file, errors.
+
+import Foundation
+import Testing
+@testable import SpQRCore
+
+@Suite("quantize command")
+struct QuantizeCommandTests {
+    static var file: String { "\(BinaryRunner.vectors)/synthetic-a.safetensors" }
+
+    /// The README 3-bit recipe as the reference spells it.
+    static let referenceFlags = ["--wbits", "3", "--groupsize", "16", "--perchannel", "--qq_scale_bits", "3",
+                                 "--qq_zero_bits", "3", "--qq_groupsize", "16", "--outlier_threshold=0.2",
+                                 "--permutation_order", "act_order", "--percdamp", "1e0", "--nsamples", "128"]
+
+    @Test("a pasted reference command line gives the reference figures as JSON")
+    func referenceFlagsJSON() throws {
+        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                                      "--hessian-tensor", "H", "--json"] + Self.referenceFlags)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["n_outliers", "outlier_fraction", "avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error",
+                    "tau", "error_share_top1pct", "rtn", "gptq", "seconds"] {
+            #expect(json[key] != nil, "missing \(key)")
+        }
+        // synthetic-a / llama3 in the reference vectors: 243 outliers, 4.57421875 bits, proxy error 0.0039639518549.
+        #expect(json["n_outliers"] as? Int == 243)
+        #expect(abs((json["avg_bits"] as? Double ?? 0) - 4.57421875) < 1e-9)
+        #expect(abs((json["rel_proxy_error"] as? Double ?? 0) - 0.0039639518549) < 1e-4 * 0.0039639518549)
+        let rtn = try #require(json["rtn"] as? [String: Any]), gptq = try #require(json["gptq"] as? [String: Any])
+        #expect((rtn["rel_proxy_error"] as? Double ?? 0) > (gptq["rel_proxy_error"] as? Double ?? 1))
+    }
+
+    @Test("kebab-case flags are the same settings")
+    func kebabCase() throws {
+        let kebab = ["--wbits", "3", "--groupsize", "16", "--qq-scale-bits", "3", "--qq-zero-bits", "3", "--qq-groupsize", "16",
+                     "--outlier-threshold", "0.2", "--permutation-order", "act_order", "--percdamp", "1"]
+        let a = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                                      "--hessian-tensor", "H", "--json", "--no-baselines"] + kebab)
+        #expect(a.status == 0, "\(a.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(a.stdout.utf8)) as? [String: Any])
+        #expect(json["n_outliers"] as? Int == 243)
+    }
+
+    @Test("--save writes Q (F32) and outliers (U8) that match the run")
+    func save() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-save-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                                      "--hessian-tensor", "H", "--no-baselines", "--save", out] + Self.referenceFlags)
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try SafetensorsFile(path: out)
+        let q = try saved.matrix("Q"), mask = try saved.integers("outliers")
+        #expect(try saved.info("Q").dtypeName == "F32" && saved.info("outliers").dtypeName == "U8")
+        #expect(q.rows == 64 && q.cols == 128)
+        #expect(mask.reduce(0, +) == 243)
+        let reference = try SafetensorsFile(path: Self.file)
+        #expect(try reference.integers("llama3.outliers") == mask)
+    }
+
+    @Test("bad input exits 1 with a specific message; usage errors exit 2")
+    func errors() throws {
+        let missing = try BinaryRunner.run(["quantize", "--weights", "/nonexistent.safetensors", "--tensor", "W"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/nonexistent.safetensors: cannot open"))
+        let badTensor = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "nope"])
+        #expect(badTensor.status == 1)
+        #expect(badTensor.stderr.contains("no tensor named \"nope\""))
+        let badBits = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--wbits", "9"])
+        #expect(badBits.status == 1)
+        #expect(badBits.stderr.contains("wbits must be between 1 and 8, got 9"))
+        let usage = try BinaryRunner.run(["quantize", "--weights", Self.file])
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("--layer"))
+        let badThreshold = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--outlier_threshold", "lots"])
+        #expect(badThreshold.status == 2)
+        #expect(badThreshold.stderr.contains("--outlier_threshold takes a number or 'inf', got 'lots'"))
+    }
+
+    @Test("without calibration the run is data-free and says so")
+    func dataFree() throws {
+        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("none: data-free (H = I)"))
+        #expect(r.stderr.contains("note: no calibration data"))
+    }
+}
