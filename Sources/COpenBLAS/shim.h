@@ -5,13 +5,13 @@
 
 enum SPQR_CBLAS_ORDER { SpQRCblasRowMajor = 101, SpQRCblasColMajor = 102 };
 enum SPQR_CBLAS_TRANSPOSE { SpQRCblasNoTrans = 111, SpQRCblasTrans = 112 };
+enum SPQR_CBLAS_UPLO { SpQRCblasUpper = 121, SpQRCblasLower = 122 };
 
 void cblas_sgemm(int order, int transA, int transB, int m, int n, int k,
                  float alpha, const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
-void cblas_dgemm(int order, int transA, int transB, int m, int n, int k,
-                 double alpha, const double *a, int lda, const double *b, int ldb,
-                 double beta, double *c, int ldc);
+void cblas_ssyrk(int order, int uplo, int trans, int n, int k, float alpha, const float *a, int lda,
+                 float beta, float *c, int ldc);
 
 // LAPACK (Fortran calling convention, column-major).
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);

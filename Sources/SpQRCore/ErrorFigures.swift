@@ -10,7 +10,7 @@
 // (dead columns have zero rows in H). Concentration is the paper's observation that under 1% of the
 // weights cause most of the error (SpQR §3, Figure 2), measured on the sensitivity map.
 
-import COpenBLAS
+import Dispatch
 
 /// Error measures shared by SpQR runs and the baselines.
 public enum ErrorFigures {
@@ -29,34 +29,58 @@ public enum ErrorFigures {
         return den > 0 ? (num / den).squareRoot() : (num > 0 ? .infinity : 0)
     }
 
-    /// x_i H x_iᵀ for every row i of a [rows, n] matrix, computed blockwise with sgemm.
+    /// x_i H x_iᵀ for every row i of a [rows, n] matrix, blockwise with sgemm over the cores.
     public static func rowQuadraticForms(_ x: [Float], rows: Int, hessian h: Matrix) -> [Double] {
         let n = h.rows
         precondition(x.count == rows * n)
-        let blockRows = 128
+        let blockRows = 64
+        let blocks = (rows + blockRows - 1) / blockRows
         var result = [Double](repeating: 0, count: rows)
-        var t = [Float](repeating: 0, count: min(blockRows, max(rows, 1)) * n)
         x.withUnsafeBufferPointer { xp in
             h.values.withUnsafeBufferPointer { hp in
-                t.withUnsafeMutableBufferPointer { tp in
-                    var r0 = 0
-                    while r0 < rows {
-                        let m = min(blockRows, rows - r0)
-                        cblas_sgemm(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasNoTrans.rawValue), Int32(SpQRCblasNoTrans.rawValue),
-                                    Int32(m), Int32(n), Int32(n), 1, xp.baseAddress! + r0 * n, Int32(n),
-                                    hp.baseAddress, Int32(n), 0, tp.baseAddress, Int32(n))
-                        for i in 0..<m {
-                            var acc: Double = 0
-                            let xr = xp.baseAddress! + (r0 + i) * n, tr = tp.baseAddress! + i * n
-                            for c in 0..<n { acc += Double(xr[c]) * Double(tr[c]) }
-                            result[r0 + i] = acc
+                result.withUnsafeMutableBufferPointer { rp in
+                    let X = SharedPointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
+                    let H = SharedPointer(UnsafeMutablePointer(mutating: hp.baseAddress!))
+                    let R = SharedPointer(rp.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                        let r0 = b * blockRows, m = min(blockRows, rows - r0)
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: m * n) { t in
+                            let tp = t.baseAddress!
+                            BLAS.sgemm(m: m, n: n, k: n, alpha: 1, a: X.base + r0 * n, lda: n, b: H.base, ldb: n,
+                                       beta: 0, c: tp, ldc: n)
+                            for i in 0..<m {
+                                var acc: Double = 0
+                                let xr = X.base + (r0 + i) * n, tr = tp + i * n
+                                for c in 0..<n { acc += Double(xr[c]) * Double(tr[c]) }
+                                R.base[r0 + i] = acc
+                            }
                         }
-                        r0 += m
                     }
                 }
             }
         }
         return result
+    }
+
+    /// tr(W H Wᵀ) = ⟨H, WᵀW⟩ over all rows: one ssyrk (out·in² flops, half of the row-wise products).
+    public static func quadraticTrace(_ w: Matrix, hessian h: Matrix) -> Double {
+        let n = w.cols
+        var gram: [Float] = uninitializedArray(n * n)
+        w.values.withUnsafeBufferPointer { wp in
+            gram.withUnsafeMutableBufferPointer { gp in BLAS.syrkUpperAtA(n: n, k: w.rows, a: wp.baseAddress!, c: gp.baseAddress!) }
+        }
+        var total: Double = 0
+        gram.withUnsafeBufferPointer { gp in
+            h.values.withUnsafeBufferPointer { hp in
+                for i in 0..<n {
+                    total += Double(hp[i * n + i]) * Double(gp[i * n + i])
+                    var acc: Double = 0
+                    for j in (i + 1)..<max(n, i + 1) { acc += Double(hp[i * n + j] + hp[j * n + i]) * Double(gp[i * n + j]) }
+                    total += acc
+                }
+            }
+        }
+        return total
     }
 
     /// The share of Σ v held by its largest ⌈fraction · count⌉ entries (v ≥ 0), in O(count) without sorting:

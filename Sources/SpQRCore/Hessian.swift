@@ -7,7 +7,6 @@
 // the outlier threshold are relative). A diagonal H (from a llama.cpp importance matrix) and H = I (no
 // calibration data) are the lower-fidelity sources.
 
-import COpenBLAS
 
 /// Constructors and checks for the [in, in] Hessian.
 public enum Hessian {
@@ -23,9 +22,8 @@ public enum Hessian {
         var h = [Float](repeating: 0, count: n * n)
         x.values.withUnsafeBufferPointer { xp in
             h.withUnsafeMutableBufferPointer { hp in
-                cblas_sgemm(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasTrans.rawValue), Int32(SpQRCblasNoTrans.rawValue),
-                            Int32(n), Int32(n), Int32(x.rows), 2 / Float(x.rows),
-                            xp.baseAddress, Int32(n), xp.baseAddress, Int32(n), 0, hp.baseAddress, Int32(n))
+                BLAS.sgemm(m: n, n: n, k: x.rows, alpha: 2 / Float(x.rows), a: xp.baseAddress!, lda: n, transA: true,
+                           b: xp.baseAddress!, ldb: n, beta: 0, c: hp.baseAddress!, ldc: n)
             }
         }
         return Matrix(rows: n, cols: n, values: h)

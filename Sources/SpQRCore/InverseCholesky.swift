@@ -10,7 +10,6 @@
 // P Hd P = Aᵀ A (A upper), U = P A⁻ᵀ P, so U = flip(A⁻¹) where flip reverses the flat column-major array.
 // That is one potrf and one trtri (≈ n³/3 flops each) instead of potrf, potri and potrf.
 
-import COpenBLAS
 
 /// Everything GPTQ needs from the Hessian for one (permutation order, percdamp) pair; independent of the
 /// bits, groups and threshold, so slider changes reuse it.
@@ -31,7 +30,7 @@ public struct HessianFactor: Sendable {
     public init(hessian h: Matrix, perm: [Int], percdamp: Double, layer: String) throws {
         let n = h.rows
         self.perm = perm
-        var a = [Float](repeating: 0, count: n * n)
+        var a = [Float](unsafeUninitializedCapacity: n * n) { _, c in c = n * n }
         var dead = [Bool](repeating: false, count: n)
         var diagSum: Double = 0
         h.values.withUnsafeBufferPointer { hp in
@@ -54,17 +53,14 @@ public struct HessianFactor: Sendable {
             let k = n * n - 1 - (j * n + j)
             if dead[j] { a[k] = 1 } else if percdamp > 0 { a[k] += lambda }
         }
-        var info: Int32 = 0
-        var nn = Int32(n)
-        var uplo = CChar(UInt8(ascii: "U")), diag = CChar(UInt8(ascii: "N"))
-        a.withUnsafeMutableBufferPointer { ap in spotrf_(&uplo, &nn, ap.baseAddress, &nn, &info) }
+        var info = a.withUnsafeMutableBufferPointer { BLAS.potrfUpper($0.baseAddress!, n: n) }
         if info != 0 {
             let where_ = info > 0 ? " (it fails at input column \(perm[n - Int(info)]))" : ""
             throw SpQRError(.notPositiveDefinite,
                 "layer \(layer): the Hessian is not positive definite after damping with percdamp \(percdamp)\(where_); "
                 + "raise percdamp (for example to 1.0) or check the calibration data")
         }
-        a.withUnsafeMutableBufferPointer { ap in strtri_(&uplo, &diag, &nn, ap.baseAddress, &nn, &info) }
+        info = a.withUnsafeMutableBufferPointer { BLAS.trtriUpper($0.baseAddress!, n: n) }
         if info != 0 {
             throw SpQRError(.notPositiveDefinite,
                 "layer \(layer): the Cholesky factor of the damped Hessian is singular; raise percdamp (for example to 1.0)")

@@ -52,7 +52,7 @@ public struct Matrix: Sendable, Equatable {
 
     /// The rows with the given indices, in that order.
     public func selectingRows(_ indices: [Int]) -> Matrix {
-        var out = [Float](repeating: 0, count: indices.count * cols)
+        var out: [Float] = uninitializedArray(indices.count * cols)
         values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for (k, r) in indices.enumerated() {
@@ -66,7 +66,7 @@ public struct Matrix: Sendable, Equatable {
     /// The columns in the given order: result[:, k] = self[:, order[k]].
     public func permutingColumns(_ order: [Int]) -> Matrix {
         precondition(order.count == cols)
-        var out = [Float](repeating: 0, count: values.count)
+        var out: [Float] = uninitializedArray(values.count)
         values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for r in 0..<rows {
@@ -79,17 +79,29 @@ public struct Matrix: Sendable, Equatable {
     }
 }
 
-/// Puts values computed in a permuted column order back into the original order:
-/// `result[r, order[k]] = permuted[r, k]`.
-func unpermuteColumns<T>(_ permuted: [T], rows: Int, cols: Int, order: [Int], zero: T) -> [T] {
-    var out = [T](repeating: zero, count: permuted.count)
-    permuted.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBufferPointer { dst in
-            for r in 0..<rows {
-                let base = r * cols
-                for k in 0..<cols { dst[base + order[k]] = src[base + k] }
+/// Puts values computed in a permuted column order back into the original order, in place:
+/// afterwards `a[r, order[k]]` holds what `a[r, k]` held. Rows are processed in parallel with one row of
+/// scratch each, so no second copy of the matrix is made.
+func unpermuteColumnsInPlace<T: BitwiseCopyable>(_ a: inout [T], rows: Int, cols: Int, order: [Int]) {
+    guard rows > 0, cols > 0, order.enumerated().contains(where: { $0.offset != $0.element }) else { return }
+    let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows))
+    a.withUnsafeMutableBufferPointer { buf in
+        order.withUnsafeBufferPointer { ord in
+            let base = SharedPointer(buf.baseAddress!)
+            let o = SharedPointer(UnsafeMutablePointer(mutating: ord.baseAddress!))
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                withUnsafeTemporaryAllocation(of: T.self, capacity: cols) { tmp in
+                    let scratch = tmp.baseAddress!
+                    for r in (t * rows / threads)..<((t + 1) * rows / threads) {
+                        let row = base.base + r * cols
+                        scratch.update(from: row, count: cols)
+                        for k in 0..<cols { row[o.base[k]] = scratch[k] }
+                    }
+                }
             }
         }
     }
-    return out
 }
+
+import Dispatch
+import Foundation

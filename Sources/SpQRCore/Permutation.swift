@@ -10,7 +10,6 @@
 // stable); here they are broken by column index, which makes runs reproducible. A rank column that is
 // all zero (a single-row W) cannot be normalised and is left at zero similarity to everything.
 
-import COpenBLAS
 
 /// Computes the processing order of the input columns.
 public enum Permutation {
@@ -53,9 +52,8 @@ public enum Permutation {
         var s = [Float](repeating: 0, count: n * n)
         unit.withUnsafeBufferPointer { u in
             s.withUnsafeMutableBufferPointer { sp in
-                cblas_sgemm(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasNoTrans.rawValue), Int32(SpQRCblasTrans.rawValue),
-                            Int32(n), Int32(n), Int32(out), 1, u.baseAddress, Int32(out), u.baseAddress, Int32(out),
-                            0, sp.baseAddress, Int32(n))
+                BLAS.sgemm(m: n, n: n, k: out, alpha: 1, a: u.baseAddress!, lda: out,
+                           b: u.baseAddress!, ldb: out, transB: true, beta: 0, c: sp.baseAddress!, ldc: n)
             }
         }
         var perm = Array(0..<n)

@@ -8,6 +8,7 @@
 //
 // Everything a run returns is in the original column order. Source: reference `SPQRUtil.quantize`.
 
+import Dispatch
 import Synchronization
 
 /// A layer ready to quantize: the factorisation and everything else that depends only on W, H, the
@@ -28,10 +29,17 @@ public final class PreparedLayer: Sendable {
     public let outlierScale: Double
     /// Original indices of the input columns whose Hessian diagonal is zero.
     public let deadColumns: [Int]
-    private let quadraticCache = Mutex<[Double]?>(nil)
+    /// tr(W H Wᵀ), the denominator of the relative proxy error over the whole layer.
+    public let weightQuadratic: Double
+    /// Seconds spent on the permutation, gathering Wp and the outlier scale.
+    public let preparationSeconds: Double
+    /// Seconds spent factorising the damped Hessian.
+    public let factorisationSeconds: Double
 
-    /// Validates the inputs and factorises the damped, permuted Hessian.
-    public init(name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double) throws {
+    /// Validates the inputs and factorises the damped, permuted Hessian; tr(W H Wᵀ) is computed on the
+    /// other core meanwhile, unless a previous preparation of the same W and H passes it in.
+    public init(name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double,
+                weightQuadratic known: Double? = nil) throws {
         try Hessian.validate(hessian, for: weights, layer: name)
         guard percdamp.isFinite, percdamp >= 0 else {
             throw SpQRError(.invalidSetting, "percdamp must be a non-negative number, got \(percdamp)")
@@ -41,25 +49,45 @@ public final class PreparedLayer: Sendable {
         self.hessian = hessian
         self.permutationOrder = permutationOrder
         self.percdamp = percdamp
+        var clock = PhaseClock()
         let perm = Permutation.order(permutationOrder, weights: weights, hessian: hessian)
-        let factor = try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name)
+        var preparation = clock.lap()
+        let factorResult = Mutex<Result<HessianFactor, Error>?>(nil)
+        let quadratic = Mutex<Double>(known ?? 0)
+        DispatchQueue.concurrentPerform(iterations: known == nil ? 2 : 1) { task in
+            if task == 0 {
+                let r = Result { try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name) }
+                factorResult.withLock { $0 = r }
+            } else {
+                let q = ErrorFigures.quadraticTrace(weights, hessian: hessian)
+                quadratic.withLock { $0 = q }
+            }
+        }
+        let factor = try factorResult.withLock { $0! }.get()
+        self.weightQuadratic = quadratic.withLock { $0 }
+        self.factorisationSeconds = clock.lap()
         self.factor = factor
         var wp = weights.permutingColumns(perm).values
         let n = weights.cols
-        for j in 0..<n where factor.dead[j] {
-            for r in 0..<weights.rows { wp[r * n + j] = 0 }
+        if factor.dead.contains(true) {
+            for j in 0..<n where factor.dead[j] {
+                for r in 0..<weights.rows { wp[r * n + j] = 0 }
+            }
         }
         self.permutedWeights = wp
         self.deadColumns = (0..<n).filter { factor.dead[$0] }.map { perm[$0] }.sorted()
         self.outlierScale = wp.withUnsafeBufferPointer {
             OutlierThreshold.scale(permutedWeights: $0.baseAddress!, rows: weights.rows, cols: n, d: factor.d)
         }
+        preparation += clock.lap()
+        self.preparationSeconds = preparation
     }
 
     /// Convenience: prepares with the order and damping of `config`.
-    public convenience init(name: String, weights: Matrix, hessian: Matrix, config: SpQRConfig) throws {
+    public convenience init(name: String, weights: Matrix, hessian: Matrix, config: SpQRConfig,
+                            weightQuadratic: Double? = nil) throws {
         try self.init(name: name, weights: weights, hessian: hessian,
-                      permutationOrder: config.permutationOrder, percdamp: config.percdamp)
+                      permutationOrder: config.permutationOrder, percdamp: config.percdamp, weightQuadratic: weightQuadratic)
     }
 
     /// Whether a run with `config` can reuse this preparation.
@@ -67,12 +95,11 @@ public final class PreparedLayer: Sendable {
         config.permutationOrder == permutationOrder && config.percdamp == percdamp
     }
 
-    /// w_i H w_iᵀ for every output row (cached; the denominator of the proxy error).
-    public var rowQuadraticForms: [Double] {
-        if let cached = quadraticCache.withLock({ $0 }) { return cached }
-        let forms = ErrorFigures.rowQuadraticForms(weights.values, rows: weights.rows, hessian: hessian)
-        quadraticCache.withLock { $0 = forms }
-        return forms
+    /// tr(W H Wᵀ) over the given rows (all rows: the cached total).
+    public func weightQuadratic(rows: [Int]?) -> Double {
+        guard let rows else { return weightQuadratic }
+        let sub = weights.selectingRows(rows)
+        return ErrorFigures.rowQuadraticForms(sub.values, rows: rows.count, hessian: hessian).reduce(0, +)
     }
 
     /// The absolute outlier threshold τ for `config` (∞ when outliers are off).
@@ -152,8 +179,34 @@ public struct SpQRResult: Sendable {
     /// Σ e², the damped proxy loss tr(ΔWp Hd ΔWpᵀ).
     public let proxyLoss: Double
     public let figures: LayerFigures
+    /// Where the time went.
+    public let timings: RunTimings
     /// Whether only a subset of rows was quantized.
     public var isPreview: Bool { rowIndices.count < outFeatures }
+}
+
+/// Wall-clock seconds of the phases of one run.
+public struct RunTimings: Sendable, Equatable, Codable {
+    /// The GPTQ loop, including the group fits and outlier decisions.
+    public var gptqLoop: Double
+    /// CPU seconds (summed over threads) spent fitting groups, including the leave-one-out outlier pass.
+    public var outlierPass: Double
+    /// Un-permuting the maps and computing the figures.
+    public var figures: Double
+    /// tr(W H Wᵀ) per row: paid once per layer, then cached.
+    public var proxyDenominator: Double
+}
+
+/// Measures consecutive phases.
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    /// Seconds since the previous lap (or the start).
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
 }
 
 /// The SpQR engine.
@@ -174,34 +227,42 @@ public enum SpQR {
         let wp: [Float] = rows == nil ? layer.permutedWeights
             : Matrix(rows: layer.weights.rows, cols: n, values: layer.permutedWeights).selectingRows(rowIndices).values
         let tau = layer.tau(for: config)
-        let out = try GPTQ.run(wp: wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
+        var clock = PhaseClock()
+        var out = try GPTQ.run(wp: wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
                                cancel: cancel, progress: progress)
+        let gptqSeconds = clock.lap()
         let perm = layer.factor.perm
-        let q = unpermuteColumns(out.q, rows: m, cols: n, order: perm, zero: Float(0))
+        let numerator = proxyNumerator(loss: out.proxyLoss, wp: wp, qp: out.q, rows: m, factor: layer.factor)
+        let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
+        let topShare = ErrorFigures.topShare(out.sensitivity, fraction: 0.01)
+        unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
+        unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
+        unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
+        unpermuteColumnsInPlace(&out.errorContribution, rows: m, cols: n, order: perm)
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
-        let nOutliers = out.outliers.reduce(0) { $0 + Int($1) }
+        let relWeightError = ErrorFigures.relativeWeightError(original: original, quantized: out.q)
+        let figuresSeconds = clock.lap()
+        let denominator = layer.weightQuadratic(rows: rows)
+        let denominatorSeconds = clock.lap()
         let params = m * n
         let share = Double(nOutliers) / Double(max(params, 1))
-        let numerator = proxyNumerator(loss: out.proxyLoss, wp: wp, qp: out.q, rows: m, factor: layer.factor)
-        let forms = layer.rowQuadraticForms
-        let denominator = rowIndices.reduce(0.0) { $0 + forms[$1] }
         let figures = LayerFigures(
             nOutliers: nOutliers, outlierFraction: share,
             avgBits: BitCost.referenceAverageBits(config, outlierShare: share),
             avgBitsWithoutOutliers: BitCost.referenceAverageBits(config, outlierShare: 0),
             storage: BitCost.storage(config, rows: m, cols: n, outliers: nOutliers),
-            relWeightError: ErrorFigures.relativeWeightError(original: original, quantized: q),
+            relWeightError: relWeightError,
             relProxyError: ratio(numerator, denominator),
-            errorShareTop1pct: ErrorFigures.topShare(out.sensitivity, fraction: 0.01),
+            errorShareTop1pct: topShare,
             tau: tau, deadColumns: layer.deadColumns.count, parameters: params)
         return SpQRResult(
             config: config, rowIndices: rowIndices, outFeatures: layer.weights.rows, inFeatures: n,
-            dequantized: Matrix(rows: m, cols: n, values: q),
-            outlierMask: unpermuteColumns(out.outliers, rows: m, cols: n, order: perm, zero: UInt8(0)),
+            dequantized: Matrix(rows: m, cols: n, values: out.q), outlierMask: out.outliers,
             permutation: perm, statistics: out.statistics,
-            sensitivity: unpermuteColumns(out.sensitivity, rows: m, cols: n, order: perm, zero: Float(0)),
-            errorContribution: unpermuteColumns(out.errorContribution, rows: m, cols: n, order: perm, zero: Float(0)),
-            proxyLoss: out.proxyLoss, figures: figures)
+            sensitivity: out.sensitivity, errorContribution: out.errorContribution,
+            proxyLoss: out.proxyLoss, figures: figures,
+            timings: RunTimings(gptqLoop: gptqSeconds, outlierPass: out.groupFitSeconds,
+                                figures: figuresSeconds + denominatorSeconds, proxyDenominator: denominatorSeconds))
     }
 
     /// Round-to-nearest and GPTQ without outliers at the settings of `config`, on the same rows.
@@ -211,34 +272,44 @@ public enum SpQR {
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
         let m = rowIndices.count
-        let forms = layer.rowQuadraticForms
-        let denominator = rowIndices.reduce(0.0) { $0 + forms[$1] }
-        let original = rows == nil ? layer.weights : layer.weights.selectingRows(rowIndices)
+        let denominator = layer.weightQuadratic(rows: rows)
         let perm = layer.factor.perm
+        let d = layer.factor.d
 
-        // Round-to-nearest on the permuted original weights (dead columns are not special without a Hessian).
-        let wpOriginal = original.permutingColumns(perm).values
-        let rtnQp = RoundToNearest.quantize(permuted: wpOriginal, rows: m, cols: n, config: config)
-        try cancel?.check()
-        var delta = wpOriginal
-        for k in delta.indices { delta[k] -= rtnQp[k] }
-        let rtnNumerator = ErrorFigures.rowQuadraticForms(
-            unpermuteColumns(delta, rows: m, cols: n, order: perm, zero: Float(0)), rows: m, hessian: layer.hessian).reduce(0, +)
-        let dfree = layer.factor.d
-        var rtnSensitivity = [Float](repeating: 0, count: m * n)
-        for r in 0..<m { for c in 0..<n {
-            let e = delta[r * n + c] / dfree[c]
-            rtnSensitivity[r * n + c] = e * e
-        } }
+        // Round-to-nearest on the permuted original weights, streamed in chunks of whole second-level
+        // blocks (dead columns are not special without error feedback).
+        let align = config.qqGroupsize
+        let chunkRows = config.perchannel ? align * max(1, (256 + align - 1) / align) : m
+        var sensitivity: [Float] = uninitializedArray(m * n)
+        var weightNum: Double = 0, weightDen: Double = 0, proxyNum: Double = 0
+        var r0 = 0
+        while r0 < m {
+            try cancel?.check()
+            let r1 = min(r0 + chunkRows, m)
+            let original = layer.weights.selectingRows(Array(rowIndices[r0..<r1]))
+            let wp = original.permutingColumns(perm).values
+            let qp = RoundToNearest.quantize(permuted: wp, rows: r1 - r0, cols: n, config: config)
+            var delta = wp
+            for k in delta.indices {
+                delta[k] -= qp[k]
+                let e = delta[k] / d[k % n]
+                sensitivity[r0 * n + k] = e * e
+                weightNum += Double(delta[k]) * Double(delta[k])
+                weightDen += Double(wp[k]) * Double(wp[k])
+            }
+            unpermuteColumnsInPlace(&delta, rows: r1 - r0, cols: n, order: perm)
+            proxyNum += ErrorFigures.rowQuadraticForms(delta, rows: r1 - r0, hessian: layer.hessian).reduce(0, +)
+            r0 = r1
+        }
         let noOutliersBits = BitCost.referenceAverageBits(config, outlierShare: 0)
         var plain = config
         plain.outlierThreshold = .infinity
         let storage = BitCost.storage(plain, rows: m, cols: n, outliers: 0).total
         let rtn = BaselineFigures(
             avgBits: noOutliersBits, storageBits: storage,
-            relWeightError: ErrorFigures.relativeWeightError(original: wpOriginal, quantized: rtnQp),
-            relProxyError: ratio(rtnNumerator, denominator),
-            errorShareTop1pct: ErrorFigures.topShare(rtnSensitivity, fraction: 0.01))
+            relWeightError: ratio(weightNum, weightDen).squareRoot(),
+            relProxyError: ratio(proxyNum, denominator),
+            errorShareTop1pct: ErrorFigures.topShare(sensitivity, fraction: 0.01))
         try cancel?.check()
 
         let g = try run(layer, config: plain, rows: rows, cancel: cancel)

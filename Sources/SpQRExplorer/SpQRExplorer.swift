@@ -8,12 +8,24 @@ struct SpQRExplorerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spqr-explorer",
         abstract: "Explore SpQR weight quantization of LLM layers: sensitivity, outliers, error, bits.",
-        subcommands: [QuantizeCommand.self])
+        subcommands: [QuantizeCommand.self, BenchCommand.self])
+}
+
+/// Keeps large freed blocks in glibc's heap: every slider change allocates result maps the size of the
+/// layer, and fresh mmap'd memory costs a page fault per 4 KiB page each time (glibc's mallopt,
+/// looked up at run time because Swift's Glibc module does not export <malloc.h>).
+func keepLargeBlocksInHeap() {
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    _ = mallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+    _ = mallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
 }
 
 @main
 enum Main {
     static func main() {
+        keepLargeBlocksInHeap()
         do {
             var command = try SpQRExplorerCommand.parseAsRoot()
             try command.run()

@@ -58,6 +58,44 @@ func loadExpected(_ c: VectorCase) throws -> Expected {
 
 @Suite("Conformance with the reference engine")
 struct ConformanceTests {
+    /// Cases whose entry-wise Q agreement is decided by float32 rounding noise rather than by the algorithm.
+    static let floatNoiseBound: Set<String> = ["synthetic-b/w2-g8"]
+
+    /// synthetic-b at 2 bits with groups of 8 is chaotic: perturbing H by about one float32 ulp (relative
+    /// 1.2e-7, far below any real calibration noise) moves the share of Q entries equal to the reference
+    /// over more than a percentage point (measured: 97.4%–99.8% over 16 perturbations); changes of that
+    /// size come from any change of float32 summation order (another BLAS, another blocking, another
+    /// thread split), so no float32 implementation can hold this bar deterministically. Outliers, bits and errors stay
+    /// within their tolerances throughout; only the entry-wise agreement of Q is noise-bound.
+    @Test("Q agreement of synthetic-b/w2-g8 is within float32 noise")
+    func qAgreementIsWithinFloatNoise() throws {
+        let c = VectorCase(name: "synthetic-b", config: "w2-g8")
+        let file = try SafetensorsFile(path: "\(vectorsDirectory())/\(c.name).safetensors")
+        let w = try file.matrix("W"), h0 = try file.matrix("H")
+        let e = try loadExpected(c)
+        let refQ = try file.floats("\(c.config).Q")
+        let maxW = w.values.map { abs($0) }.max() ?? 0
+        var agreement: [Int] = []
+        var outliers: Set<Int> = []
+        for seed in 0..<8 {
+            var g = SeededGenerator(seed: UInt64(seed))
+            var h = h0
+            for i in 0..<h.rows {
+                for j in i..<h.cols {
+                    h[i, j] *= 1 + 1.2e-7 * g.gaussian()
+                    h[j, i] = h[i, j]
+                }
+            }
+            let r = try SpQR.run(try PreparedLayer(name: c.name, weights: w, hessian: h, config: e.config), config: e.config)
+            agreement.append(zip(refQ, r.dequantized.values).filter { abs($0 - $1) <= 1e-5 * maxW }.count)
+            outliers.insert(r.figures.nOutliers)
+            #expect(abs(r.figures.relProxyError - e.relProxyError) <= 0.01 * e.relProxyError)
+        }
+        let spread = Double(agreement.max()! - agreement.min()!) / Double(refQ.count)
+        #expect(spread > 0.01, "agreement \(agreement): the case is no longer noise-bound; remove it from floatNoiseBound")
+        #expect(outliers.allSatisfy { abs($0 - e.nOutliers) <= max(2, e.nOutliers / 50) })
+    }
+
     @Test("vectors are present")
     func vectorsPresent() {
         #expect(vectorCases.count == 36, "expected 4 cases × 9 configurations in \(vectorsDirectory())")
@@ -109,6 +147,14 @@ struct ConformanceTests {
         let maxW = w.values.map { abs($0) }.max() ?? 0
         let close = zip(refQ, r.dequantized.values).filter { abs($0 - $1) <= 1e-5 * maxW }.count
         if ProcessInfo.processInfo.environment["SPQR_CONFORMANCE_REPORT"] != nil { print("REPORT \(c) outliers \(f.nOutliers)/\(e.nOutliers) differ \(differ) proxy \(f.relProxyError)/\(e.relProxyError) werr \(f.relWeightError)/\(e.relWeightError) Qmatch \(close)/\(refQ.count) tau \(f.tau)/\(e.tau)") }
-        #expect(Double(close) >= 0.99 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
+        if Self.floatNoiseBound.contains(c.description) {
+            // See `qAgreementIsWithinFloatNoise`: here the 99% bar lies inside the float32 noise floor.
+            withKnownIssue("Q agreement of this 2-bit case varies by >1% under 1-ulp changes of H", isIntermittent: true) {
+                #expect(Double(close) >= 0.99 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
+            }
+            #expect(Double(close) >= 0.97 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
+        } else {
+            #expect(Double(close) >= 0.99 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
+        }
     }
 }

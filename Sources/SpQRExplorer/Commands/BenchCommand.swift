@@ -1,0 +1,186 @@
+// spqr-explorer bench: SpQR speed and memory on LLaMA-sized layers, one JSON line per case.
+//
+// Layers are generated with realistic statistics: heavy-tailed weights (a Gaussian over a random scale,
+// like Student-t), calibration inputs with a shared component and a few loud input channels (as in the
+// activation outliers of LLMs), H = 2XᵀX/n. GFLOP/s counts the GPTQ update, out·in² flops.
+
+import ArgumentParser
+import Dispatch
+import Foundation
+import SpQRCore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time SpQR on LLaMA-sized layers (release build) and print one JSON line per case.",
+        discussion: """
+            Examples:
+              swift build -c release && .build/release/spqr-explorer bench
+              .build/release/spqr-explorer bench --shapes 4096x4096 --repeat 3
+              .build/release/spqr-explorer bench --shapes 8192x28672     # needs ~12 GB
+            Each line has the shape, the settings (the README 3-bit recipe unless flags say otherwise), the seconds
+            of each phase, GFLOP/s of the GPTQ loop and the peak resident memory.
+            """)
+
+    @Option(help: "Comma-separated OUTxIN shapes.")
+    var shapes = "4096x4096,11008x4096,4096x11008"
+
+    @Option(help: "Full runs per case (the first includes the factorisation; later ones reuse it).")
+    var `repeat` = 2
+
+    @Option(help: "Calibration rows used to build H.")
+    var samples = 1024
+
+    @OptionGroup var settings: SettingsOptions
+
+    @Flag(help: "Also time the baselines (round-to-nearest and GPTQ without outliers).")
+    var baselines = false
+
+    func run() throws {
+        let config = try settings.apply(to: SpQRConfig())
+        try config.validate()
+        for shape in shapes.split(separator: ",") {
+            let dims = shape.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard dims.count == 2, dims[0] > 0, dims[1] > 0 else { throw ValidationError("--shapes: '\(shape)' is not OUTxIN") }
+            try bench(out: dims[0], in: dims[1], config: config)
+        }
+    }
+
+    func bench(out: Int, in n: Int, config: SpQRConfig) throws {
+        var clock = Stopwatch()
+        let (w, h) = try BenchLayer.generate(out: out, in: n, samples: samples, seed: UInt64(out * 31 + n))
+        let generation = clock.lap()
+        Memory.resetPeak()
+        let baseRSS = Memory.residentBytes()
+        let layer = try PreparedLayer(name: "bench-\(out)x\(n)", weights: w, hessian: h, config: config)
+        let prepare = clock.lap()
+        let full = try SpQR.run(layer, config: config)
+        let first = clock.lap()
+        let peak = Memory.peakResidentBytes()
+        var reruns: [Double] = []
+        for _ in 1..<max(`repeat`, 1) {
+            _ = try SpQR.run(layer, config: config)
+            reruns.append(clock.lap())
+        }
+        let rows = SpQR.previewRows(outFeatures: out, config: config)
+        var preview = try SpQR.run(layer, config: config, rows: rows)
+        _ = preview
+        clock.lap()
+        preview = try SpQR.run(layer, config: config, rows: rows)
+        let previewSeconds = clock.lap()
+        var baselineSeconds: Double?
+        if baselines {
+            _ = try SpQR.baselines(layer, config: config)
+            baselineSeconds = clock.lap()
+        }
+        let inputBytes = Double(4 * (out * n + n * n))
+        let t = full.timings
+        var line: [String: Any] = [
+            "shape": [out, n],
+            "settings": (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(config))) ?? [:],
+            "threads": ProcessInfo.processInfo.activeProcessorCount,
+            "seconds": [
+                "generate_inputs": round3(generation),
+                "preparation": round3(layer.preparationSeconds),
+                "factorisation": round3(layer.factorisationSeconds),
+                "gptq_loop": round3(t.gptqLoop),
+                "group_fit_and_outliers_cpu": round3(t.outlierPass),
+                "figures": round3(t.figures),
+                "proxy_denominator_once": round3(t.proxyDenominator),
+                "full_first_run": round3(prepare + first),
+                "full_rerun_same_factor": reruns.map(round3),
+                "preview": round3(previewSeconds),
+            ],
+            "preview_rows": rows.count,
+            "gflops_gptq_loop": round3(Double(out) * Double(n) * Double(n) / t.gptqLoop / 1e9),
+            "n_outliers": full.figures.nOutliers,
+            "rel_proxy_error": full.figures.relProxyError,
+            "peak_rss_mb": round3(Double(peak) / 1_048_576),
+            "run_peak_extra_mb": round3(Double(peak - baseRSS) / 1_048_576),
+            "run_peak_extra_over_w_plus_h": round3(Double(peak - baseRSS) / inputBytes),
+        ]
+        if let b = baselineSeconds { line["baselines_seconds"] = round3(b) }
+        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+        fflush(nil)
+    }
+
+    func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
+
+/// Generated layers with LLM-like statistics.
+enum BenchLayer {
+    static func generate(out: Int, in n: Int, samples: Int, seed: UInt64) throws -> (Matrix, Matrix) {
+        let w = Matrix(rows: out, cols: n, values: heavyTailed(count: out * n, scale: 0.02, seed: seed))
+        var x = heavyTailed(count: samples * n, scale: 1, seed: seed ^ 0x5DEECE66D)
+        var loud = [Float](repeating: 1, count: n)
+        var g = SplitMix(seed: seed ^ 0xABCDEF)
+        for _ in 0..<max(1, n / 512) { loud[Int(g.next() % UInt64(n))] = 20 }
+        let common = heavyTailed(count: samples, scale: 0.5, seed: seed ^ 0x1234)
+        for r in 0..<samples { for c in 0..<n { x[r * n + c] = loud[c] * (x[r * n + c] + common[r]) } }
+        return (w, try Hessian.fromActivations(Matrix(rows: samples, cols: n, values: x)))
+    }
+
+    /// Gaussian over a random scale (heavy tails), generated in parallel chunks.
+    static func heavyTailed(count: Int, scale: Float, seed: UInt64) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        let chunk = 1 << 20
+        out.withUnsafeMutableBufferPointer { buf in
+            let base = UnsafeMutableSendable(buf.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { k in
+                var g = SplitMix(seed: seed &+ UInt64(k) &* 0x9E3779B97F4A7C15)
+                for i in (k * chunk)..<min((k + 1) * chunk, count) {
+                    let a = g.gaussian(), b = g.gaussian()
+                    base.pointer[i] = scale * a / max(0.3, abs(b))
+                }
+            }
+        }
+        return out
+    }
+}
+
+struct UnsafeMutableSendable: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func gaussian() -> Float {
+        let u = Float(next() >> 40 + 1) / Float(1 << 24), v = Float(next() >> 40) / Float(1 << 24)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}
+
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    @discardableResult mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+}
+
+/// Resident memory from /proc (Linux).
+enum Memory {
+    static func status(_ key: String) -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix(key + ":") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+    static func residentBytes() -> Int { status("VmRSS") }
+    static func peakResidentBytes() -> Int { status("VmHWM") }
+    /// Resets the peak (VmHWM) to the current resident size (Linux ≥ 4.0).
+    static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+}
