@@ -146,6 +146,8 @@ enum GPTQ {
             @Sendable func columns(_ b: Int, _ blockEnd: Int, _ r0: Int, _ r1: Int, _ cand: UnsafeMutablePointer<Bool>,
                                    _ scratch: UnsafeMutablePointer<Float>, _ replaced: UnsafeMutablePointer<Float>) -> Double {
                 var loss: Double = 0
+                let sub = 32
+                @inline(__always) func subEnd(_ j: Int) -> Int { min(b + ((j - b) / sub + 1) * sub, blockEnd) }
                 for j in b..<blockEnd {
                     if j % g == 0 {
                         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -175,8 +177,16 @@ enum GPTQ {
                         ERR.base[r * n + j] = contribution
                         loss += Double(contribution)
                         if ev != 0 {
-                            for c in (j + 1)..<max(blockEnd, j + 1) { row[c] -= ev * urow[c] }
+                            for c in (j + 1)..<max(subEnd(j), j + 1) { row[c] -= ev * urow[c] }
                         }
+                    }
+                    // At the end of a sub-block, its errors reach the rest of the block in one small product.
+                    if j + 1 == subEnd(j) && j + 1 < blockEnd {
+                        let s0 = j + 1 - ((j - b) % sub + 1)
+                        BLAS.sgemm(m: r1 - r0, n: blockEnd - j - 1, k: j + 1 - s0, alpha: -1,
+                                   a: E.base + r0 * blocksize + (s0 - b), lda: blocksize,
+                                   b: U.base + s0 * n + j + 1, ldb: n,
+                                   beta: 1, c: W.base + r0 * n + j + 1, ldc: n)
                     }
                 }
                 return loss
