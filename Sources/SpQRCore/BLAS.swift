@@ -1,9 +1,12 @@
 // Thin Swift wrappers over the few OpenBLAS routines SpQRCore uses.
 //
-// OpenBLAS runs single-threaded here: the engine spreads independent rows over the cores itself, and a
-// multi-threaded OpenBLAS would compete with those threads (its workers spin after each call).
+// OpenBLAS runs single-threaded here: the GPTQ loop spreads independent rows over the cores itself, and a
+// multi-threaded OpenBLAS would compete with those threads. Only the one-off factorisation and tr(WHWᵀ)
+// of a layer preparation switch OpenBLAS to all cores for their duration (`withThreads`); callers run one
+// preparation at a time (the explorer and the commands do).
 
 import COpenBLAS
+import Synchronization
 
 enum BLAS {
     /// Put OpenBLAS in single-threaded mode once, before the first call.
@@ -28,6 +31,19 @@ enum BLAS {
         cblas_ssyrk(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasUpper.rawValue), Int32(SpQRCblasTrans.rawValue),
                     Int32(n), Int32(k), 1, a, Int32(n), 0, c, Int32(n))
     }
+
+    /// Runs `body` with OpenBLAS using `threads` threads, then returns it to single-threaded mode.
+    static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        _ = configured
+        return try threadMode.withLock { _ in
+            openblas_set_num_threads(Int32(threads))
+            defer { openblas_set_num_threads(1) }
+            return try body()
+        }
+    }
+
+    /// Serialises switches of OpenBLAS's global thread count.
+    private static let threadMode = Mutex<Void>(())
 
     /// In-place Cholesky factor (LAPACK spotrf, column-major); returns LAPACK's info.
     static func potrfUpper(_ a: UnsafeMutablePointer<Float>, n: Int) -> Int {

@@ -9,6 +9,7 @@
 // Everything a run returns is in the original column order. Source: reference `SPQRUtil.quantize`.
 
 import Dispatch
+import Foundation
 import Synchronization
 
 /// A layer ready to quantize: the factorisation and everything else that depends only on W, H, the
@@ -35,9 +36,11 @@ public final class PreparedLayer: Sendable {
     public let preparationSeconds: Double
     /// Seconds spent factorising the damped Hessian.
     public let factorisationSeconds: Double
+    /// Seconds spent on tr(W H Wᵀ) (0 when it was passed in).
+    public let denominatorSeconds: Double
 
-    /// Validates the inputs and factorises the damped, permuted Hessian; tr(W H Wᵀ) is computed on the
-    /// other core meanwhile, unless a previous preparation of the same W and H passes it in.
+    /// Validates the inputs, factorises the damped, permuted Hessian and computes tr(W H Wᵀ) (unless a
+    /// previous preparation of the same W and H passes it in). Both use OpenBLAS's own threads.
     public init(name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double,
                 weightQuadratic known: Double? = nil) throws {
         try Hessian.validate(hessian, for: weights, layer: name)
@@ -52,20 +55,13 @@ public final class PreparedLayer: Sendable {
         var clock = PhaseClock()
         let perm = Permutation.order(permutationOrder, weights: weights, hessian: hessian)
         var preparation = clock.lap()
-        let factorResult = Mutex<Result<HessianFactor, Error>?>(nil)
-        let quadratic = Mutex<Double>(known ?? 0)
-        DispatchQueue.concurrentPerform(iterations: known == nil ? 2 : 1) { task in
-            if task == 0 {
-                let r = Result { try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name) }
-                factorResult.withLock { $0 = r }
-            } else {
-                let q = ErrorFigures.quadraticTrace(weights, hessian: hessian)
-                quadratic.withLock { $0 = q }
-            }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let factor = try BLAS.withThreads(cores) {
+            try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name)
         }
-        let factor = try factorResult.withLock { $0! }.get()
-        self.weightQuadratic = quadratic.withLock { $0 }
         self.factorisationSeconds = clock.lap()
+        self.weightQuadratic = known ?? BLAS.withThreads(cores) { ErrorFigures.quadraticTrace(weights, hessian: hessian) }
+        self.denominatorSeconds = clock.lap()
         self.factor = factor
         var wp = weights.permutingColumns(perm).values
         let n = weights.cols
