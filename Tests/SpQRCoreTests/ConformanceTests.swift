@@ -59,6 +59,7 @@ func loadExpected(_ c: VectorCase) throws -> Expected {
 @Suite("Conformance with the reference engine")
 struct ConformanceTests {
     /// Cases whose entry-wise Q agreement is decided by float32 rounding noise rather than by the algorithm.
+    /// They must still agree on at least 97% of the entries, and on every other figure.
     static let floatNoiseBound: Set<String> = ["synthetic-b/w2-g8"]
 
     /// synthetic-b at 2 bits with groups of 8 is chaotic: perturbing H by about one float32 ulp (relative
@@ -77,7 +78,7 @@ struct ConformanceTests {
         let maxW = w.values.map { abs($0) }.max() ?? 0
         var agreement: [Int] = []
         var outliers: Set<Int> = []
-        for seed in 0..<8 {
+        for seed in 0..<16 {
             var g = SeededGenerator(seed: UInt64(seed))
             var h = h0
             for i in 0..<h.rows {
@@ -92,7 +93,7 @@ struct ConformanceTests {
             #expect(abs(r.figures.relProxyError - e.relProxyError) <= 0.01 * e.relProxyError)
         }
         let spread = Double(agreement.max()! - agreement.min()!) / Double(refQ.count)
-        #expect(spread > 0.01, "agreement \(agreement): the case is no longer noise-bound; remove it from floatNoiseBound")
+        #expect(spread > 0.005, "agreement \(agreement): the case is no longer noise-bound; remove it from floatNoiseBound")
         #expect(outliers.allSatisfy { abs($0 - e.nOutliers) <= max(2, e.nOutliers / 50) })
     }
 
