@@ -40,16 +40,16 @@ func uninitializedArray<T>(_ count: Int) -> [T] {
 }
 
 enum GPTQ {
-    /// Runs GPTQ with SpQR outliers over `wp` (permuted, dead columns zeroed, row-major [rows, n]).
+    /// Runs GPTQ with SpQR outliers over `wp` (permuted, dead columns zeroed, row-major [rows, n]), which it
+    /// consumes and quantizes in place.
     /// - Parameters:
     ///   - tau: absolute outlier threshold; `.infinity` disables outliers.
-    static func run(wp: [Float], rows: Int, factor: HessianFactor, config: SpQRConfig, tau: Float,
+    static func run(wp: consuming [Float], rows: Int, factor: HessianFactor, config: SpQRConfig, tau: Float,
                     cancel: CancellationToken?, progress: ProgressHandler?) throws -> GPTQOutput {
         let n = factor.count
         let g = config.effectiveGroupsize(inFeatures: n)
         let blocksize = config.blocksize
-        var w: [Float] = uninitializedArray(rows * n)
-        w.withUnsafeMutableBufferPointer { dst in wp.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: rows * n) } }
+        var w = consume wp
         var sens: [Float] = uninitializedArray(rows * n)
         var err: [Float] = uninitializedArray(rows * n)
         var mask: [UInt8] = uninitializedArray(rows * n)

@@ -19,25 +19,30 @@
 /// The absolute outlier threshold τ of a layer.
 public enum OutlierThreshold {
     /// mean_j Var_i(Wp[i, j]) / d_j² over the permuted, dead-zeroed weights (the `outlier_scale` of the
-    /// reference); multiply by outlier_threshold to get τ. NaN for a single-row layer (no variance).
-    public static func scale(permutedWeights wp: UnsafePointer<Float>, rows: Int, cols: Int, d: [Float]) -> Double {
+    /// reference); multiply by outlier_threshold to get τ. Computed from W in its original order (a dead
+    /// column, zeroed, has no variance). NaN for a single-row layer (no variance).
+    public static func scale(weights w: Matrix, factor: HessianFactor) -> Double {
+        let rows = w.rows, cols = w.cols
         guard rows > 1 else { return .nan }
         var sum = [Double](repeating: 0, count: cols)
         var sumSq = [Double](repeating: 0, count: cols)
-        for r in 0..<rows {
-            let row = wp + r * cols
-            for c in 0..<cols {
-                let v = Double(row[c])
-                sum[c] += v
-                sumSq[c] += v * v
+        w.values.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                let row = p.baseAddress! + r * cols
+                for c in 0..<cols {
+                    let v = Double(row[c])
+                    sum[c] += v
+                    sumSq[c] += v * v
+                }
             }
         }
         var total: Double = 0
-        for c in 0..<cols {
+        for k in 0..<cols where !factor.dead[k] {
+            let c = factor.perm[k]
             let mean = sum[c] / Double(rows)
             let variance = Swift.max(0, (sumSq[c] - Double(rows) * mean * mean) / Double(rows - 1))
-            let dc = Double(d[c])
-            total += variance / (dc * dc)
+            let dk = Double(factor.d[k])
+            total += variance / (dk * dk)
         }
         return total / Double(cols)
     }

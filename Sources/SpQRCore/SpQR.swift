@@ -24,8 +24,6 @@ public final class PreparedLayer: Sendable {
     public let permutationOrder: PermutationOrder
     public let percdamp: Double
     public let factor: HessianFactor
-    /// W[:, perm] with dead columns zeroed.
-    let permutedWeights: [Float]
     /// mean_j Var_i(Wp[i, j]) / d_j²; τ = outlier_threshold × this.
     public let outlierScale: Double
     /// Original indices of the input columns whose Hessian diagonal is zero.
@@ -63,18 +61,9 @@ public final class PreparedLayer: Sendable {
         self.weightQuadratic = known ?? BLAS.withThreads(cores) { ErrorFigures.quadraticTrace(weights, hessian: hessian) }
         self.denominatorSeconds = clock.lap()
         self.factor = factor
-        var wp = weights.permutingColumns(perm).values
         let n = weights.cols
-        if factor.dead.contains(true) {
-            for j in 0..<n where factor.dead[j] {
-                for r in 0..<weights.rows { wp[r * n + j] = 0 }
-            }
-        }
-        self.permutedWeights = wp
         self.deadColumns = (0..<n).filter { factor.dead[$0] }.map { perm[$0] }.sorted()
-        self.outlierScale = wp.withUnsafeBufferPointer {
-            OutlierThreshold.scale(permutedWeights: $0.baseAddress!, rows: weights.rows, cols: n, d: factor.d)
-        }
+        self.outlierScale = OutlierThreshold.scale(weights: weights, factor: factor)
         preparation += clock.lap()
         self.preparationSeconds = preparation
     }
@@ -89,6 +78,32 @@ public final class PreparedLayer: Sendable {
     /// Whether a run with `config` can reuse this preparation.
     public func matches(_ config: SpQRConfig) -> Bool {
         config.permutationOrder == permutationOrder && config.percdamp == percdamp
+    }
+
+    /// W[rows, perm] with dead columns zeroed: the matrix GPTQ works on, gathered afresh for each run so
+    /// that a prepared layer holds no second copy of W.
+    func permutedWeights(rows: [Int]?) -> [Float] {
+        let n = weights.cols, m = rows?.count ?? weights.rows
+        var out: [Float] = uninitializedArray(m * n)
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, m))
+        weights.values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                factor.perm.withUnsafeBufferPointer { perm in
+                    factor.dead.withUnsafeBufferPointer { dead in
+                        let S = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!)), D = SharedPointer(dst.baseAddress!)
+                        let P = SharedPointer(UnsafeMutablePointer(mutating: perm.baseAddress!))
+                        let Z = SharedPointer(UnsafeMutablePointer(mutating: dead.baseAddress!))
+                        DispatchQueue.concurrentPerform(iterations: threads) { t in
+                            for k in (t * m / threads)..<((t + 1) * m / threads) {
+                                let s = S.base + (rows?[k] ?? k) * n, d = D.base + k * n
+                                for c in 0..<n { d[c] = Z.base[c] ? 0 : s[P.base[c]] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// tr(W H Wᵀ) over the given rows (all rows: the cached total).
@@ -183,7 +198,7 @@ public struct SpQRResult: Sendable {
 
 /// Wall-clock seconds of the phases of one run.
 public struct RunTimings: Sendable, Equatable, Codable {
-    /// The GPTQ loop, including the group fits and outlier decisions.
+    /// Gathering W[:, perm] and the GPTQ loop, including the group fits and outlier decisions.
     public var gptqLoop: Double
     /// CPU seconds (summed over threads) spent fitting groups, including the leave-one-out outlier pass.
     public var outlierPass: Double
@@ -220,22 +235,21 @@ public enum SpQR {
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
         let m = rowIndices.count
-        let wp: [Float] = rows == nil ? layer.permutedWeights
-            : Matrix(rows: layer.weights.rows, cols: n, values: layer.permutedWeights).selectingRows(rowIndices).values
-        let tau = layer.tau(for: config)
         var clock = PhaseClock()
-        var out = try GPTQ.run(wp: wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
+        let wp = layer.permutedWeights(rows: rows)
+        let tau = layer.tau(for: config)
+        var out = try GPTQ.run(wp: consume wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
                                cancel: cancel, progress: progress)
         let gptqSeconds = clock.lap()
         let perm = layer.factor.perm
-        let numerator = proxyNumerator(loss: out.proxyLoss, wp: wp, qp: out.q, rows: m, factor: layer.factor)
+        let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
+        let numerator = proxyNumerator(loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
         let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
         let topShare = ErrorFigures.topShare(out.sensitivity, fraction: 0.01)
         unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.errorContribution, rows: m, cols: n, order: perm)
-        let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
         let relWeightError = ErrorFigures.relativeWeightError(original: original, quantized: out.q)
         let figuresSeconds = clock.lap()
         let denominator = layer.weightQuadratic(rows: rows)
@@ -331,16 +345,22 @@ public enum SpQR {
         return rows
     }
 
-    /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift).
-    static func proxyNumerator(loss: Double, wp: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double {
+    /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift), with ΔWp = Wp − Qp and Wp the
+    /// permuted, dead-zeroed original rows.
+    static func proxyNumerator(loss: Double, original: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double {
         let n = factor.count
         var live: Double = 0, dead: Double = 0
-        wp.withUnsafeBufferPointer { w in
+        original.withUnsafeBufferPointer { w in
             qp.withUnsafeBufferPointer { q in
                 for r in 0..<rows {
-                    for c in 0..<n {
-                        let dlt = Double(w[r * n + c]) - Double(q[r * n + c])
-                        if factor.dead[c] { dead += dlt * dlt } else { live += dlt * dlt }
+                    let wr = w.baseAddress! + r * n, qr = q.baseAddress! + r * n
+                    for k in 0..<n {
+                        if factor.dead[k] {
+                            dead += Double(qr[k]) * Double(qr[k])
+                        } else {
+                            let dlt = Double(wr[factor.perm[k]]) - Double(qr[k])
+                            live += dlt * dlt
+                        }
                     }
                 }
             }

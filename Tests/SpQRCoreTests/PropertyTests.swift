@@ -26,7 +26,7 @@ struct PropertyTests {
         for i in 0..<n { for j in 0..<n { hd[i, j] = p.hessian[perm[i], perm[j]] } }
         for j in 0..<n { hd[j, j] = p.factor.dead[j] ? 1 : hd[j, j] + p.factor.lambda }
         let qp = r.dequantized.permutingColumns(perm).values
-        var delta = p.permutedWeights
+        var delta = p.permutedWeights(rows: nil)
         for k in delta.indices { delta[k] -= qp[k] }
         let direct = quadraticTrace(delta, rows: m, hd)
         let mapSum = r.errorContribution.reduce(0.0) { $0 + Double($1) }

@@ -39,10 +39,33 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let config = try settings.apply(to: SpQRConfig())
         try config.validate()
-        for shape in shapes.split(separator: ",") {
+        let list = shapes.split(separator: ",").map(String.init)
+        var parsed: [(Int, Int)] = []
+        for shape in list {
             let dims = shape.lowercased().split(separator: "x").compactMap { Int($0) }
             guard dims.count == 2, dims[0] > 0, dims[1] > 0 else { throw ValidationError("--shapes: '\(shape)' is not OUTxIN") }
-            try bench(out: dims[0], in: dims[1], config: config)
+            parsed.append((dims[0], dims[1]))
+        }
+        if parsed.count == 1 {
+            try bench(out: parsed[0].0, in: parsed[0].1, config: config)
+            return
+        }
+        // One process per shape, so that each peak-memory figure starts from a fresh heap.
+        var arguments: [String] = []
+        var skipNext = false
+        for a in CommandLine.arguments.dropFirst() {
+            if skipNext { skipNext = false; continue }
+            if a == "--shapes" { skipNext = true; continue }
+            if a.hasPrefix("--shapes=") { continue }
+            arguments.append(a)
+        }
+        for shape in list {
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            child.arguments = arguments + ["--shapes", shape]
+            try child.run()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0 else { throw ExitCode(child.terminationStatus) }
         }
     }
 
