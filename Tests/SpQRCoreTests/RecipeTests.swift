@@ -189,3 +189,58 @@ struct RecipeTests {
         #expect(LayerNames.block(of: "lm_head.weight") == nil)
     }
 }
+
+@Suite("Recipe documentation")
+struct RecipeDocumentationTests {
+    static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs")
+
+    @Test("the example in docs/recipe.md is a valid recipe")
+    func exampleParses() throws {
+        let text = try String(contentsOf: Self.docs.appendingPathComponent("recipe.md"), encoding: .utf8)
+        let start = try #require(text.range(of: "```json\n")), end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
+        let recipe = try Recipe.decode(Data(text[start.upperBound..<end.lowerBound].utf8))
+        #expect(recipe.layers.count == 2)
+        #expect(try recipe.config(for: "model.layers.0.self_attn.k_proj.weight").wbits == 4)
+    }
+
+    @Test("what the writer produces has every field the schema requires, with the schema's types")
+    func writerMatchesSchema() throws {
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.docs.appendingPathComponent("recipe.schema.json"))) as? [String: Any])
+        let written = try #require(try JSONSerialization.jsonObject(with: try RecipeTests.sample().encoded()) as? [String: Any])
+        let defs = try #require(schema["$defs"] as? [String: Any])
+        func check(_ value: Any, _ s: [String: Any], _ path: String) {
+            if let ref = s["$ref"] as? String, let target = defs[String(ref.split(separator: "/").last!)] as? [String: Any] {
+                check(value, target, path)
+            }
+            if let all = s["allOf"] as? [[String: Any]] { for sub in all { check(value, sub, path) } }
+            if let t = s["type"] as? String { #expect(Self.matches(value, t), "\(path): \(value) is not \(t)") }
+            if let ts = s["type"] as? [String] { #expect(ts.contains { Self.matches(value, $0) }, "\(path): \(value) is none of \(ts)") }
+            guard let o = value as? [String: Any] else { return }
+            for k in (s["required"] as? [String]) ?? [] { #expect(o[k] != nil, "\(path): missing \(k)") }
+            let props = (s["properties"] as? [String: Any]) ?? [:]
+            if (s["additionalProperties"] as? Bool) == false {
+                for k in o.keys { #expect(props[k] != nil, "\(path): \(k) is not in the schema") }
+            }
+            for (k, sub) in props { if let v = o[k], let sub = sub as? [String: Any] { check(v, sub, "\(path).\(k)") } }
+            if let extra = s["additionalProperties"] as? [String: Any] {
+                for (k, v) in o where props[k] == nil { check(v, extra, "\(path)[\(k)]") }
+            }
+        }
+        check(written, schema, "recipe")
+    }
+
+    static func matches(_ v: Any, _ type: String) -> Bool {
+        let isBool = (v as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false
+        switch type {
+        case "object": return v is [String: Any]
+        case "array": return v is [Any]
+        case "string": return v is String
+        case "null": return v is NSNull
+        case "boolean": return isBool
+        case "integer": return !isBool && JSONValue.integer(v) != nil
+        case "number": return !isBool && v is NSNumber
+        default: return false
+        }
+    }
+}

@@ -6,7 +6,7 @@ import Foundation
 public struct SafetensorsMatrixCalibration: CalibrationSource {
     public let file: String?
     public let kind: CalibrationKind
-    let tensor: String?
+    public let tensor: String?
     let st: SafetensorsFile
 
     public init(path: String, tensor: String?, kind: CalibrationKind) throws {
@@ -25,8 +25,6 @@ public struct SafetensorsMatrixCalibration: CalibrationSource {
         let name: String
         if let tensor {
             name = tensor
-        } else if st.tensors.contains(where: { $0.name == layer }) {
-            name = layer
         } else {
             let fits = st.tensors.filter { $0.shape.count == 2 && (kind == .activations ? $0.shape[1] == inFeatures : $0.shape == [inFeatures, inFeatures]) }
             guard fits.count == 1 else {

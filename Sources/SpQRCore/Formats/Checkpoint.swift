@@ -110,6 +110,8 @@ public protocol CalibrationSource: Sendable {
     var label: String { get }
     /// The file it reads, if any.
     var file: String? { get }
+    /// The tensor inside the file that was named explicitly, if any.
+    var tensor: String? { get }
     /// The [in, in] Hessian for the layer `layer` (user-facing tensor name) with `inFeatures` inputs.
     func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix
 }
@@ -120,5 +122,6 @@ public struct IdentityCalibration: CalibrationSource {
     public var kind: CalibrationKind { .none }
     public var label: String { "none: data-free (H = I)" }
     public var file: String? { nil }
+    public var tensor: String? { nil }
     public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix { Hessian.identity(inFeatures) }
 }

@@ -40,18 +40,21 @@ public struct Recipe: Sendable, Equatable {
     public struct Calibration: Sendable, Equatable, Codable {
         public var kind: CalibrationKind
         public var file: String?
+        /// The tensor of the file, when one was named explicitly.
+        public var tensor: String?
         public var sha256: String?
         public var nSequences: Int?
         public var label: String
-        public init(kind: CalibrationKind, file: String?, sha256: String?, nSequences: Int?, label: String) {
+        public init(kind: CalibrationKind, file: String?, tensor: String? = nil, sha256: String?, nSequences: Int?, label: String) {
             self.kind = kind
             self.file = file
+            self.tensor = tensor
             self.sha256 = sha256
             self.nSequences = nSequences
             self.label = label
         }
         enum CodingKeys: String, CodingKey {
-            case kind, file, sha256, label
+            case kind, file, tensor, sha256, label
             case nSequences = "n_sequences"
         }
     }

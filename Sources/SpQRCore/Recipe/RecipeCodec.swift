@@ -102,6 +102,7 @@ extension Recipe {
         }
         let calibration = Calibration(
             kind: kind, file: try v.optionalString(cal["file"], "calibration.file"),
+            tensor: try v.optionalString(cal["tensor"], "calibration.tensor"),
             sha256: try v.optionalString(cal["sha256"], "calibration.sha256"),
             nSequences: try v.optionalInteger(cal["n_sequences"], "calibration.n_sequences"),
             label: try v.string(cal["label"]!, "calibration.label"))

@@ -14,14 +14,14 @@ struct QuantizeCommand: ParsableCommand {
               spqr-explorer quantize --weights w.safetensors --tensor W --hessian w.safetensors --hessian-tensor H \\
                   --wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 \\
                   --outlier_threshold=0.2 --permutation_order act_order --percdamp 1e0 --json
-            Without a calibration option the Hessian is the identity (data-free), and the output says so.
+              spqr-explorer quantize model.safetensors --layer NAME --recipe recipe.json --maps maps.safetensors
+              spqr-explorer quantize model.safetensors --layer NAME --wbits 4 --write-recipe recipe.json
+            Settings left out take the defaults (the SpQR README 3-bit recipe), or the recipe's settings for
+            the layer with --recipe; flags given override them. Without a calibration option the Hessian is
+            the identity (data-free), and the output says so.
             """)
 
-    @Argument(help: "Checkpoint file (safetensors).")
-    var path: String?
-
-    @Option(name: [.customLong("weights")], help: "Checkpoint file (same as PATH).")
-    var weights: String?
+    @OptionGroup var checkpoint: CheckpointOptions
 
     @Option(name: [.customLong("layer"), .customLong("tensor")], help: "Name of the weight tensor [out, in].")
     var layer: String
@@ -29,48 +29,71 @@ struct QuantizeCommand: ParsableCommand {
     @OptionGroup var calibration: CalibrationOptions
     @OptionGroup var settings: SettingsOptions
 
+    @Option(help: "Take the settings of the layer (defaults plus its overrides) from this recipe.")
+    var recipe: String?
+
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
     @Option(help: "Write the dequantized weights (Q, F32) and the outlier mask (outliers, U8) to this safetensors file.")
     var save: String?
 
+    @Option(help: "Write the sensitivity, error-contribution and outlier maps (F32/U8 [out, in]) to this safetensors file.")
+    var maps: String?
+
+    @Option(name: [.customLong("write-recipe")], help: "Write a recipe with these settings and figures for this layer.")
+    var writeRecipe: String?
+
+    @Flag(help: "Allow --write-recipe, --save and --maps to replace existing files.")
+    var force = false
+
     @Flag(name: [.customLong("no-baselines")], help: "Skip the round-to-nearest and GPTQ-without-outliers baselines.")
     var noBaselines = false
 
-    func validate() throws {
-        if path != nil && weights != nil { throw ValidationError("give the checkpoint either as PATH or with --weights, not both") }
-        if path == nil && weights == nil { throw ValidationError("missing checkpoint: give PATH or --weights FILE") }
-    }
-
     func run() throws {
-        let config = try settings.apply(to: SpQRConfig())
+        var base = SpQRConfig()
+        var recipeDefaults: SpQRConfig?
+        if let recipe {
+            let r = try Recipe.read(path: recipe)
+            base = try r.config(for: layer)
+            recipeDefaults = r.defaults
+        }
+        let config = try settings.apply(to: base)
         try config.validate()
-        let checkpoint = try ModelFiles.openCheckpoint(path ?? weights!)
-        let entry = try checkpoint.entry(layer)
-        let w = try checkpoint.matrix(layer)
-        let source = try calibration.source()
-        let h = try source.hessian(forLayer: entry.name, inFeatures: w.cols)
+        for path in [save, maps, writeRecipe].compactMap({ $0 }) where !force && FileManager.default.fileExists(atPath: path) {
+            throw SpQRError(.io, "\(path) already exists; pass --force to replace it")
+        }
+        let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
         let start = DispatchTime.now().uptimeNanoseconds
-        let prepared = try PreparedLayer(name: entry.name, weights: w, hessian: h, config: config)
+        let prepared = try PreparedLayer(name: input.entry.name, weights: input.weights, hessian: input.hessian, config: config)
         let result = try SpQR.run(prepared, config: config)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let baselines = noBaselines ? nil : try SpQR.baselines(prepared, config: config)
-        let report = LayerReport(layer: entry.name, result: result, baselines: baselines, sourceDtype: entry.dtype,
-                                 sourceBits: entry.bitsPerWeight, seconds: seconds, calibration: source.label)
+        let report = LayerReport(layer: input.entry.name, result: result, baselines: baselines, sourceDtype: input.entry.dtype,
+                                 sourceBits: input.entry.bitsPerWeight, seconds: seconds, calibration: input.source.label)
+        let shape = [input.weights.rows, input.weights.cols]
         if let save {
             try SafetensorsWriter.write([
-                .f32("Q", shape: [w.rows, w.cols], result.dequantized.values),
-                .u8("outliers", shape: [w.rows, w.cols], result.outlierMask),
-            ], metadata: ["layer": entry.name, "format": "spqr-explorer dequantized layer"], to: save)
+                .f32("Q", shape: shape, result.dequantized.values),
+                .u8("outliers", shape: shape, result.outlierMask),
+            ], metadata: ["layer": input.entry.name, "format": "spqr-explorer dequantized layer"], to: save)
         }
-        var notes = config.notes(inFeatures: w.cols)
-        if source.kind == .none { notes.append("no calibration data: H = I (data-free); errors are weight errors, not output errors") }
-        if json {
-            print(try ReportFormat.json(report))
-        } else {
-            print(ReportFormat.table(report))
+        if let maps {
+            try SafetensorsWriter.write([
+                .f32("sensitivity", shape: shape, result.sensitivity),
+                .f32("error_contribution", shape: shape, result.errorContribution),
+                .u8("outliers", shape: shape, result.outlierMask),
+            ], metadata: ["layer": input.entry.name, "format": "spqr-explorer maps",
+                          "config": String(decoding: try JSONEncoder().encode(config), as: UTF8.self)], to: maps)
         }
-        for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        if let writeRecipe {
+            let model = try Recipe.describeFiles(path: checkpoint.resolved, files: [input.entry.file])
+            let r = Recipe.make(model: model, calibration: try input.recipeCalibration(), defaults: recipeDefaults ?? config,
+                                configs: [input.entry.name: config], shapes: [input.entry.name: shape],
+                                reports: [input.entry.name: report])
+            try r.write(to: writeRecipe, overwrite: force)
+        }
+        print(json ? try ReportFormat.json(report) : ReportFormat.table(report))
+        printNotes(input.notes(config))
     }
 }

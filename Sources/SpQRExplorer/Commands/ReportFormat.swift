@@ -20,6 +20,17 @@ enum ReportFormat {
 
     static func pct(_ v: Double) -> String { String(format: "%.3f%%", 100 * v) }
 
+    /// Left-aligned columns separated by two spaces (the last column unpadded).
+    static func columns(_ rows: [[String]]) -> String {
+        guard let width = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: width)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        return rows.map { r in
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
     /// A readable table of the figures and baselines.
     static func table(_ r: LayerReport) -> String {
         var rows: [(String, String)] = [

@@ -1,0 +1,55 @@
+// Opening a checkpoint, a layer and its Hessian for the headless commands.
+
+import ArgumentParser
+import Foundation
+import SpQRCore
+
+/// The checkpoint argument, as PATH or --weights.
+struct CheckpointOptions: ParsableArguments {
+    @Argument(help: "Checkpoint: a safetensors file.")
+    var path: String?
+
+    @Option(name: [.customLong("weights")], help: "Checkpoint file (same as PATH).")
+    var weights: String?
+
+    func validate() throws {
+        if path != nil && weights != nil { throw ValidationError("give the checkpoint either as PATH or with --weights, not both") }
+        if path == nil && weights == nil { throw ValidationError("missing checkpoint: give PATH or --weights FILE") }
+    }
+
+    var resolved: String { path ?? weights ?? "" }
+}
+
+/// A loaded layer with its calibration.
+struct LoadedLayer {
+    let checkpoint: any Checkpoint
+    let entry: TensorEntry
+    let weights: Matrix
+    let hessian: Matrix
+    let source: any CalibrationSource
+
+    init(checkpoint path: String, layer: String, calibration: CalibrationOptions) throws {
+        checkpoint = try ModelFiles.openCheckpoint(path)
+        entry = try checkpoint.entry(layer)
+        weights = try checkpoint.matrix(entry.name)
+        source = try calibration.source()
+        hessian = try source.hessian(forLayer: entry.name, inFeatures: weights.cols)
+    }
+
+    /// Notes for stderr: adjusted settings and a data-free calibration.
+    func notes(_ config: SpQRConfig) -> [String] {
+        var notes = config.notes(inFeatures: weights.cols)
+        if source.kind == .none { notes.append("no calibration data: H = I (data-free); errors are weight errors, not output errors") }
+        return notes
+    }
+
+    /// The recipe's description of the calibration source (hashing its file).
+    func recipeCalibration() throws -> Recipe.Calibration {
+        Recipe.Calibration(kind: source.kind, file: source.file, tensor: source.tensor, sha256: try source.file.map(SHA256.file),
+                           nSequences: nil, label: source.label)
+    }
+}
+
+func printNotes(_ notes: [String]) {
+    for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+}

@@ -1,0 +1,152 @@
+// spqr-explorer sweep: every combination of the listed settings on one layer, with the Pareto front of
+// error against bits. Combinations that share the permutation order and percdamp share one
+// factorisation.
+
+import ArgumentParser
+import Foundation
+import SpQRCore
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Quantize one layer at every combination of the listed settings; mark the Pareto front.",
+        discussion: """
+            Examples:
+              spqr-explorer sweep model.safetensors --layer NAME --hessian h.safetensors \\
+                  --wbits 2,3,4 --groupsize 8,16,32 --outlier_threshold 0.1,0.2,0.5,off
+              spqr-explorer sweep model.safetensors --layer NAME --wbits 3,4 --qq_scale_bits 2,3,none --json
+            Any valued setting takes a comma-separated list. Output: CSV (default) or JSON on stdout, one row per
+            combination with avg bits, storage bits and every error figure; `pareto` is true on the front
+            (no other point has fewer or equal bits and lower or equal proxy error, one of them strictly).
+            The plot of proxy error (log scale) against avg bits goes to stderr when it is a terminal, or
+            always with --plot. Progress goes to stderr.
+            """)
+
+    @OptionGroup var checkpoint: CheckpointOptions
+
+    @Option(name: [.customLong("layer"), .customLong("tensor")], help: "Name of the weight tensor [out, in].")
+    var layer: String
+
+    @OptionGroup var calibration: CalibrationOptions
+    @OptionGroup var settings: SettingsOptions
+
+    @Flag(help: "Print JSON instead of CSV.")
+    var json = false
+
+    @Flag(help: "Draw the plot on stderr even when it is not a terminal.")
+    var plot = false
+
+    @Flag(name: [.customLong("no-plot")], help: "Do not draw the plot.")
+    var noPlot = false
+
+    struct Point: Encodable {
+        var config: SpQRConfig
+        var avgBits: Double
+        var storageBits: Int
+        var storageBitsPerWeight: Double
+        var nOutliers: Int
+        var outlierFraction: Double
+        var relWeightError: Double
+        var relProxyError: Double
+        var errorShareTop1pct: Double
+        var pareto: Bool
+        enum CodingKeys: String, CodingKey {
+            case config, pareto
+            case avgBits = "avg_bits", storageBits = "storage_bits", storageBitsPerWeight = "storage_bits_per_weight"
+            case nOutliers = "n_outliers", outlierFraction = "outlier_fraction", relWeightError = "rel_weight_error"
+            case relProxyError = "rel_proxy_error", errorShareTop1pct = "error_share_top1pct"
+        }
+    }
+
+    func run() throws {
+        let configs = try settings.combinations(base: SpQRConfig())
+        for c in configs { try c.validate() }
+        let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
+        var prepared: [String: PreparedLayer] = [:]
+        var quadratic: Double?
+        var points: [Point] = []
+        for (i, c) in configs.enumerated() {
+            let key = "\(c.permutationOrder.rawValue)/\(c.percdamp)"
+            let p: PreparedLayer
+            if let existing = prepared[key] {
+                p = existing
+            } else {
+                p = try PreparedLayer(name: input.entry.name, weights: input.weights, hessian: input.hessian, config: c,
+                                      weightQuadratic: quadratic)
+                quadratic = p.weightQuadratic
+                prepared = [key: p]
+            }
+            let f = try SpQR.run(p, config: c).figures
+            points.append(Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
+                                nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
+                                relProxyError: f.relProxyError, errorShareTop1pct: f.errorShareTop1pct, pareto: false))
+            let tty = isatty(STDERR_FILENO) == 1
+            FileHandle.standardError.write(Data((tty ? "\rsweep: \(i + 1)/\(configs.count)" : "sweep: \(i + 1)/\(configs.count)\n").utf8))
+        }
+        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        for i in Pareto.front(bits: points.map(\.avgBits), error: points.map(\.relProxyError)) { points[i].pareto = true }
+        if json {
+            print(try ReportFormat.json(points))
+        } else {
+            print(Self.csv(points))
+        }
+        let tty = isatty(STDERR_FILENO) == 1
+        if !noPlot && (plot || tty) {
+            FileHandle.standardError.write(Data((ErrorBitsPlot.render(points.map { ($0.avgBits, $0.relProxyError, $0.pareto) },
+                                                                      width: 60, height: 16, colour: tty) + "\n").utf8))
+        }
+        printNotes(input.notes(configs[0]))
+    }
+
+    static func csv(_ points: [Point]) -> String {
+        var lines = ["wbits,groupsize,perchannel,sym,qq_scale_bits,qq_zero_bits,qq_groupsize,round_zero,outlier_threshold,permutation_order,percdamp,simplified_outliers,avg_bits,storage_bits,storage_bits_per_weight,n_outliers,outlier_fraction,rel_weight_error,rel_proxy_error,error_share_top1pct,pareto"]
+        func opt(_ x: Int?) -> String { x.map(String.init) ?? "none" }
+        for p in points {
+            let c = p.config
+            lines.append([
+                "\(c.wbits)", opt(c.groupsize), "\(c.perchannel)", "\(c.sym)", opt(c.qqScaleBits), opt(c.qqZeroBits), "\(c.qqGroupsize)",
+                "\(c.roundZero)", c.outlierThreshold.isFinite ? "\(c.outlierThreshold)" : "inf", c.permutationOrder.rawValue,
+                "\(c.percdamp)", "\(c.simplifiedOutliers)", "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)",
+                "\(p.nOutliers)", "\(p.outlierFraction)", "\(p.relWeightError)", "\(p.relProxyError)", "\(p.errorShareTop1pct)", "\(p.pareto)",
+            ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A character plot of error (log scale, up) against bits (right): `●` on the Pareto front, `·` elsewhere.
+enum ErrorBitsPlot {
+    static func render(_ points: [(bits: Double, error: Double, front: Bool)], width: Int, height: Int, colour: Bool) -> String {
+        let usable = points.filter { $0.error > 0 && $0.error.isFinite && $0.bits.isFinite }
+        guard !usable.isEmpty else { return "(no points with a positive, finite error to plot)" }
+        let x0 = usable.map(\.bits).min()!, x1 = usable.map(\.bits).max()!
+        let y0 = log10(usable.map(\.error).min()!), y1 = log10(usable.map(\.error).max()!)
+        var grid = [[Character]](repeating: [Character](repeating: " ", count: width), count: height)
+        var isFront = [[Bool]](repeating: [Bool](repeating: false, count: width), count: height)
+        for p in usable {
+            let cx = x1 > x0 ? Int(((p.bits - x0) / (x1 - x0) * Double(width - 1)).rounded()) : width / 2
+            let cy = y1 > y0 ? Int(((y1 - log10(p.error)) / (y1 - y0) * Double(height - 1)).rounded()) : height / 2
+            if p.front || grid[cy][cx] == " " {
+                grid[cy][cx] = p.front ? "●" : "·"
+                isFront[cy][cx] = p.front
+            }
+        }
+        let label = 10
+        var lines: [String] = []
+        for (r, row) in grid.enumerated() {
+            let y = y1 - (y1 - y0) * Double(r) / Double(max(height - 1, 1))
+            let tick = (r == 0 || r == height - 1 || r == height / 2) ? String(format: "%.2e", pow(10, y)) : ""
+            var text = ""
+            for (c, ch) in row.enumerated() {
+                text += colour && isFront[r][c] ? "\u{1B}[1;32m\(ch)\u{1B}[0m" : String(ch)
+            }
+            lines.append(tick.padding(toLength: label, withPad: " ", startingAt: 0) + "│" + text)
+        }
+        lines.append(String(repeating: " ", count: label) + "└" + String(repeating: "─", count: width))
+        let left = String(format: "%.3f", x0), right = String(format: "%.3f", x1)
+        lines.append(String(repeating: " ", count: label + 1) + left
+                     + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
+        lines.append(String(repeating: " ", count: label + 1) + "avg bits →   rel proxy error ↑ (log)   ● Pareto front  · other")
+        return lines.joined(separator: "\n")
+    }
+}
