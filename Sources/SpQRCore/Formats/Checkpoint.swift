@@ -17,9 +17,11 @@ public struct TensorEntry: Sendable, Equatable {
     public let notQuantizableReason: String?
     /// The file that holds it.
     public let file: String
+    /// Something the user should know about it (already quantized, rows reordered on loading, …).
+    public let note: String?
 
     public init(name: String, storedName: String? = nil, shape: [Int], dtype: String, bitsPerWeight: Double,
-                notQuantizableReason: String?, file: String) {
+                notQuantizableReason: String?, file: String, note: String? = nil) {
         self.name = name
         self.storedName = storedName ?? name
         self.shape = shape
@@ -27,6 +29,7 @@ public struct TensorEntry: Sendable, Equatable {
         self.bitsPerWeight = bitsPerWeight
         self.notQuantizableReason = notQuantizableReason
         self.file = file
+        self.note = note
     }
 
     /// Whether the explorer can quantize it.

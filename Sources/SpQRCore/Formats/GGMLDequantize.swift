@@ -1,0 +1,202 @@
+// Dequantization of ggml tensor types to Float (ggml-quants.c, dequantize_row_*; block layouts in
+// ggml-common.h). d, m, dmin are fp16. Per block of 32 (legacy types) or 256 (k-quants):
+//
+//   Q8_0  [d, 32×i8]                 y = d·q
+//   Q4_0  [d, 16 B]                  y_j = d·((qs_j & 15) − 8),   y_{j+16} = d·((qs_j >> 4) − 8)
+//   Q4_1  [d, m, 16 B]               y_j = d·(qs_j & 15) + m,     y_{j+16} = d·(qs_j >> 4) + m
+//   Q5_0  [d, qh u32, 16 B]          fifth bit from qh (bit j, bit j+16); y = d·(q − 16)
+//   Q5_1  [d, m, qh u32, 16 B]       y = d·q + m
+//   Q4_K  [d, dmin, 12 B scales, 128 B qs]          8 sub-blocks of 32 with 6-bit scale and min:
+//                                                   y = d·sc·q − dmin·m
+//   Q5_K  [d, dmin, 12 B scales, 32 B qh, 128 B qs] as Q4_K with a fifth bit from qh
+//   Q6_K  [128 B ql, 64 B qh, 16×i8 scales, d]      y = d·sc·(q − 32), q 6 bits from ql and qh
+
+/// ggml tensor types (ggml.h `enum ggml_type`).
+public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
+    case F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9
+    case Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15
+    case IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23
+    case I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35
+    case MXFP4 = 39
+
+    public var description: String { name }
+
+    /// The type's name as llama.cpp writes it.
+    public var name: String {
+        switch self {
+        case .F32: return "F32"; case .F16: return "F16"; case .Q4_0: return "Q4_0"; case .Q4_1: return "Q4_1"
+        case .Q5_0: return "Q5_0"; case .Q5_1: return "Q5_1"; case .Q8_0: return "Q8_0"; case .Q8_1: return "Q8_1"
+        case .Q2_K: return "Q2_K"; case .Q3_K: return "Q3_K"; case .Q4_K: return "Q4_K"; case .Q5_K: return "Q5_K"
+        case .Q6_K: return "Q6_K"; case .Q8_K: return "Q8_K"; case .IQ2_XXS: return "IQ2_XXS"; case .IQ2_XS: return "IQ2_XS"
+        case .IQ3_XXS: return "IQ3_XXS"; case .IQ1_S: return "IQ1_S"; case .IQ4_NL: return "IQ4_NL"; case .IQ3_S: return "IQ3_S"
+        case .IQ2_S: return "IQ2_S"; case .IQ4_XS: return "IQ4_XS"; case .I8: return "I8"; case .I16: return "I16"
+        case .I32: return "I32"; case .I64: return "I64"; case .F64: return "F64"; case .IQ1_M: return "IQ1_M"
+        case .BF16: return "BF16"; case .TQ1_0: return "TQ1_0"; case .TQ2_0: return "TQ2_0"; case .MXFP4: return "MXFP4"
+        }
+    }
+
+    /// Elements per block.
+    public var blockSize: Int {
+        switch self {
+        case .F32, .F16, .BF16, .I8, .I16, .I32, .I64, .F64: return 1
+        case .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q8_0, .Q8_1, .IQ4_NL, .MXFP4: return 32
+        default: return 256
+        }
+    }
+
+    /// Bytes per block.
+    public var bytesPerBlock: Int {
+        switch self {
+        case .F32, .I32: return 4
+        case .F16, .BF16, .I16: return 2
+        case .I8: return 1
+        case .I64, .F64: return 8
+        case .Q4_0: return 18
+        case .Q4_1: return 20
+        case .Q5_0: return 22
+        case .Q5_1: return 24
+        case .Q8_0: return 34
+        case .Q8_1: return 36
+        case .Q2_K: return 84
+        case .Q3_K: return 110
+        case .Q4_K: return 144
+        case .Q5_K: return 176
+        case .Q6_K: return 210
+        case .Q8_K: return 292
+        case .IQ2_XXS: return 66
+        case .IQ2_XS: return 74
+        case .IQ3_XXS: return 98
+        case .IQ1_S: return 50
+        case .IQ4_NL: return 18
+        case .IQ3_S: return 110
+        case .IQ2_S: return 82
+        case .IQ4_XS: return 136
+        case .IQ1_M: return 56
+        case .TQ1_0: return 54
+        case .TQ2_0: return 66
+        case .MXFP4: return 17
+        }
+    }
+
+    /// Bits per weight of the stored form.
+    public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(blockSize) }
+
+    /// Whether it can be dequantized here.
+    public var isSupported: Bool {
+        [.F32, .F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q4_K, .Q5_K, .Q6_K].contains(self)
+    }
+
+    /// Whether the stored weights are already quantized (re-quantizing them is then a double quantization).
+    public var isQuantized: Bool { ![.F32, .F16, .BF16, .F64].contains(self) }
+}
+
+enum GGMLDequantize {
+    @inline(__always) static func f16(_ p: UnsafeRawPointer, _ at: Int) -> Float {
+        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
+    }
+
+    @inline(__always) static func scaleMin(_ j: Int, _ q: UnsafePointer<UInt8>) -> (Float, Float) {
+        if j < 4 { return (Float(q[j] & 63), Float(q[j + 4] & 63)) }
+        return (Float((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)), Float((q[j + 4] >> 4) | ((q[j] >> 6) << 4)))
+    }
+
+    /// Converts `count` elements of `type` (a supported one) to Float.
+    static func toFloat(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            let base = raw.baseAddress!
+            switch type {
+            case .F32:
+                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            case .F16:
+                for i in 0..<count { out[i] = f16(base, 2 * i) }
+            case .BF16:
+                for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            default:
+                let blocks = count / type.blockSize
+                for b in 0..<blocks {
+                    let p = base + b * type.bytesPerBlock
+                    let y = out.baseAddress! + b * type.blockSize
+                    block(p, type, y)
+                }
+            }
+            initialized = count
+        }
+    }
+
+    static func block(_ p: UnsafeRawPointer, _ type: GGMLType, _ y: UnsafeMutablePointer<Float>) {
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        switch type {
+        case .Q8_0:
+            let d = f16(p, 0)
+            for j in 0..<32 { y[j] = d * Float(Int8(bitPattern: bytes[2 + j])) }
+        case .Q4_0:
+            let d = f16(p, 0), qs = bytes + 2
+            for j in 0..<16 {
+                y[j] = d * Float(Int(qs[j] & 0xF) - 8)
+                y[j + 16] = d * Float(Int(qs[j] >> 4) - 8)
+            }
+        case .Q4_1:
+            let d = f16(p, 0), m = f16(p, 2), qs = bytes + 4
+            for j in 0..<16 {
+                y[j] = d * Float(qs[j] & 0xF) + m
+                y[j + 16] = d * Float(qs[j] >> 4) + m
+            }
+        case .Q5_0:
+            let d = f16(p, 0), qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), qs = bytes + 6
+            for j in 0..<16 {
+                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10), h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
+                y[j] = d * Float(Int((qs[j] & 0xF) | h0) - 16)
+                y[j + 16] = d * Float(Int((qs[j] >> 4) | h1) - 16)
+            }
+        case .Q5_1:
+            let d = f16(p, 0), m = f16(p, 2), qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), qs = bytes + 8
+            for j in 0..<16 {
+                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10), h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
+                y[j] = d * Float((qs[j] & 0xF) | h0) + m
+                y[j + 16] = d * Float((qs[j] >> 4) | h1) + m
+            }
+        case .Q4_K:
+            let d = f16(p, 0), dmin = f16(p, 2), scales = bytes + 4
+            var q = bytes + 16, out = y, s = 0
+            for _ in 0..<4 {
+                let (sc1, m1) = scaleMin(s, scales), (sc2, m2) = scaleMin(s + 1, scales)
+                let d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2
+                for l in 0..<32 { out[l] = d1 * Float(q[l] & 0xF) - mm1 }
+                for l in 0..<32 { out[32 + l] = d2 * Float(q[l] >> 4) - mm2 }
+                out += 64; q += 32; s += 2
+            }
+        case .Q5_K:
+            let d = f16(p, 0), dmin = f16(p, 2), scales = bytes + 4, qh = bytes + 16
+            var ql = bytes + 48, out = y, s = 0
+            var u1: UInt8 = 1, u2: UInt8 = 2
+            for _ in 0..<4 {
+                let (sc1, m1) = scaleMin(s, scales), (sc2, m2) = scaleMin(s + 1, scales)
+                let d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2
+                for l in 0..<32 { out[l] = d1 * Float(Int(ql[l] & 0xF) + (qh[l] & u1 != 0 ? 16 : 0)) - mm1 }
+                for l in 0..<32 { out[32 + l] = d2 * Float(Int(ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - mm2 }
+                out += 64; ql += 32; s += 2
+                u1 <<= 2; u2 <<= 2
+            }
+        case .Q6_K:
+            let d = f16(p, 208)
+            var ql = bytes, qh = bytes + 128, out = y
+            var sc = UnsafeRawPointer(bytes + 192).assumingMemoryBound(to: Int8.self)
+            for _ in 0..<2 {
+                for l in 0..<32 {
+                    let s = l / 16
+                    let q1 = Int((ql[l] & 0xF) | ((qh[l] >> 0) & 3) << 4) - 32
+                    let q2 = Int((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4) - 32
+                    let q3 = Int((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32
+                    let q4 = Int((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32
+                    out[l] = d * Float(sc[s]) * Float(q1)
+                    out[l + 32] = d * Float(sc[s + 2]) * Float(q2)
+                    out[l + 64] = d * Float(sc[s + 4]) * Float(q3)
+                    out[l + 96] = d * Float(sc[s + 6]) * Float(q4)
+                }
+                out += 128; ql += 64; qh += 32; sc += 8
+            }
+        default:
+            for j in 0..<type.blockSize { y[j] = .nan }
+        }
+    }
+}
