@@ -62,7 +62,7 @@ struct QuantizeCommandTests {
     func errors() throws {
         let missing = try BinaryRunner.run(["quantize", "--weights", "/nonexistent.safetensors", "--tensor", "W"])
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("/nonexistent.safetensors: cannot open"))
+        #expect(missing.stderr.contains("/nonexistent.safetensors: no such file or directory"))
         let badTensor = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "nope"])
         #expect(badTensor.status == 1)
         #expect(badTensor.stderr.contains("no tensor named \"nope\""))

@@ -6,7 +6,7 @@ import SpQRCore
 
 /// The checkpoint argument, as PATH or --weights.
 struct CheckpointOptions: ParsableArguments {
-    @Argument(help: "Checkpoint: a safetensors file.")
+    @Argument(help: "Checkpoint: a safetensors file, a directory of safetensors shards, or a GGUF file.")
     var path: String?
 
     @Option(name: [.customLong("weights")], help: "Checkpoint file (same as PATH).")
@@ -46,7 +46,7 @@ struct LoadedLayer {
     /// The recipe's description of the calibration source (hashing its file).
     func recipeCalibration() throws -> Recipe.Calibration {
         Recipe.Calibration(kind: source.kind, file: source.file, tensor: source.tensor, sha256: try source.file.map(SHA256.file),
-                           nSequences: nil, label: source.label)
+                           nSequences: (source as? HessianFileCalibration)?.nSequences, label: source.label)
     }
 }
 

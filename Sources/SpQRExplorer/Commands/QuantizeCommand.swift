@@ -87,7 +87,7 @@ struct QuantizeCommand: ParsableCommand {
                           "config": String(decoding: try JSONEncoder().encode(config), as: UTF8.self)], to: maps)
         }
         if let writeRecipe {
-            let model = try Recipe.describeFiles(path: checkpoint.resolved, files: [input.entry.file])
+            let model = try Recipe.describeFiles(path: checkpoint.resolved, files: ModelFiles.files(of: input.checkpoint))
             let r = Recipe.make(model: model, calibration: try input.recipeCalibration(), defaults: recipeDefaults ?? config,
                                 configs: [input.entry.name: config], shapes: [input.entry.name: shape],
                                 reports: [input.entry.name: report])

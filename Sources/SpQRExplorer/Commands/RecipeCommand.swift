@@ -60,11 +60,13 @@ struct RecipeCommand: ParsableCommand {
             let checkpoint = try ModelFiles.openCheckpoint(path)
             try recipe.checkLayers(against: checkpoint)
             var options = calibration
-            if options.hessian == nil && options.activations == nil, let f = recipe.calibration.file {
+            if options.hessian == nil && options.activations == nil && options.imatrix == nil, let f = recipe.calibration.file {
                 if let expected = recipe.calibration.sha256, try SHA256.file(f) != expected {
                     throw SpQRError(.fileFormat, "\(f): its SHA-256 differs from the recipe's calibration.sha256; pass the calibration explicitly")
                 }
-                if recipe.calibration.kind == .activations {
+                if recipe.calibration.kind == .imatrix {
+                    options.imatrix = f
+                } else if recipe.calibration.kind == .activations {
                     options.activations = f
                     options.activationsTensor = recipe.calibration.tensor
                 } else {
