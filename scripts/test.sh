@@ -5,3 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug tmux
 swift build --build-tests
 swift test --skip-build
+# The Hessian collector's tests need torch and transformers (see tools/README.md); run them where present.
+if python3 -c 'import torch, transformers, safetensors, pytest' 2>/dev/null; then
+    python3 -m pytest -q tools/test_collect_hessians.py
+else
+    echo "test.sh: torch/transformers/pytest not installed; skipping tools/test_collect_hessians.py" >&2
+fi

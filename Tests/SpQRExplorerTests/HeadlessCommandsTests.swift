@@ -149,3 +149,28 @@ struct HeadlessCommandsTests {
         #expect(badValue.status == 2 && badValue.stderr.contains("--groupsize takes a whole number or 'none', got 'x'"))
     }
 }
+
+@Suite("Headless commands on the sample bundle")
+struct SampleCommandsTests {
+    static let samples = BinaryRunner.packageRoot.appendingPathComponent("samples").path
+    static var checkpoint: String { "\(samples)/smollm2-135m-instruct.block15.gguf" }
+    static var hessians: String { "\(samples)/smollm2-135m-instruct.block15.hessians.safetensors" }
+
+    @Test("recipe apply on a recipe made from the sample reproduces its figures")
+    func applyOnSample() throws {
+        let dir = try HeadlessCommandsTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = dir.appendingPathComponent("r.json").path
+        let q = try BinaryRunner.run(["quantize", Self.checkpoint, "--layer", "model.layers.15.self_attn.k_proj.weight",
+                                      "--hessians", Self.hessians, "--write-recipe", recipe])
+        #expect(q.status == 0, "\(q.stderr)")
+        let r = try Recipe.read(path: recipe)
+        #expect(r.calibration.kind == .hessian && r.calibration.nSequences == 128)
+        #expect(r.model.files.map(\.name) == ["smollm2-135m-instruct.block15.gguf"])
+        let apply = try BinaryRunner.run(["recipe", "apply", recipe, Self.checkpoint])
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("1 layer(s) measured; 0 figure(s) differ"))
+        let layers = try BinaryRunner.run(["layers", Self.checkpoint])
+        #expect(layers.stdout.contains("model.layers.15.mlp.down_proj.weight") && layers.stdout.contains("Q4_1"))
+    }
+}
