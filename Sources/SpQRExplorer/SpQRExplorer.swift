@@ -8,7 +8,8 @@ struct SpQRExplorerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spqr-explorer",
         abstract: "Explore SpQR weight quantization of LLM layers: sensitivity, outliers, error, bits.",
-        subcommands: [LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self, BenchCommand.self])
+        subcommands: [ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self, BenchCommand.self],
+        defaultSubcommand: ExploreCommand.self)
 }
 
 /// Keeps large freed blocks in glibc's heap: every slider change allocates result maps the size of the

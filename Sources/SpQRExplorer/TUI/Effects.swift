@@ -1,0 +1,39 @@
+// Effects the reducer asks for (file I/O, quantization, export) and the events they report back. The
+// reducer never performs them; `EffectRunner` does, off the input loop.
+
+import SpQRCore
+
+/// Work the reducer requests.
+enum Effect: Equatable, Sendable {
+    /// Load W and H of a layer, then quantize it with `config` (generation numbers retire stale runs).
+    case quantize(generation: Int, layer: String, config: SpQRConfig)
+    case computeStatistics([String])
+    case exportRecipe(path: String, overwrite: Bool, payload: RecipePayload)
+    case importRecipe(path: String)
+    /// Stop the quantization under way.
+    case cancel
+}
+
+/// What a recipe export needs from the state.
+struct RecipePayload: Equatable, Sendable {
+    var defaults: SpQRConfig
+    var configs: [String: SpQRConfig]
+    var shapes: [String: [Int]]
+    var reports: [String: LayerReport]
+}
+
+/// Everything that can happen: terminal input and the results of effects.
+enum AppEvent: Sendable {
+    case terminal(TerminalEvent)
+    case layerLoaded(generation: Int, layer: String, weights: Matrix)
+    case progress(generation: Int, phase: String, fraction: Double)
+    case result(generation: Int, layer: String, result: SpQRResult, report: LayerReport, maps: HeatmapMaps?)
+    case baselines(generation: Int, layer: String, baselines: Baselines, report: LayerReport)
+    case failed(generation: Int, layer: String, message: String)
+    case statistics([String: TensorStatistics])
+    case exported(path: String)
+    case exportNeedsConfirmation(path: String)
+    case exportFailed(message: String)
+    case recipeLoaded(Recipe)
+    case recipeFailed(message: String)
+}

@@ -1,0 +1,149 @@
+// The explorer's state: everything a frame shows, as plain values. It changes only in the reducer.
+
+import SpQRCore
+
+/// The five heatmap modes (keys 1–5).
+enum HeatmapMode: Int, CaseIterable, Sendable {
+    case weight = 1, sensitivity, outliers, error, delta
+
+    var title: String {
+        switch self {
+        case .weight: return "|weight|"
+        case .sensitivity: return "sensitivity e²"
+        case .outliers: return "outliers"
+        case .error: return "error contribution"
+        case .delta: return "quantized − original"
+        }
+    }
+
+    /// Sparse maps are max-pooled so that no outlier disappears when downsampled; dense maps are averaged.
+    var maxPooled: Bool { self == .outliers }
+    /// Signed maps use a diverging colour scale.
+    var signed: Bool { self == .delta }
+}
+
+/// Layer-list sort orders (key `s` cycles).
+enum SortKey: String, CaseIterable, Sendable {
+    case name, size, error = "proxy error"
+}
+
+/// One row of the layer browser.
+struct LayerRow: Equatable, Sendable {
+    var name: String
+    var block: String?
+    var shape: [Int]
+    var dtype: String
+    var bitsPerWeight: Double
+    var quantizable: Bool
+    var reason: String?
+    var note: String?
+    var statistics: TensorStatistics?
+
+    var bytes: Int { Int((Double(shape.reduce(1, *)) * bitsPerWeight / 8).rounded(.up)) }
+}
+
+/// A text prompt at the bottom of the screen.
+enum PromptKind: Equatable, Sendable {
+    case filter, exportPath, openRecipe
+    case confirmOverwrite(path: String)
+}
+
+struct Prompt: Equatable, Sendable {
+    var kind: PromptKind
+    var text: String
+}
+
+/// What the open layer shows.
+struct LayerSession: Sendable {
+    var name: String
+    var row: LayerRow
+    /// W [out, in] as loaded (after dequantization and row reordering).
+    var weights: Matrix?
+    /// The latest result (a preview or the full layer).
+    var result: SpQRResult?
+    /// The latest full result's maps, for the heatmap.
+    var maps: HeatmapMaps?
+    /// Whether `maps` belong to older settings than the figures shown.
+    var mapsStale = false
+    var report: LayerReport?
+    var baselines: Baselines?
+    /// Work under way: phase and fraction (nil when idle).
+    var progress: (phase: String, fraction: Double)?
+    var error: String?
+}
+
+/// Where the heatmap looks: zoom (1 = whole matrix, 2 = half of each side, …) and the top-left corner.
+struct Viewport: Equatable, Sendable {
+    var zoom = 1
+    var row0 = 0
+    var col0 = 0
+    /// Cursor cell within the heatmap area.
+    var cursorX = 0
+    var cursorY = 0
+}
+
+/// The whole state.
+struct AppState: Sendable {
+    var checkpointPath: String
+    var calibrationLabel: String
+    var calibrationKind: CalibrationKind
+    var rows: [LayerRow]
+    var filter = ""
+    var sort = SortKey.name
+    var selection = 0
+    var browserScroll = 0
+    var onLayer = false
+    var settings = SpQRConfig()
+    /// The settings each visited layer was last measured with, and what it measured.
+    var layerConfigs: [String: SpQRConfig] = [:]
+    var reports: [String: LayerReport] = [:]
+    var layer: LayerSession?
+    var mode = HeatmapMode.sensitivity
+    var viewport = Viewport()
+    var showAdvanced = false
+    var advancedFocus = 0
+    var showHelp = false
+    var prompt: Prompt?
+    var message: String?
+    var messageIsError = false
+    var generation = 0
+    var width: Int
+    var height: Int
+    var capabilities: TerminalCapabilities
+    var quit = false
+
+    init(checkpointPath: String, calibrationLabel: String, calibrationKind: CalibrationKind, rows: [LayerRow],
+         width: Int, height: Int, capabilities: TerminalCapabilities) {
+        self.checkpointPath = checkpointPath
+        self.calibrationLabel = calibrationLabel
+        self.calibrationKind = calibrationKind
+        self.rows = rows
+        self.width = width
+        self.height = height
+        self.capabilities = capabilities
+    }
+
+    /// Rows after filter and sort.
+    var visibleRows: [LayerRow] {
+        let f = filter.lowercased()
+        let kept = f.isEmpty ? rows : rows.filter { $0.name.lowercased().contains(f) }
+        switch sort {
+        case .name:
+            return kept.sorted { (blockNumber($0), $0.name) < (blockNumber($1), $1.name) }
+        case .size:
+            return kept.sorted { ($0.bytes, $0.name) > ($1.bytes, $1.name) }
+        case .error:
+            return kept.sorted { (reports[$0.name]?.relProxyError ?? -1, $0.name) > (reports[$1.name]?.relProxyError ?? -1, $1.name) }
+        }
+    }
+
+    func blockNumber(_ r: LayerRow) -> Int {
+        r.block.flatMap { Int($0.split(separator: ".").last ?? "") } ?? Int.max
+    }
+
+    /// The row under the browser cursor.
+    var selectedRow: LayerRow? {
+        let v = visibleRows
+        return v.indices.contains(selection) ? v[selection] : nil
+    }
+}

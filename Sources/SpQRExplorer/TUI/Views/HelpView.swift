@@ -1,0 +1,41 @@
+// The help overlay, generated from the key-binding table.
+
+enum HelpView {
+    static func render(_ s: AppState, _ area: Rect, _ b: inout CellBuffer) {
+        let bindings = KeyBindings.table.filter { $0.context == .everywhere || ($0.context == .layer) == s.onLayer }
+        let width = min(area.width - 4, 72), height = min(area.height - 2, bindings.count + 4)
+        let box = Rect(x: area.x + (area.width - width) / 2, y: area.y + 1, width: width, height: height)
+        b.fill(box, " ", .plain)
+        let h: Unicode.Scalar = s.capabilities.unicode ? "─" : "-", v: Unicode.Scalar = s.capabilities.unicode ? "│" : "|"
+        for x in box.x..<box.maxX { b.set(x, box.y, h, .bold); b.set(x, box.maxY - 1, h, .bold) }
+        for y in box.y..<box.maxY { b.set(box.x, y, v, .bold); b.set(box.maxX - 1, y, v, .bold) }
+        b.write(" Keys (\(s.onLayer ? "layer view" : "layer list")) — any key closes ", x: box.x + 2, y: box.y, style: .bold, clip: box)
+        let inner = box.inset(1)
+        for (i, k) in bindings.enumerated() where i + 1 < inner.height {
+            let keys = k.keys.map(label).joined(separator: " ")
+            b.write(keys, x: inner.x + 1, y: inner.y + 1 + i, style: .bold, clip: inner)
+            b.write(k.help, x: inner.x + 14, y: inner.y + 1 + i, clip: inner)
+        }
+    }
+
+    static func label(_ k: Key) -> String {
+        switch k {
+        case .char(let c): return String(c)
+        case .enter: return "Enter"
+        case .escape: return "Esc"
+        case .backspace: return "Bksp"
+        case .tab: return "Tab"
+        case .backTab: return "S-Tab"
+        case .up: return "↑"
+        case .down: return "↓"
+        case .left: return "←"
+        case .right: return "→"
+        case .pageUp: return "PgUp"
+        case .pageDown: return "PgDn"
+        case .home: return "Home"
+        case .end: return "End"
+        case .delete: return "Del"
+        case .ctrl(let c): return "^\(c)"
+        }
+    }
+}
