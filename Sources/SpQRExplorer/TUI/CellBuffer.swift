@@ -104,6 +104,17 @@ struct CellBuffer: Equatable, Sendable {
         }
     }
 
+    /// Replaces every non-ASCII glyph with an ASCII stand-in, for terminals whose locale is not UTF-8.
+    mutating func asciiFallback() {
+        let table: [Unicode.Scalar: Unicode.Scalar] = [
+            "×": "x", "›": ">", "–": "-", "—": "-", "−": "-", "·": ".", "²": "2", "▐": "|", "▂": "_", "●": "o",
+            "─": "-", "│": "|", "▸": ">", "▀": "#", "▣": "X", "█": "#", "░": ".", "…": ".", "ᵀ": "T", "↑": "^", "↓": "v", "←": "<", "→": ">",
+        ]
+        for i in cells.indices where !cells[i].glyph.isASCII {
+            cells[i].glyph = table[cells[i].glyph] ?? "?"
+        }
+    }
+
     /// The glyphs as lines of text (for tests and snapshots).
     var text: String {
         (0..<height).map { y in

@@ -32,7 +32,7 @@ struct KeyBinding: Sendable {
         case .filter: return "filter"
         case .sort: return "sort"
         case .back: return "back"
-        case .mode: return "modes 1-5"
+        case .mode: return "modes"
         case .wbitsUp: return "wbits"
         case .groupUp: return "groupsize"
         case .thresholdUp: return "threshold"

@@ -60,7 +60,7 @@ enum LayerView {
                     cell = Cell(glyph: " ", style: Style(bg: ColorRamp.color(max(tu, tl), colors: colors, signed: signed)))
                 }
                 if cx == s.viewport.cursorX && cy == s.viewport.cursorY {
-                    cell = Cell(glyph: s.capabilities.unicode ? "▣" : "X", style: Style(fg: .index(colors > 0 ? 15 : 0), bg: cell.style.bg, attributes: .bold))
+                    cell = Cell(glyph: s.capabilities.unicode ? "▣" : "X", style: Style(fg: .index(colors >= 16 ? 15 : 7), bg: cell.style.bg, attributes: .bold))
                     if colors == 0 { cell.style = .reverse }
                 }
                 b[a.x + cx, a.y + cy] = cell

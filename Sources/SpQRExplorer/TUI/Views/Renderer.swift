@@ -24,6 +24,7 @@ enum Renderer {
         status(s, layout.status, &b)
         footer(s, layout.footer, &b)
         if s.showHelp { HelpView.render(s, layout.body, &b) }
+        if !s.capabilities.unicode { b.asciiFallback() }
         return b
     }
 

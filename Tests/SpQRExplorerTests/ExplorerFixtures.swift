@@ -1,0 +1,64 @@
+// A small real checkpoint and a quantized layer for the explorer's tests.
+
+import Foundation
+@testable import SpQRCore
+@testable import SpQRExplorer
+
+enum ExplorerFixtures {
+    /// A checkpoint with two blocks of small layers and a norm, written once per test process.
+    static let checkpointPath: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-explorer-fixture-\(getpid())-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("tiny.safetensors").path
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for (block, seed) in [(0, UInt64(1)), (1, UInt64(2))] {
+            for (name, out, inp) in [("self_attn.q_proj", 48, 96), ("self_attn.k_proj", 16, 96), ("mlp.down_proj", 96, 64)] {
+                let w = layer(out: out, in: inp, seed: seed &* 31 &+ UInt64(out))
+                tensors.append(.f32("model.layers.\(block).\(name).weight", shape: [out, inp], w.values))
+            }
+            tensors.append(.f32("model.layers.\(block).input_layernorm.weight", shape: [96], [Float](repeating: 1, count: 96)))
+        }
+        try! SafetensorsWriter.write(tensors, to: path)
+        return path
+    }()
+
+    static var checkpoint: any Checkpoint { try! ModelFiles.openCheckpoint(checkpointPath) }
+
+    /// Deterministic heavy-tailed weights.
+    static func layer(out: Int, in n: Int, seed: UInt64) -> Matrix {
+        var state = seed
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Double(state >> 11) / Double(1 << 53)) - 0.5
+        }
+        var m = Matrix(rows: out, cols: n)
+        for k in m.values.indices { m.values[k] = 0.05 * next() / max(0.1, abs(next()) * 2) }
+        return m
+    }
+
+    static func state(width: Int, height: Int, capabilities: TerminalCapabilities = .full) -> AppState {
+        var s = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
+                                         width: width, height: height, capabilities: capabilities)
+        s.checkpointPath = "tiny.safetensors"   // the temporary directory differs between runs
+        return s
+    }
+
+    /// A state showing `model.layers.0.self_attn.q_proj.weight` fully quantized, with baselines.
+    static func layerState(width: Int, height: Int, capabilities: TerminalCapabilities = .full) throws -> AppState {
+        var s = state(width: width, height: height, capabilities: capabilities)
+        let name = "model.layers.0.self_attn.q_proj.weight"
+        let row = s.rows.first { $0.name == name }!
+        _ = Reducer.open(&s, row)
+        let w = try checkpoint.matrix(name)
+        let p = try PreparedLayer(name: name, weights: w, hessian: Hessian.identity(w.cols), config: s.settings)
+        let r = try SpQR.run(p, config: s.settings)
+        let b = try SpQR.baselines(p, config: s.settings)
+        _ = Reducer.reduce(&s, .layerLoaded(generation: s.generation, layer: name, weights: w))
+        _ = Reducer.reduce(&s, .result(generation: s.generation, layer: name, result: r,
+                                       report: LayerReport(layer: name, result: r, baselines: nil), maps: HeatmapMaps(result: r, weights: w)))
+        _ = Reducer.reduce(&s, .baselines(generation: s.generation, layer: name, baselines: b,
+                                          report: LayerReport(layer: name, result: r, baselines: b)))
+        s.message = nil
+        return s
+    }
+}
