@@ -78,7 +78,7 @@ struct SnapshotTests {
     func fallbacks() throws {
         let plain = try ExplorerFixtures.layerState(width: 100, height: 30, capabilities: TerminalCapabilities(colors: 0, unicode: false))
         let b = Renderer.render(plain)
-        #expect(b.text.unicodeScalars.allSatisfy(\.isASCII))
+        #expect(b.text.unicodeScalars.allSatisfy { $0.isASCII })
         Snapshot.check(b.text, "layer-nocolour-ascii.txt")
         let eight = try ExplorerFixtures.layerState(width: 100, height: 30, capabilities: TerminalCapabilities(colors: 8, unicode: true))
         let c = Renderer.render(eight)
