@@ -26,6 +26,8 @@ final class NcursesTerminal: Terminal {
     /// Takes over the terminal. Throws when standard input or output is not a terminal.
     init() throws {
         setlocale(spqr_lc_all(), "")
+        // ncurses learns of resizes through SIGWINCH, which a parent may have left blocked or ignored.
+        signal(SIGWINCH, SIG_DFL)
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw SpQRExplorerError("the explorer needs a terminal on standard input and output; for scripts use the headless commands (spqr-explorer --help)")
         }
@@ -54,6 +56,12 @@ final class NcursesTerminal: Terminal {
     deinit { restore() }
 
     static func installSignalHandlers() {
+        // A parent may have left these blocked (the mask is inherited across exec): unblock them so that
+        // they reach the handlers below and ncurses.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&unblock, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { s in
                 restoreTerminalFromSignal(s)

@@ -1,3 +1,5 @@
+import Foundation
+
 // The one seam between the explorer and a terminal: size, present a frame, next input event. The ncurses
 // implementation is the only code that touches the terminal; tests use `MemoryTerminal`.
 
@@ -61,7 +63,11 @@ final class MemoryTerminal: Terminal {
     func present(_ buffer: CellBuffer) { frames.append(buffer) }
 
     func nextEvent(timeoutMilliseconds: Int) -> TerminalEvent? {
-        events.isEmpty ? nil : events.removeFirst()
+        if events.isEmpty {
+            usleep(useconds_t(min(timeoutMilliseconds, 5) * 1000))
+            return nil
+        }
+        return events.removeFirst()
     }
 
     func restore() { restored = true }

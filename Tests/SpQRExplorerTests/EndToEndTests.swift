@@ -1,0 +1,217 @@
+// The explorer end to end: the app loop with the real effect runner on an in-memory terminal, and the
+// real binary driven through tmux (open the sample, open a layer, change settings, compare the figures
+// on screen with `quantize --json`, export a recipe, resize, quit, and check the terminal came back).
+
+import Foundation
+import Testing
+@testable import SpQRCore
+@testable import SpQRExplorer
+
+@Suite("Explorer end to end")
+struct EndToEndTests {
+    @Test("the app loop opens a layer, shows full figures and baselines, and quits")
+    func appLoop() throws {
+        let checkpoint = ExplorerFixtures.checkpoint
+        let terminal = MemoryTerminal(width: 120, height: 40)
+        var state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
+                                             width: 120, height: 40, capabilities: .full)
+        state.selection = state.visibleRows.firstIndex { $0.name == "model.layers.1.mlp.down_proj.weight" }!
+        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
+        terminal.events = [.key(.enter)]
+        var turns = 0
+        while app.state.layer?.baselines == nil && turns < 2000 {
+            app.run(maxTurns: 1)
+            turns += 1
+        }
+        #expect(app.state.layer?.baselines != nil, "no baselines after \(turns) turns")
+        terminal.events = [.key(.char("W"))]
+        app.run(maxTurns: 1)
+        #expect(app.state.settings.wbits == 4)
+        turns = 0
+        while (app.state.layer?.baselines == nil || app.state.layer?.result?.config.wbits != 4) && turns < 2000 {
+            app.run(maxTurns: 1)
+            turns += 1
+        }
+        app.run(maxTurns: 1)   // present the frame that shows the last event
+        let frame = try #require(terminal.frames.last).text
+        #expect(frame.contains("FULL (96 rows)") && frame.contains("round-to-nearest"))
+        #expect(app.state.reports["model.layers.1.mlp.down_proj.weight"]?.config.wbits == 4)
+        terminal.events = [.key(.char("q"))]
+        app.run(maxTurns: 5)
+        #expect(app.state.quit && terminal.restored)
+    }
+}
+
+/// A tmux server of our own for one test.
+struct Tmux {
+    let socket = "spqr-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
+
+    /// Runs a tmux command with posix_spawn and waitpid, its output going through a file: the tmux server
+    /// that the first command starts inherits the client's descriptors, so neither a pipe nor Foundation's
+    /// Process (which watches a descriptor for the child's exit) would ever see the command end.
+    @discardableResult
+    func run(_ args: [String]) -> String {
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UUID().uuidString).out").path
+        defer { unlink(outPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ["/usr/bin/tmux", "-L", socket] + args
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for a in cargs { free(a) } }
+        // Start the server with no signal blocked or ignored, whatever this test process has.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/usr/bin/tmux", &actions, &attributes, &cargs, environ) == 0 else { return "" }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    }
+
+    func keys(_ k: String...) { run(["send-keys", "-t", "e2e"] + k) }
+    func literal(_ text: String) { run(["send-keys", "-t", "e2e", "-l", text]) }
+    func screen() -> String { run(["capture-pane", "-p", "-t", "e2e"]) }
+
+    /// Waits until the screen satisfies `condition` (up to `seconds`).
+    func wait(_ seconds: Double = 60, _ condition: (String) -> Bool) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let s = screen()
+            if condition(s) { return s }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    func start(width: Int, height: Int) {
+        run(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", "env", "PS1=e2e$ ", "bash", "--norc", "--noprofile"])
+        run(["set-option", "-g", "default-terminal", "tmux-256color"])
+    }
+
+    func stop() { run(["kill-server"]) }
+}
+
+/// The value after `label` on the line that holds it.
+func field(_ screen: String, _ label: String) -> String? {
+    for line in screen.split(separator: "\n") {
+        guard let r = line.range(of: label) else { continue }
+        return line[r.upperBound...].trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
+    }
+    return nil
+}
+
+@Suite("Explorer in tmux", .serialized)
+struct TmuxTests {
+    static let root = BinaryRunner.packageRoot.path
+    static let layer = "model.layers.15.self_attn.k_proj.weight"
+
+    /// The pid of the child of `parent` whose command name is `name` (from /proc/*/stat).
+    static func child(of parent: Int32, named name: String) -> Int32? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let comm = stat[stat.index(after: open)..<close]
+            let rest = stat[stat.index(after: close)...].split(separator: " ")
+            if comm == name, rest.count > 2, Int32(rest[1]) == parent { return pid }
+        }
+        return nil
+    }
+
+    static func settled(_ s: String, wbits: Int, threshold: String) -> Bool {
+        s.contains("FULL (192 rows)") && !s.contains("updating") && s.contains("round-to-nearest ")
+            && field(s, "wbits") == "\(wbits)" && field(s, "outlier_threshold") == threshold
+    }
+
+    @Test("open the sample, tune, compare with quantize --json, export, resize, quit")
+    func session() throws {
+        try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
+        try #require(FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
+        let tmux = Tmux()
+        tmux.start(width: 160, height: 50)
+        defer { tmux.stop() }
+        let exportDir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: exportDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: exportDir) }
+        tmux.literal("cd \(Self.root) && TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 .build/debug/spqr-explorer")
+        tmux.keys("Enter")
+        let list = try #require(tmux.wait(30) { $0.contains("self_attn.k_proj.weight") }, "the layer list did not appear:\n\(tmux.screen())")
+        #expect(list.contains("smollm2-135m-instruct.block15.gguf") && list.contains("128 seq, 32768 tokens"))
+        tmux.keys("/")
+        tmux.literal("k_proj")
+        tmux.keys("Enter")
+        tmux.keys("Enter")
+        _ = try #require(tmux.wait { Self.settled($0, wbits: 3, threshold: "0.2") }, "the layer did not finish:\n\(tmux.screen())")
+        tmux.keys("W")
+        _ = tmux.wait(10) { field($0, "wbits") == "4" }
+        tmux.keys("T")
+        let tuned = try #require(tmux.wait { Self.settled($0, wbits: 4, threshold: "0.3") }, "no figures for wbits 4, threshold 0.3:\n\(tmux.screen())")
+
+        let q = try BinaryRunner.run(["quantize", "\(Self.root)/samples/smollm2-135m-instruct.block15.gguf", "--layer", Self.layer,
+                                      "--hessians", "\(Self.root)/samples/smollm2-135m-instruct.block15.hessians.safetensors",
+                                      "--wbits", "4", "--outlier_threshold", "0.3", "--json"])
+        #expect(q.status == 0, "\(q.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(q.stdout.utf8)) as? [String: Any])
+        #expect(field(tuned, "avg bits") == Num.f(json["avg_bits"] as! Double))
+        #expect(field(tuned, "outliers") == "\(json["n_outliers"] as! Int)")
+        #expect(field(tuned, "rel proxy error") == Num.e(json["rel_proxy_error"] as! Double))
+        #expect(field(tuned, "rel weight error") == Num.e(json["rel_weight_error"] as! Double))
+        #expect(field(tuned, "top-1% share") == Num.pct(json["error_share_top1pct"] as! Double))
+
+        let recipePath = exportDir.appendingPathComponent("tuned.json").path
+        tmux.keys("e")
+        _ = tmux.wait(10) { $0.contains("export recipe to") }
+        for _ in 0..<Reducer.defaultRecipePath.count { tmux.keys("BSpace") }
+        tmux.literal(recipePath)
+        tmux.keys("Enter")
+        _ = try #require(tmux.wait(30) { $0.contains("recipe written to") }, "no export confirmation:\n\(tmux.screen())")
+        let recipe = try Recipe.read(path: recipePath)
+        #expect(recipe.defaults.wbits == 4 && recipe.defaults.outlierThreshold == 0.3)
+        #expect(recipe.layers[Self.layer]?.figures?.nOutliers == json["n_outliers"] as? Int)
+
+        tmux.run(["resize-window", "-t", "e2e", "-x", "100", "-y", "30"])
+        _ = try #require(tmux.wait(10) { s in s.contains("Settings") && s.split(separator: "\n").allSatisfy { $0.count <= 100 } }, "no redraw at 100x30:\n\(tmux.screen())")
+        tmux.run(["resize-window", "-t", "e2e", "-x", "50", "-y", "15"])
+        _ = try #require(tmux.wait(10) { $0.contains("Terminal too small (50x15)") }, "no too-small message:\n\(tmux.screen())")
+        tmux.run(["resize-window", "-t", "e2e", "-x", "160", "-y", "50"])
+        _ = try #require(tmux.wait(10) { $0.contains("Figures") }, "no redraw after growing back")
+
+        tmux.keys("q")
+        let back = try #require(tmux.wait(10) { $0.contains("e2e$ ") && !$0.contains("Figures") }, "the shell did not come back:\n\(tmux.screen())")
+        #expect(back.contains("spqr-explorer"), "the screen before the explorer is restored")
+        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("the terminal is restored after SIGTERM and after a crash", arguments: ["term", "crash"])
+    func restoredOnAbnormalExit(kind: String) throws {
+        try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
+        let tmux = Tmux()
+        tmux.start(width: 120, height: 40)
+        defer { tmux.stop() }
+        let env = kind == "crash" ? "SPQR_DEBUG_CRASH=1 " : ""
+        tmux.literal("cd \(Self.root) && \(env)TERM=tmux-256color LANG=C.UTF-8 .build/debug/spqr-explorer; echo exit=$?")
+        tmux.keys("Enter")
+        if kind == "term" {
+            _ = try #require(tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start")
+            let pids = tmux.run(["list-panes", "-t", "e2e", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let shell = try #require(Int32(pids), "no pane pid in '\(pids)'")
+            let explorer = try #require(Self.child(of: shell, named: "spqr-explorer"), "the explorer process was not found")
+            kill(explorer, SIGTERM)
+        }
+        let after = try #require(tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil },
+                                 "the explorer did not end:\n\(tmux.screen())")
+        #expect(after.contains(kind == "term" ? "exit=143" : "exit=13"), "\(after)")
+        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+}
