@@ -27,8 +27,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"]),
-        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"]),
+        // Fixtures and snapshots are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"], exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
 )

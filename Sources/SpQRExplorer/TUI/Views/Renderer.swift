@@ -30,11 +30,16 @@ enum Renderer {
 
     static func title(_ s: AppState, _ r: Rect, _ b: inout CellBuffer) {
         b.fill(r, " ", .reverse)
-        var t = " SpQR Explorer  \(s.checkpointPath)"
-        if s.onLayer, let l = s.layer { t += "  ›  \(l.name)  [\(l.row.shape.map(String.init).joined(separator: "×"))] \(l.row.dtype)" }
-        b.write(t, x: r.x, y: r.y, style: .reverse, clip: r)
         let cal = s.calibrationKind == .none ? " DATA-FREE: H = I " : " \(s.calibrationLabel) "
-        let x = max(r.x + min(t.count + 2, r.width), r.maxX - cal.count)
+        var layer = ""
+        if s.onLayer, let l = s.layer { layer = "  ›  \(l.name)  [\(l.row.shape.map(String.init).joined(separator: "×"))] \(l.row.dtype)" }
+        // The calibration source always shows; the checkpoint path gives way (its start is cut) when short of room.
+        let room = max(0, r.width - cal.count - layer.count - " SpQR Explorer  ".count - 1)
+        var path = s.checkpointPath
+        if path.count > room { path = room > 1 ? "…" + String(path.suffix(room - 1)) : "" }
+        let t = " SpQR Explorer  \(path)\(layer)"
+        b.write(t, x: r.x, y: r.y, style: .reverse, clip: r)
+        let x = max(r.x + min(t.count + 1, r.width), r.maxX - cal.count)
         b.write(cal, x: x, y: r.y, style: Style(fg: s.calibrationKind == .none ? .index(s.capabilities.colors > 0 ? 1 : 0) : .none,
                                                  attributes: s.calibrationKind == .none ? [.reverse, .bold] : .reverse), clip: r)
     }
