@@ -138,7 +138,7 @@ enum BenchLayer {
         let w = Matrix(rows: out, cols: n, values: heavyTailed(count: out * n, scale: 0.02, seed: seed))
         var x = heavyTailed(count: samples * n, scale: 1, seed: seed ^ 0x5DEECE66D)
         var loud = [Float](repeating: 1, count: n)
-        var g = SplitMix(seed: seed ^ 0xABCDEF)
+        var g = SeededRandom(seed: seed ^ 0xABCDEF)
         for _ in 0..<max(1, n / 512) { loud[Int(g.next() % UInt64(n))] = 20 }
         let common = heavyTailed(count: samples, scale: 0.5, seed: seed ^ 0x1234)
         for r in 0..<samples { for c in 0..<n { x[r * n + c] = loud[c] * (x[r * n + c] + common[r]) } }
@@ -152,7 +152,7 @@ enum BenchLayer {
         out.withUnsafeMutableBufferPointer { buf in
             let base = UnsafeMutableSendable(buf.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { k in
-                var g = SplitMix(seed: seed &+ UInt64(k) &* 0x9E3779B97F4A7C15)
+                var g = SeededRandom(seed: seed &+ UInt64(k) &* 0x9E3779B97F4A7C15)
                 for i in (k * chunk)..<min((k + 1) * chunk, count) {
                     let a = g.gaussian(), b = g.gaussian()
                     base.pointer[i] = scale * a / max(0.3, abs(b))
@@ -166,22 +166,6 @@ enum BenchLayer {
 struct UnsafeMutableSendable: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func gaussian() -> Float {
-        let u = Float(next() >> 40 + 1) / Float(1 << 24), v = Float(next() >> 40) / Float(1 << 24)
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
 }
 
 struct Stopwatch {

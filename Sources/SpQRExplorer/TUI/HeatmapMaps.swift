@@ -33,14 +33,7 @@ struct HeatmapMaps: Sendable {
     /// The value of one weight in `mode`.
     @inline(__always)
     func value(_ mode: HeatmapMode, _ r: Int, _ c: Int) -> Float {
-        let k = r * cols + c
-        switch mode {
-        case .weight: return abs(weights[k])
-        case .sensitivity: return sensitivity[k]
-        case .outliers: return Float(mask[k])
-        case .error: return error[k]
-        case .delta: return quantized[k] - weights[k]
-        }
+        Self.read(mode, weights, quantized, mask, sensitivity, error, r * cols + c)
     }
 
     /// Builds the maps from a full result and the original weights.
