@@ -37,6 +37,8 @@ struct ReducerTests {
         #expect(s.selection == 7)
         _ = key(&s, .pageDown)
         #expect(s.selection == 7)
+        _ = key(&s, .pageUp)
+        #expect(s.selection == 0, "a page is longer than the list")
         _ = key(&s, .home)
         #expect(s.selection == 0)
         _ = key(&s, .char("/"))
