@@ -33,6 +33,9 @@ enum Main {
         } catch let error as SpQRError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(1)
+        } catch let error as SpQRExplorerError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            Foundation.exit(1)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {

@@ -32,7 +32,16 @@ final class NcursesTerminal: Terminal {
             throw SpQRExplorerError("the explorer needs a terminal on standard input and output; for scripts use the headless commands (spqr-explorer --help)")
         }
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
-        guard initscr() != nil else { throw SpQRExplorerError("ncurses could not initialise the terminal (TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "unset"))") }
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        guard !term.isEmpty, term != "dumb" else {
+            throw SpQRExplorerError("TERM=\(term.isEmpty ? "(unset)" : term) cannot address the cursor; run the explorer in a terminal such as xterm-256color, or use the headless commands (spqr-explorer --help)")
+        }
+        // newterm, unlike initscr, returns instead of exiting when the terminal type is unknown.
+        guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
+              let screen = newterm(nil, output, input) else {
+            throw SpQRExplorerError("ncurses does not know the terminal type TERM=\(term); set TERM to one your system knows (for example xterm-256color)")
+        }
+        set_term(screen)
         cursesActive = true
         Self.installSignalHandlers()
         cbreak()
