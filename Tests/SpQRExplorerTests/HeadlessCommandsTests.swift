@@ -145,6 +145,8 @@ struct HeadlessCommandsTests {
         #expect(v.stderr.contains("recipe: missing field \"tool_version\"") || v.stderr.contains("format_version"))
         let list = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--wbits", "3,4"])
         #expect(list.status == 2 && list.stderr.contains("--wbits takes one value here (lists are for `sweep`)"))
+        let noTerminal = try BinaryRunner.run([])
+        #expect(noTerminal.status == 1 && noTerminal.stderr.contains("the explorer needs a terminal on standard input and output"))
         let badValue = try BinaryRunner.run(["sweep", Self.file, "--layer", "W", "--groupsize", "8,x"])
         #expect(badValue.status == 2 && badValue.stderr.contains("--groupsize takes a whole number or 'none', got 'x'"))
     }
