@@ -59,6 +59,20 @@ struct ReducerTests {
         #expect(s.sort == .name)
     }
 
+    @Test("a click selects the row under it in a scrolled list")
+    func clickInScrolledList() {
+        var s = ExplorerFixtures.state(width: 100, height: 20)   // 16 list rows: 8 layers fit
+        s.rows += (0..<30).map { LayerRow(name: "model.layers.\($0 + 2).mlp.up_proj.weight", block: "model.layers.\($0 + 2)", shape: [4, 4],
+                                          dtype: "F32", bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil) }
+        _ = key(&s, .end)
+        #expect(s.selection == 37 && s.browserScroll == 37 - 16 + 1)
+        let body = Layout(width: 100, height: 20).body
+        _ = Reducer.reduce(&s, .terminal(.mouse(.click(x: 3, y: body.y + 1))))
+        #expect(s.selection == s.browserScroll)
+        let line = Renderer.render(s).text.split(separator: "\n")[body.y + 1]
+        #expect(line.hasPrefix(" \(s.selectedRow!.block!.split(separator: ".").last!) "), "\(line)")
+    }
+
     @Test("opening a layer asks for a quantization; a norm cannot be opened")
     func open() {
         var s = ExplorerFixtures.state(width: 120, height: 40)

@@ -256,8 +256,9 @@ enum Reducer {
             let i = groupSizes.firstIndex(of: c.groupsize) ?? groupSizes.firstIndex(of: 16)!
             c.groupsize = groupSizes[max(0, min(groupSizes.count - 1, i + (a == .groupUp ? 1 : -1)))]
         case .thresholdDown, .thresholdUp:
+            // From "off", either direction comes back at the highest threshold (the fewest outliers).
             if !c.outlierThreshold.isFinite {
-                c.outlierThreshold = a == .thresholdDown ? thresholds.last! : thresholds.last!
+                c.outlierThreshold = thresholds.last!
                 return
             }
             let i = thresholds.lastIndex { $0 <= c.outlierThreshold * (1 + 1e-9) } ?? 0
@@ -293,6 +294,8 @@ enum Reducer {
         default: break
         }
         s.selection = max(0, min(n - 1, s.selection))
+        s.browserScroll = BrowserView.scroll(selection: s.selection, current: s.browserScroll,
+                                             listHeight: Layout(width: s.width, height: s.height).body.height - 1)
     }
 
     static func statisticsEffect(_ s: AppState) -> [Effect] {

@@ -14,9 +14,7 @@ enum BrowserView {
             x += w + 1
         }
         let listHeight = r.height - 1
-        var scroll = s.browserScroll
-        if s.selection < scroll { scroll = s.selection }
-        if s.selection >= scroll + listHeight { scroll = s.selection - listHeight + 1 }
+        let scroll = scroll(selection: s.selection, current: s.browserScroll, listHeight: listHeight)
         if rows.isEmpty {
             b.write(s.filter.isEmpty ? "No tensors in this checkpoint." : "No layer matches \"\(s.filter)\" (Esc in the filter clears it).",
                     x: r.x + 1, y: r.y + 2, style: .dim, clip: r)
@@ -53,6 +51,14 @@ enum BrowserView {
         if rows.count > listHeight {
             b.write("\(s.selection + 1)/\(rows.count)", x: r.maxX - 10, y: r.y, style: .dim, clip: r)
         }
+    }
+
+    /// The first visible row: the current one, moved just enough to keep the selection in view.
+    static func scroll(selection: Int, current: Int, listHeight: Int) -> Int {
+        var scroll = max(0, current)
+        if selection < scroll { scroll = selection }
+        if selection >= scroll + max(1, listHeight) { scroll = selection - max(1, listHeight) + 1 }
+        return scroll
     }
 
     static func bytes(_ n: Int) -> String {
