@@ -1,0 +1,106 @@
+// A deterministic mutation fuzzer over every file reader: byte flips, truncations, and random 8-byte
+// fields set to extreme values, starting from valid files. Every mutant must be read or rejected with an
+// SpQRError — never a crash, never an unbounded allocation. Fixed seeds keep it reproducible.
+
+import Foundation
+import Testing
+@testable import SpQRCore
+
+@Suite("Mutation fuzzing of the readers")
+struct MutationFuzzTests {
+    static let iterations = ProcessInfo.processInfo.environment["SPQR_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 400
+
+    static func mutate(_ seed: Data, _ g: inout SeededRandom) -> Data {
+        var d = seed
+        switch g.next() % 4 {
+        case 0:
+            for _ in 0..<(1 + Int(g.next() % 8)) where !d.isEmpty {
+                let i = Int(g.next() % UInt64(d.count))
+                d[d.startIndex + i] = UInt8(truncatingIfNeeded: g.next())
+            }
+        case 1:
+            d = d.prefix(Int(g.next() % UInt64(max(d.count, 1))))
+        case 2:
+            if d.count >= 8 {
+                let i = Int(g.next() % UInt64(d.count - 7))
+                let extremes: [UInt64] = [0, 1, UInt64(Int32.max), UInt64(UInt32.max), UInt64(Int64.max), UInt64.max, 1 << 40]
+                var v = extremes[Int(g.next() % UInt64(extremes.count))].littleEndian
+                withUnsafeBytes(of: &v) { d.replaceSubrange((d.startIndex + i)..<(d.startIndex + i + 8), with: $0) }
+            }
+        default:
+            if !d.isEmpty {
+                let i = Int(g.next() % UInt64(d.count)), n = Int(g.next() % 64)
+                d.insert(contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: g.next()), count: n), at: d.startIndex + i)
+            }
+        }
+        return d
+    }
+
+    /// Runs `read` on mutants of `seed`; returns (accepted, rejected).
+    static func fuzz(_ seed: Data, ext: String, seedValue: UInt64, _ read: (String) throws -> Void) throws -> (Int, Int) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var g = SeededRandom(seed: seedValue)
+        var accepted = 0, rejected = 0
+        for i in 0..<iterations {
+            let path = dir.appendingPathComponent("m\(i).\(ext)").path
+            try mutate(seed, &g).write(to: URL(fileURLWithPath: path))
+            do {
+                try read(path)
+                accepted += 1
+            } catch is SpQRError {
+                rejected += 1
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        return (accepted, rejected)
+    }
+
+    static func seed(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/\(name)")) }
+
+    @Test func safetensors() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.safetensors").path
+        try SafetensorsWriter.write([.f32("model.layers.0.mlp.up_proj.weight", shape: [4, 8], (0..<32).map(Float.init)),
+                                     .u8("mask", shape: [8], [1, 0, 1, 0, 1, 0, 1, 0])], metadata: ["k": "v"], to: path)
+        let (a, r) = try Self.fuzz(try Data(contentsOf: URL(fileURLWithPath: path)), ext: "safetensors", seedValue: 1) { p in
+            let c = try ModelFiles.openCheckpoint(p)
+            for t in c.tensors where t.isQuantizable { _ = try c.matrix(t.name) }
+        }
+        #expect(a + r == Self.iterations && r > 0)
+    }
+
+    @Test func gguf() throws {
+        let (a, r) = try Self.fuzz(try Self.seed("quants.gguf"), ext: "gguf", seedValue: 2) { p in
+            let c = try GGUFCheckpoint(path: p)
+            for t in c.tensors where t.isQuantizable { _ = try c.matrix(t.name) }
+        }
+        #expect(a + r == Self.iterations && r > 0)
+        let (a2, r2) = try Self.fuzz(try Self.seed("llama-tiny.gguf"), ext: "gguf", seedValue: 3) { p in
+            let c = try GGUFCheckpoint(path: p)
+            for t in c.tensors where t.isQuantizable { _ = try c.matrix(t.name) }
+        }
+        #expect(a2 + r2 == Self.iterations)
+    }
+
+    @Test(arguments: ["tiny.imatrix", "tiny.imatrix.gguf"])
+    func imatrix(file: String) throws {
+        let (a, r) = try Self.fuzz(try Self.seed(file), ext: "imatrix", seedValue: 4) { p in
+            let m = try ImportanceMatrixCalibration(path: p)
+            for (name, v) in m.meanSquares where !v.isEmpty { _ = try m.hessian(forLayer: name, inFeatures: v.count) }
+        }
+        #expect(a + r == Self.iterations && r > 0)
+    }
+
+    @Test func npy() throws {
+        let (a, r) = try Self.fuzz(try Self.seed("activations.npy"), ext: "npy", seedValue: 5) { p in _ = try NumpyArray.read(path: p) }
+        #expect(a + r == Self.iterations && r > 0)
+    }
+
+    @Test func recipe() throws {
+        let seed = try RecipeTests.sample().encoded()
+        let (a, r) = try Self.fuzz(seed, ext: "json", seedValue: 6) { p in _ = try Recipe.read(path: p) }
+        #expect(a + r == Self.iterations && r > 0)
+    }
+}
