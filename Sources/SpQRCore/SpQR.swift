@@ -255,6 +255,11 @@ public enum SpQR {
         let denominator = layer.weightQuadratic(rows: rows)
         let denominatorSeconds = clock.lap()
         let params = m * n
+        guard out.proxyLoss.isFinite, numerator.isFinite, denominator.isFinite else {
+            let largest = layer.weights.values.reduce(Float(0)) { max($0, abs($1)) }
+            throw SpQRError(.nonFinite, "layer \(layer.name): the error figures overflow float32 (largest |w| is \(largest)); "
+                + "weights or Hessian entries this large cannot be quantized meaningfully — check the tensor's dtype and scale")
+        }
         let share = Double(nOutliers) / Double(max(params, 1))
         let figures = LayerFigures(
             nOutliers: nOutliers, outlierFraction: share,

@@ -27,6 +27,9 @@ func keepLargeBlocksInHeap() {
 enum Main {
     static func main() {
         keepLargeBlocksInHeap()
+        // Past a file-size limit, write() should fail with EFBIG (reported, temporary file removed) rather
+        // than the process being killed half-way through a file.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try SpQRExplorerCommand.parseAsRoot()
             try command.run()

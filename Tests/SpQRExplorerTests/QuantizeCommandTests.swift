@@ -77,6 +77,29 @@ struct QuantizeCommandTests {
         #expect(badThreshold.stderr.contains("--outlier_threshold takes a number or 'inf', got 'lots'"))
     }
 
+    @Test("a write that fails (file-size limit) leaves the old file intact and no temporary file")
+    func failedWriteKeepsOldFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("q.safetensors").path
+        try Data("previous contents".utf8).write(to: URL(fileURLWithPath: out))
+        let script = "ulimit -f 8; exec \"\(BinaryRunner.binary)\" quantize --weights \"\(Self.file)\" --tensor W --no-baselines --force --save \"\(out)\""
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", script]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(message.contains("\(out): could not write (File too large); the previous file, if any, is unchanged"), "\(message)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "previous contents")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["q.safetensors"])
+    }
+
     @Test("without calibration the run is data-free and says so")
     func dataFree() throws {
         let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines"])
