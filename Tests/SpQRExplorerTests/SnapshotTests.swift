@@ -108,3 +108,42 @@ struct SnapshotTests {
         #expect(title.contains("DATA-FREE: H = I"))
     }
 }
+
+@Suite("Terminal edge cases")
+struct TerminalEdgeTests {
+    @Test("every size from 1x1 up renders without a crash, on every screen", arguments: [(1, 1), (2, 1), (20, 10), (71, 19), (72, 20), (73, 21), (300, 100)])
+    func sizes(width: Int, height: Int) throws {
+        var s = try ExplorerFixtures.layerState(width: width, height: height)
+        for onLayer in [true, false] {
+            s.onLayer = onLayer
+            for help in [false, true] {
+                s.showHelp = help
+                let b = Renderer.render(s)
+                #expect(b.width == width && b.height == height)
+            }
+        }
+        if width < Layout.minWidth || height < Layout.minHeight {
+            #expect(Renderer.render(s).text.contains("Terminal too small") || width * height < 40)
+        }
+    }
+
+    @Test("a storm of resizes, clicks and keys keeps the state consistent")
+    func resizeStorm() throws {
+        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
+        var g = SeededRandom(seed: 42)
+        let keys: [Key] = [.up, .down, .left, .right, .char("+"), .char("-"), .char("0"), .char("3"), .pageDown, .pageUp, .home, .end]
+        for _ in 0..<600 {
+            switch g.next() % 3 {
+            case 0: _ = Reducer.reduce(&s, .terminal(.resize(width: Int(g.next() % 250), height: Int(g.next() % 80))))
+            case 1: _ = Reducer.reduce(&s, .terminal(.mouse(.click(x: Int(g.next() % 250), y: Int(g.next() % 80)))))
+            default: _ = Reducer.reduce(&s, .terminal(.key(keys[Int(g.next() % UInt64(keys.count))])))
+            }
+            let b = Renderer.render(s)
+            #expect(b.width == s.width && b.height == s.height)
+            if let geo = Reducer.geometry(s), !Layout(width: s.width, height: s.height).tooSmall {
+                #expect(s.viewport.row0 >= 0 && s.viewport.row0 + geo.visibleRows <= geo.rows)
+                #expect(s.viewport.col0 >= 0 && s.viewport.col0 + geo.visibleCols <= geo.cols)
+            }
+        }
+    }
+}
