@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "spqr-explorer", targets: ["SpQRExplorer"]),
         .library(name: "SpQRCore", targets: ["SpQRCore"]),
+        // Fuzz entry points for the readers (see Sources/SpQRFuzz/Fuzz.swift).
+        .executable(name: "spqr-fuzz", targets: ["SpQRFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +30,7 @@ let package = Package(
             ]
         ),
         // Fixtures and snapshots are read from the source tree (#filePath), not bundled.
+        .executableTarget(name: "SpQRFuzz", dependencies: ["SpQRCore"]),
         .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"], exclude: ["__Snapshots__"]),
     ],

@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug tmux
 swift build --build-tests
+# A short coverage-guided fuzz run of every reader (libFuzzer + AddressSanitizer); longer: scripts/fuzz.sh TARGET SECONDS.
+for target in safetensors gguf imatrix npy recipe; do
+    bash scripts/fuzz.sh "$target" 8 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|crash-" >&2
+done
 swift test --skip-build
 # The Hessian collector's tests need torch and transformers (see tools/README.md); run them where present.
 if python3 -c 'import torch, transformers, safetensors, pytest' 2>/dev/null; then

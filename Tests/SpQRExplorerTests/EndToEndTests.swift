@@ -193,7 +193,7 @@ struct TmuxTests {
         #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
-    @Test("the terminal is restored after SIGTERM and after a crash", arguments: ["term", "crash"])
+    @Test("the terminal is restored after SIGTERM, SIGINT, SIGHUP and a crash", arguments: ["TERM", "INT", "HUP", "crash"])
     func restoredOnAbnormalExit(kind: String) throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
         let tmux = Tmux()
@@ -202,16 +202,52 @@ struct TmuxTests {
         let env = kind == "crash" ? "SPQR_DEBUG_CRASH=1 " : ""
         tmux.literal("cd \(Self.root) && \(env)TERM=tmux-256color LANG=C.UTF-8 .build/debug/spqr-explorer; echo exit=$?")
         tmux.keys("Enter")
-        if kind == "term" {
+        let expected: String
+        if kind == "crash" {
+            expected = "exit=132"
+        } else {
             _ = try #require(tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start")
             let pids = tmux.run(["list-panes", "-t", "e2e", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
             let shell = try #require(Int32(pids), "no pane pid in '\(pids)'")
             let explorer = try #require(Self.child(of: shell, named: "spqr-explorer"), "the explorer process was not found")
-            kill(explorer, SIGTERM)
+            let signal: Int32 = kind == "TERM" ? SIGTERM : (kind == "INT" ? SIGINT : SIGHUP)
+            kill(explorer, signal)
+            expected = "exit=\(128 + signal)"
         }
         let after = try #require(tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil },
                                  "the explorer did not end:\n\(tmux.screen())")
-        #expect(after.contains(kind == "term" ? "exit=143" : "exit=13"), "\(after)")
+        #expect(after.contains(expected), "\(after)")
+        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("odd terminals: TERM=dumb and an unknown TERM are refused, 8-colour xterm and LANG=C work", arguments: ["dumb", "nosuch", "xterm", "LANG=C"])
+    func oddTerminals(kind: String) throws {
+        try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
+        let tmux = Tmux()
+        tmux.start(width: 120, height: 40)
+        defer { tmux.stop() }
+        let env: String
+        switch kind {
+        case "dumb": env = "TERM=dumb"
+        case "nosuch": env = "TERM=no-such-terminal"
+        case "xterm": env = "TERM=xterm LANG=C.UTF-8"
+        default: env = "TERM=tmux-256color LANG=C LC_ALL=C"
+        }
+        tmux.literal("cd \(Self.root) && \(env) .build/debug/spqr-explorer; echo exit=$?")
+        tmux.keys("Enter")
+        if kind == "dumb" || kind == "nosuch" {
+            let s = try #require(tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+            #expect(s.contains("exit=1"))
+            #expect(s.contains(kind == "dumb" ? "TERM=dumb cannot address the cursor" : "ncurses does not know the terminal type"))
+            return
+        }
+        let screen = try #require(tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start:\n\(tmux.screen())")
+        if kind == "LANG=C" {
+            #expect(!screen.contains("×") && screen.contains("576x1536"), "ASCII stand-ins without UTF-8")
+        }
+        tmux.keys("q")
+        let after = try #require(tmux.wait(10) { $0.contains("exit=0") }, "\(tmux.screen())")
+        #expect(after.contains("exit=0"))
         #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 }

@@ -100,6 +100,15 @@ struct QuantizeCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["q.safetensors"])
     }
 
+    @Test("writing into a read-only place is refused with the reason, and nothing is left behind")
+    func readOnlyTarget() throws {
+        // /proc is read-only even for root, unlike a chmod-ed directory.
+        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--save", "/proc/spqr-q.safetensors"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("/proc/spqr-q.safetensors: cannot create a file in /proc"), "\(r.stderr)")
+        #expect(r.stderr.contains("choose a writable directory"))
+    }
+
     @Test("without calibration the run is data-free and says so")
     func dataFree() throws {
         let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines"])

@@ -33,8 +33,9 @@ public enum NumpyArray {
         if field("fortran_order")?.hasPrefix("True") == true {
             throw fail("the array is in Fortran order; save it with numpy.ascontiguousarray first")
         }
-        guard let shapeText = field("shape"), let open = shapeText.firstIndex(of: "("), let close = shapeText.firstIndex(of: ")") else {
-            throw fail("header has no shape")
+        guard let shapeText = field("shape"), let open = shapeText.firstIndex(of: "("),
+              let close = shapeText[open...].firstIndex(of: ")") else {
+            throw fail("header has no shape tuple")
         }
         let dims = shapeText[shapeText.index(after: open)..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let shape = try dims.map { d -> Int in
