@@ -274,7 +274,11 @@ struct SameRecipeTests {
         let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: calibration))
         terminal.events = [.key(.enter), .key(.char("W"))]
         var turns = 0
-        while (app.state.layer?.baselines == nil || app.state.layer?.result?.config.wbits != 4) && turns < 3000 {
+        func measured(_ s: AppState) -> Bool {
+            s.layer?.baselines != nil && s.layer?.result?.isPreview == false && s.layer?.result?.config.wbits == 4
+                && s.reports["W"]?.rtn != nil && s.reports["W"]?.config.wbits == 4
+        }
+        while !measured(app.state) && turns < 3000 {
             app.run(maxTurns: 1)
             turns += 1
         }

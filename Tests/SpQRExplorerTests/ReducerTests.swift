@@ -206,6 +206,11 @@ struct ReducerTests {
         guard case .exportRecipe(let path, let overwrite, let payload)? = e.first else { Issue.record("no export effect"); return }
         #expect(path == "r.json" && !overwrite)
         #expect(payload.defaults == s.settings && payload.reports.count == 1 && payload.shapes["model.layers.0.self_attn.q_proj.weight"] == [48, 96])
+        // While a layer is re-measured at new settings, its old figures are not exported with them.
+        _ = key(&s, .char("W"))
+        #expect(Reducer.payload(s).reports.isEmpty && Reducer.payload(s).configs.count == 1)
+        _ = key(&s, .char("w"))
+        #expect(Reducer.payload(s).reports.count == 1)
         _ = Reducer.reduce(&s, .exportNeedsConfirmation(path: "r.json"))
         #expect(s.prompt?.kind == .confirmOverwrite(path: "r.json"))
         guard case .exportRecipe(_, true, _)? = key(&s, .char("y")).first else { Issue.record("no overwrite"); return }

@@ -166,10 +166,13 @@ enum Reducer {
         return []
     }
 
+    /// What an export writes: every visited layer's settings, and its figures only when they were measured
+    /// at those settings (a layer still being re-measured is written without figures).
     static func payload(_ s: AppState) -> RecipePayload {
         var shapes: [String: [Int]] = [:]
         for r in s.rows where s.layerConfigs[r.name] != nil { shapes[r.name] = r.shape }
-        return RecipePayload(defaults: s.settings, configs: s.layerConfigs, shapes: shapes, reports: s.reports)
+        let reports = s.reports.filter { s.layerConfigs[$0.key] == nil || s.layerConfigs[$0.key] == $0.value.config }
+        return RecipePayload(defaults: s.settings, configs: s.layerConfigs, shapes: shapes, reports: reports)
     }
 
     static func perform(_ s: inout AppState, _ a: Action) -> [Effect] {
