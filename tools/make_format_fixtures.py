@@ -50,7 +50,7 @@ def quant_fixture():
         name = qt.name.lower()
         writer.add_tensor(name, data, raw_dtype=qt)
         expected[name] = gguf.quants.dequantize(data, qt).reshape(rows, cols)
-    for name, dtype in [("f32", np.float32), ("f16", np.float16)]:
+    for name, dtype in [("f32", np.float32), ("f16", np.float16), ("f64", np.float64)]:
         a = rng.standard_normal((rows, cols)).astype(dtype)
         writer.add_tensor(name, a)
         expected[name] = a.astype(np.float32)
@@ -72,62 +72,113 @@ def llama_permute(w, n_head):
 
 
 def llama_fixture():
-    n_head, n_head_kv, head_dim, hidden = 4, 2, 8, 32
-    q = rng.standard_normal((n_head * head_dim, hidden)).astype(np.float32)
-    k = rng.standard_normal((n_head_kv * head_dim, hidden)).astype(np.float32)
-    v = rng.standard_normal((n_head_kv * head_dim, hidden)).astype(np.float32)
+    # Every tensor kind of a llama block, in block 0 as F32 and in block 1 with q/k quantized to Q8_0, and
+    # per-layer head counts given as an array (as some converters write them).
+    n_head, n_head_kv, head_dim, hidden, ffn, vocab = 4, 2, 4, 32, 32, 8
     writer = gguf.GGUFWriter(os.path.join(OUT, "llama-tiny.gguf"), "llama")
     writer.add_head_count(n_head)
-    writer.add_head_count_kv(n_head_kv)
+    writer.add_head_count_kv([n_head_kv, n_head_kv])
     writer.add_embedding_length(hidden)
-    writer.add_block_count(1)
-    writer.add_tensor("blk.0.attn_q.weight", llama_permute(q, n_head))
-    writer.add_tensor("blk.0.attn_k.weight", llama_permute(k, n_head_kv))
-    writer.add_tensor("blk.0.attn_v.weight", v)
-    writer.add_tensor("blk.0.attn_norm.weight", np.ones(hidden, dtype=np.float32))
+    writer.add_block_count(2)
+    expected = {}
+
+    def matrix(rows, cols):
+        return rng.standard_normal((rows, cols)).astype(np.float32)
+
+    def add(gguf_name, hf_name, w, qtype=None, heads=None):
+        stored = llama_permute(w, heads) if heads else w
+        if qtype is None:
+            writer.add_tensor(gguf_name, stored)
+            expected[hf_name] = w
+        else:
+            q = gguf.quants.quantize(stored, qtype)
+            writer.add_tensor(gguf_name, q, raw_dtype=qtype)
+            deq = gguf.quants.dequantize(q, qtype).reshape(w.shape)
+            # The Hugging Face order of what the file holds: undo the permutation on the dequantized rows.
+            expected[hf_name] = llama_unpermute(deq, heads) if heads else deq
+
+    add("token_embd.weight", "model.embed_tokens.weight", matrix(vocab, hidden))
+    add("output.weight", "lm_head.weight", matrix(vocab, hidden))
+    writer.add_tensor("output_norm.weight", np.ones(hidden, dtype=np.float32))
+    for b, qtype in [(0, None), (1, T.Q8_0)]:
+        pre = f"model.layers.{b}."
+        add(f"blk.{b}.attn_q.weight", pre + "self_attn.q_proj.weight", matrix(n_head * head_dim, hidden), qtype, n_head)
+        add(f"blk.{b}.attn_k.weight", pre + "self_attn.k_proj.weight", matrix(n_head_kv * head_dim, hidden), qtype, n_head_kv)
+        writer.add_tensor(f"blk.{b}.attn_norm.weight", np.ones(hidden, dtype=np.float32))
+        if b == 1:
+            continue
+        add(f"blk.{b}.attn_v.weight", pre + "self_attn.v_proj.weight", matrix(n_head_kv * head_dim, hidden))
+        add(f"blk.{b}.attn_output.weight", pre + "self_attn.o_proj.weight", matrix(hidden, n_head * head_dim))
+        add(f"blk.{b}.ffn_gate.weight", pre + "mlp.gate_proj.weight", matrix(ffn, hidden))
+        add(f"blk.{b}.ffn_up.weight", pre + "mlp.up_proj.weight", matrix(ffn, hidden))
+        add(f"blk.{b}.ffn_down.weight", pre + "mlp.down_proj.weight", matrix(hidden, ffn))
+        writer.add_tensor(f"blk.{b}.ffn_norm.weight", np.ones(hidden, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     with open(os.path.join(OUT, "llama-tiny-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes({"model.layers.0.self_attn.q_proj.weight": q,
-                                   "model.layers.0.self_attn.k_proj.weight": k,
-                                   "model.layers.0.self_attn.v_proj.weight": v}))
+        f.write(safetensors_bytes(expected))
+
+
+def llama_unpermute(w, n_head):
+    """The inverse of llama_permute."""
+    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
 def imatrix_fixtures():
-    # Legacy binary (llama.cpp imatrix.cpp save_imatrix): n_entries, then per entry name, ncall, nval,
-    # values (sums of squared activations scaled to ncall calls); then last chunk and dataset name.
+    # Legacy binary (llama.cpp imatrix.cpp save_imatrix_legacy): n_entries, then per entry name, ncall,
+    # nval, values (E[x²] scaled by ncall); then the chunk count and the dataset name.
     entries = {"blk.0.attn_q.weight": (10, rng.uniform(0.5, 2, 32).astype(np.float32)),
                "blk.0.ffn_down.weight": (10, rng.uniform(0.5, 2, 64).astype(np.float32))}
     with open(os.path.join(OUT, "tiny.imatrix"), "wb") as f:
         f.write(struct.pack("<i", len(entries)))
         for name, (ncall, values) in entries.items():
             b = name.encode()
-            f.write(struct.pack("<i", len(b)) + b + struct.pack("<ii", ncall, len(values)) + values.tobytes())
+            f.write(struct.pack("<i", len(b)) + b + struct.pack("<ii", ncall, len(values)) + (values * ncall).astype(np.float32).tobytes())
         ds = b"wiki.train.raw"
         f.write(struct.pack("<i", 10) + struct.pack("<i", len(ds)) + ds)
-    # GGUF form (llama.cpp imatrix.cpp, 2025): <name>.in_sum2 [n_in] and <name>.counts [1].
+    # GGUF form (llama.cpp imatrix.cpp save_imatrix): <name>.in_sum2 with ne [n_in, n_mat] holding Σx²,
+    # <name>.counts with ne [1, n_mat], and the datasets and chunk metadata. An expert entry with two
+    # matrices, one of which saw no rows, checks the per-matrix division and llama.cpp's 1 for no data.
     writer = gguf.GGUFWriter(os.path.join(OUT, "tiny.imatrix.gguf"), "imatrix")
     writer.add_type("imatrix")
-    for name, (ncall, values) in entries.items():
-        writer.add_tensor(name + ".in_sum2", values)
-        writer.add_tensor(name + ".counts", np.array([ncall], dtype=np.float32))
+    writer.add_array("imatrix.datasets", ["wiki.train.raw"])
+    writer.add_uint32("imatrix.chunk_count", 10)
+    writer.add_uint32("imatrix.chunk_size", 512)
+    counts_for = {"blk.0.attn_q.weight": 5120.0, "blk.0.ffn_down.weight": 5120.0}
+    expected = {}
+    for name, (_, values) in entries.items():
+        n = counts_for[name]
+        writer.add_tensor(name + ".in_sum2", (values * n).astype(np.float32).reshape(1, -1))
+        writer.add_tensor(name + ".counts", np.array([[n]], dtype=np.float32))
+        expected[name] = values
+    experts = rng.uniform(0.5, 2, (2, 16)).astype(np.float32)
+    writer.add_tensor("blk.0.ffn_up_exps.weight.in_sum2", (experts * np.array([[300.0], [0.0]], dtype=np.float32)))
+    writer.add_tensor("blk.0.ffn_up_exps.weight.counts", np.array([[300.0], [0.0]], dtype=np.float32))
+    expected["blk.0.ffn_up_exps.weight"] = np.concatenate([experts[0], np.ones(16, dtype=np.float32)])
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     with open(os.path.join(OUT, "imatrix-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes({name: values / ncall for name, (ncall, values) in entries.items()}))
+        f.write(safetensors_bytes(expected))
 
 
 def npy_fixture():
     x = rng.standard_normal((6, 4)).astype(np.float32)
     np.save(os.path.join(OUT, "activations.npy"), x)
     np.save(os.path.join(OUT, "activations-f8.npy"), x.astype(np.float64))
+    np.save(os.path.join(OUT, "activations-f2.npy"), x.astype(np.float16))
+    np.save(os.path.join(OUT, "activations-3d.npy"), x.reshape(2, 3, 4))
+    for version in [(2, 0), (3, 0)]:
+        with open(os.path.join(OUT, f"activations-v{version[0]}.npy"), "wb") as f:
+            np.lib.format.write_array(f, x, version=version)
     np.save(os.path.join(OUT, "activations-fortran.npy"), np.asfortranarray(x.astype(np.float64)))
+    np.save(os.path.join(OUT, "activations-big-endian.npy"), x.astype(">f4"))
+    np.save(os.path.join(OUT, "activations-int.npy"), np.arange(24, dtype=np.int32).reshape(6, 4))
     with open(os.path.join(OUT, "activations-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes({"x": x}))
+        f.write(safetensors_bytes({"x": x, "x_f16": x.astype(np.float16).astype(np.float32)}))
 
 
 if __name__ == "__main__":

@@ -1,48 +1,48 @@
-// A Hessian or calibration activations stored as a plain 2-D tensor in a safetensors file (for files that
-// are not Hessian files: name the tensor, or let the one that fits the layer be chosen).
+// A Hessian stored as a plain 2-D [in, in] tensor in a safetensors file that is not a Hessian file of
+// our format (docs/hessian-format.md): the tensor is named explicitly, or the only square float tensor
+// that fits the layer is used.
 
 import Foundation
 
-/// A Hessian [in, in] or activations X [n, in] in a safetensors file.
+/// A Hessian [in, in] in a safetensors file without a `layers` map.
 public struct SafetensorsMatrixCalibration: CalibrationSource {
     public let file: String?
-    public let kind: CalibrationKind
     public let tensor: String?
     let st: SafetensorsFile
 
-    public init(path: String, tensor: String?, kind: CalibrationKind) throws {
+    public var kind: CalibrationKind { .hessian }
+
+    /// Opens the file; a named tensor must exist and be a square float matrix.
+    public init(path: String, tensor: String?) throws {
         self.file = path
         self.tensor = tensor
-        self.kind = kind
         self.st = try SafetensorsFile(path: path)
+        if let tensor {
+            let t = try st.info(tensor)
+            guard t.dtype?.isFloat == true, t.shape.count == 2, t.shape[0] == t.shape[1] else {
+                throw SpQRError(.shapeMismatch, "\(path): Hessian tensor \(tensor) is \(t.dtypeName) \(t.shape); a square float matrix [in, in] is needed")
+            }
+        }
     }
 
-    public var label: String {
-        let name = file.map { ($0 as NSString).lastPathComponent } ?? "?"
-        return kind == .hessian ? "Hessian file \(name)" : "activations \(name) (H = 2XᵀX/n)"
-    }
+    public var label: String { "Hessian file \((file! as NSString).lastPathComponent)" }
 
-    /// The named tensor, or the only one that fits a layer with `n` inputs.
-    func chosen(inFeatures n: Int) throws -> Matrix {
+    public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
         let name: String
         if let tensor {
             name = tensor
         } else {
-            let fits = st.tensors.filter { $0.shape.count == 2 && (kind == .activations ? $0.shape[1] == n : $0.shape == [n, n]) }
+            let fits = st.tensors.filter { $0.dtype?.isFloat == true && $0.shape == [n, n] }.sorted { $0.name < $1.name }
             guard fits.count == 1 else {
-                throw SpQRError(.fileFormat, "\(file ?? ""): \(fits.isEmpty ? "no" : "\(fits.count)") tensors fit a layer with \(n) inputs"
-                    + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))") + "; name one with --\(kind == .hessian ? "hessian" : "activations")-tensor")
+                throw SpQRError(.fileFormat, "\(st.path): \(fits.isEmpty ? "no" : "\(fits.count)") tensors are \(n)x\(n) Hessians for layer \(layer)"
+                    + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))") + "; name one with --hessian-tensor")
             }
             name = fits[0].name
         }
+        let t = try st.info(name)
+        guard t.shape == [n, n] else {
+            throw SpQRError(.shapeMismatch, "\(st.path): Hessian \(name) is \(t.shape.map(String.init).joined(separator: "x")) but layer \(layer) has \(n) inputs")
+        }
         return try st.matrix(name)
-    }
-
-    /// The activations X [n, in].
-    func activations(inFeatures n: Int) throws -> Matrix { try chosen(inFeatures: n) }
-
-    public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
-        let m = try chosen(inFeatures: n)
-        return kind == .activations ? try Hessian.fromActivations(m) : m
     }
 }

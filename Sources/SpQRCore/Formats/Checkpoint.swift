@@ -20,6 +20,7 @@ public struct TensorEntry: Sendable, Equatable {
     /// Something the user should know about it (already quantized, rows reordered on loading, …).
     public let note: String?
 
+    /// An entry; `storedName` defaults to `name`.
     public init(name: String, storedName: String? = nil, shape: [Int], dtype: String, bitsPerWeight: Double,
                 notQuantizableReason: String?, file: String, note: String? = nil) {
         self.name = name
@@ -43,35 +44,74 @@ public struct TensorEntry: Sendable, Equatable {
 public protocol Checkpoint: Sendable {
     /// The path the user gave.
     var path: String { get }
-    /// Every tensor, in a stable order.
+    /// Every tensor, sorted by name.
     var tensors: [TensorEntry] { get }
+    /// The entry named `name` (user-facing or stored name).
+    func entry(_ name: String) throws -> TensorEntry
     /// Loads a 2-D tensor as Float [out, in].
     func matrix(_ name: String) throws -> Matrix
 }
 
 extension Checkpoint {
-    /// The entry named `name` (user-facing or stored name).
+    /// Looks `name` up by a scan of `tensors` (the readers here use an index instead).
     public func entry(_ name: String) throws -> TensorEntry {
         if let e = tensors.first(where: { $0.name == name || $0.storedName == name }) { return e }
+        throw TensorTable.missing(name, in: tensors, path: path)
+    }
+}
+
+/// Tensor entries sorted by name, looked up by user-facing or stored name in constant time.
+struct TensorTable: Sendable {
+    let entries: [TensorEntry]
+    private let index: [String: Int]
+
+    /// Sorts the entries; two with the same user-facing name are an error naming both files.
+    init(_ entries: [TensorEntry], path: String) throws {
+        let sorted = entries.sorted { $0.name < $1.name }
+        var index: [String: Int] = [:]
+        for (i, e) in sorted.enumerated() {
+            if let j = index[e.name], sorted[j].name == e.name {
+                let other = sorted[j]
+                let whereText = other.file == e.file ? "twice in \(e.file)" : "in both \(other.file) and \(e.file)"
+                throw SpQRError(.fileFormat, "\(path): tensor \"\(e.name)\" appears \(whereText)\(other.storedName != e.storedName ? " (as \(other.storedName) and \(e.storedName))" : "")")
+            }
+            index[e.name] = i
+        }
+        for (i, e) in sorted.enumerated() where index[e.storedName] == nil { index[e.storedName] = i }
+        self.entries = sorted
+        self.index = index
+    }
+
+    func entry(_ name: String, path: String) throws -> TensorEntry {
+        guard let i = index[name] else { throw Self.missing(name, in: entries, path: path) }
+        return entries[i]
+    }
+
+    static func missing(_ name: String, in tensors: [TensorEntry], path: String) -> SpQRError {
         let quantizable = tensors.filter(\.isQuantizable).prefix(6).map(\.name).joined(separator: ", ")
-        throw SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\"; quantizable ones include \(quantizable)")
+        return SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\"" + (quantizable.isEmpty ? "; it holds no quantizable tensor" : "; quantizable ones include \(quantizable)"))
     }
 }
 
 /// A single safetensors file as a checkpoint.
 public struct SafetensorsCheckpoint: Checkpoint {
     public let path: String
+    /// The underlying file (header, metadata, raw tensors).
     public let file: SafetensorsFile
-    public let tensors: [TensorEntry]
+    let table: TensorTable
+
+    public var tensors: [TensorEntry] { table.entries }
 
     /// Opens the file and lists its tensors (only the header is read).
     public init(path: String) throws {
         self.path = path
         let file = try SafetensorsFile(path: path)
         self.file = file
-        self.tensors = file.tensors.map { t in
+        self.table = try TensorTable(file.tensors.map { t in
             let reason: String?
-            if t.shape.count != 2 {
+            if t.dtype == nil {
+                reason = "unknown dtype \(t.dtypeName) (F32, F16, BF16 and F64 can be converted)"
+            } else if t.shape.count != 2 {
                 reason = "\(t.shape.count)-D tensor (only 2-D weight matrices are quantized)"
             } else if !(t.dtype?.isFloat ?? false) {
                 reason = "dtype \(t.dtypeName) cannot be converted (F32, F16, BF16 and F64 can)"
@@ -82,8 +122,10 @@ public struct SafetensorsCheckpoint: Checkpoint {
             }
             return TensorEntry(name: t.name, shape: t.shape, dtype: t.dtypeName,
                                bitsPerWeight: Double(t.dtype?.bits ?? 0), notQuantizableReason: reason, file: path)
-        }.sorted { $0.name < $1.name }
+        }, path: path)
     }
+
+    public func entry(_ name: String) throws -> TensorEntry { try table.entry(name, path: path) }
 
     public func matrix(_ name: String) throws -> Matrix {
         let e = try entry(name)

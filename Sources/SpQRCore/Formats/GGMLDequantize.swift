@@ -10,6 +10,13 @@
 //                                                   y = d·sc·q − dmin·m
 //   Q5_K  [d, dmin, 12 B scales, 32 B qh, 128 B qs] as Q4_K with a fifth bit from qh
 //   Q6_K  [128 B ql, 64 B qh, 16×i8 scales, d]      y = d·sc·(q − 32), q 6 bits from ql and qh
+//
+// F32, F16, BF16 and F64 are converted element by element. The arithmetic follows dequantize_row_* in
+// the same order (products formed in float32 as there), so results agree with llama.cpp and gguf-py's
+// gguf.quants.dequantize bit for bit; the tests check that against fixtures gguf-py wrote.
+
+import Dispatch
+import Foundation
 
 /// ggml tensor types (ggml.h `enum ggml_type`).
 public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
@@ -17,7 +24,13 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     case Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15
     case IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23
     case I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35
-    case MXFP4 = 39
+    case MXFP4 = 39, NVFP4 = 40, Q1_0 = 41, Q2_0 = 42
+
+    /// Type numbers llama.cpp once used and has removed (Q4_2, Q4_3, the repacked Q4_0_x_y and IQ4_NL_x_y).
+    static let removed: Set<UInt32> = [4, 5, 31, 32, 33, 36, 37, 38]
+
+    /// The types dequantized here.
+    public static let supported: [GGMLType] = [.F32, .F16, .BF16, .F64, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q4_K, .Q5_K, .Q6_K]
 
     public var description: String { name }
 
@@ -32,6 +45,7 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         case .IQ2_S: return "IQ2_S"; case .IQ4_XS: return "IQ4_XS"; case .I8: return "I8"; case .I16: return "I16"
         case .I32: return "I32"; case .I64: return "I64"; case .F64: return "F64"; case .IQ1_M: return "IQ1_M"
         case .BF16: return "BF16"; case .TQ1_0: return "TQ1_0"; case .TQ2_0: return "TQ2_0"; case .MXFP4: return "MXFP4"
+        case .NVFP4: return "NVFP4"; case .Q1_0: return "Q1_0"; case .Q2_0: return "Q2_0"
         }
     }
 
@@ -40,6 +54,8 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         switch self {
         case .F32, .F16, .BF16, .I8, .I16, .I32, .I64, .F64: return 1
         case .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q8_0, .Q8_1, .IQ4_NL, .MXFP4: return 32
+        case .NVFP4, .Q2_0: return 64
+        case .Q1_0: return 128
         default: return 256
         }
     }
@@ -75,6 +91,8 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         case .TQ1_0: return 54
         case .TQ2_0: return 66
         case .MXFP4: return 17
+        case .NVFP4: return 36
+        case .Q1_0, .Q2_0: return 18
         }
     }
 
@@ -82,12 +100,11 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(blockSize) }
 
     /// Whether it can be dequantized here.
-    public var isSupported: Bool {
-        [.F32, .F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q4_K, .Q5_K, .Q6_K].contains(self)
-    }
+    public var isSupported: Bool { Self.supported.contains(self) }
 
-    /// Whether the stored weights are already quantized (re-quantizing them is then a double quantization).
-    public var isQuantized: Bool { ![.F32, .F16, .BF16, .F64].contains(self) }
+    /// Whether the stored weights are already quantized (re-quantizing them is then a double quantization);
+    /// false for float and integer element types.
+    public var isQuantized: Bool { ![.F32, .F16, .BF16, .F64, .I8, .I16, .I32, .I64].contains(self) }
 }
 
 enum GGMLDequantize {
@@ -103,20 +120,23 @@ enum GGMLDequantize {
     /// Converts `count` elements of `type` (a supported one) to Float.
     static func toFloat(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            let base = raw.baseAddress!
+            initialized = 0
+            guard count > 0, let base = raw.baseAddress else { return }
             switch type {
-            case .F32:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            case .F16:
-                for i in 0..<count { out[i] = f16(base, 2 * i) }
-            case .BF16:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            case .F32: FloatConversion.convert(raw, dtype: .F32, count: count, into: out.baseAddress!)
+            case .F16: FloatConversion.convert(raw, dtype: .F16, count: count, into: out.baseAddress!)
+            case .BF16: FloatConversion.convert(raw, dtype: .BF16, count: count, into: out.baseAddress!)
+            case .F64: FloatConversion.convert(raw, dtype: .F64, count: count, into: out.baseAddress!)
             default:
+                // Blocks are independent: large tensors are split over the cores.
                 let blocks = count / type.blockSize
-                for b in 0..<blocks {
-                    let p = base + b * type.bytesPerBlock
-                    let y = out.baseAddress! + b * type.blockSize
-                    block(p, type, y)
+                let src = SharedPointer(UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: UInt8.self))
+                let dst = SharedPointer(out.baseAddress!)
+                let parts = blocks >= 1 << 14 ? ProcessInfo.processInfo.activeProcessorCount : 1
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                        block(UnsafeRawPointer(src.base + b * type.bytesPerBlock), type, dst.base + b * type.blockSize)
+                    }
                 }
             }
             initialized = count
@@ -196,7 +216,7 @@ enum GGMLDequantize {
                 out += 128; ql += 64; qh += 32; sc += 8
             }
         default:
-            for j in 0..<type.blockSize { y[j] = .nan }
+            preconditionFailure("GGMLDequantize.block called with \(type)")
         }
     }
 }

@@ -1,30 +1,45 @@
 // A GGUF file as a checkpoint: llama.cpp tensor names mapped to the Hugging Face ones for the llama
 // architecture family, and the rotary row order of q/k undone.
 //
-// llama.cpp's converter (convert_hf_to_gguf.py, LlamaModel.permute) reorders the rows of q_proj and
-// k_proj head by head: with D rows per head, HF row h·D + t·D/2 + i becomes GGUF row h·D + 2i + t
-// (t ∈ {0, 1}, i < D/2), using n_head for q and n_head_kv for k. Loading applies the inverse, so that
-// rows, heads and any recipe refer to the same rows as the Hugging Face checkpoint.
+// Names (gguf-py tensor_mapping.py for MODEL_ARCH.LLAMA): token_embd → model.embed_tokens,
+// output_norm → model.norm, output → lm_head, and in block N: attn_norm → input_layernorm,
+// ffn_norm → post_attention_layernorm, attn_q/k/v/output → self_attn.q_proj/k_proj/v_proj/o_proj,
+// ffn_gate/up/down → mlp.gate_proj/up_proj/down_proj, ffn_gate_inp → block_sparse_moe.gate.
+//
+// Row order: llama.cpp's converter (convert_hf_to_gguf.py, LlamaModel.permute, applied for the
+// architectures below) reorders the rows of q_proj and k_proj head by head,
+//
+//     w.reshape(n_head, 2, D/2, in).swapaxes(1, 2).reshape(n_head·D, in)
+//
+// so with D rows per head, Hugging Face row h·D + t·D/2 + i becomes GGUF row h·D + 2i + t (t ∈ {0, 1},
+// i < D/2), using n_head for q and n_head_kv for k. Loading applies the inverse, so that rows, heads and
+// any recipe refer to the same rows as the Hugging Face checkpoint.
 
 import Foundation
 
 /// A GGUF checkpoint.
 public struct GGUFCheckpoint: Checkpoint {
     public let path: String
+    /// The underlying file (metadata, tensor infos, dequantization).
     public let file: GGUFFile
-    public let tensors: [TensorEntry]
+    let table: TensorTable
     /// `general.architecture`.
     public let architecture: String?
 
-    static let llamaFamily: Set<String> = ["llama", "mistral", "smollm", "granite"]
+    public var tensors: [TensorEntry] { table.entries }
+
+    /// Architectures whose tensors follow the llama layout and whose q/k rows llama.cpp's converter
+    /// permuted (LlamaModel and the subclasses that keep `undo_permute`).
+    public static let llamaFamily: Set<String> = ["llama", "granite", "granitemoe", "smollm3", "arcee", "mistral3", "llama-embed"]
 
     static let blockNames: [String: String] = [
         "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
         "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
         "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+        "ffn_gate_inp": "block_sparse_moe.gate",
     ]
 
-    /// The Hugging Face name of a llama.cpp tensor name (unchanged when unknown).
+    /// The Hugging Face name of a llama.cpp tensor name of the llama family (unchanged when unknown).
     public static func huggingFaceName(_ name: String) -> String {
         switch name {
         case "token_embd.weight": return "model.embed_tokens.weight"
@@ -32,48 +47,114 @@ public struct GGUFCheckpoint: Checkpoint {
         case "output.weight": return "lm_head.weight"
         default: break
         }
-        let parts = name.split(separator: ".")
-        guard parts.count == 4, parts[0] == "blk", let n = Int(parts[1]), let hf = blockNames[String(parts[2])] else { return name }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "blk", let n = Int(parts[1]), n >= 0, let hf = blockNames[String(parts[2])],
+              parts[3] == "weight" || parts[3] == "bias" else { return name }
         return "model.layers.\(n).\(hf).\(parts[3])"
     }
 
-    /// Opens the file and lists its tensors.
+    /// Opens the file and lists its tensors (only the header is read).
     public init(path: String) throws {
         self.path = path
         let file = try GGUFFile(path: path)
         self.file = file
         let arch = file.metadata["general.architecture"]?.stringValue
         self.architecture = arch
-        let mapNames = arch.map(Self.llamaFamily.contains) ?? false
-        self.tensors = file.tensors.map { t in
-            let name = mapNames ? Self.huggingFaceName(t.name) : t.name
+        let llama = arch.map(Self.llamaFamily.contains) ?? false
+        var entries: [TensorEntry] = []
+        for t in file.tensors {
+            let name = llama ? Self.huggingFaceName(t.name) : t.name
             var reason: String?
             if t.dimensions.count != 2 {
                 reason = "\(t.dimensions.count)-D tensor (only 2-D weight matrices are quantized)"
             } else if !t.type.isSupported {
-                reason = "type \(t.type) cannot be dequantized here"
+                reason = "type \(t.type) cannot be dequantized here (\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)"
+            } else if t.dimensions.contains(0) {
+                reason = "empty tensor"
             }
             var notes: [String] = []
-            if t.type.isQuantized {
+            if t.type.isQuantized && reason == nil {
                 notes.append("stored as \(t.type) (\(String(format: "%.2f", t.type.bitsPerWeight)) bits/weight): SpQR re-quantizes already-quantized weights")
             }
-            if mapNames && Self.rotaryHeads(t.name, file) != nil {
-                notes.append("rows returned from llama.cpp's rotary order to the Hugging Face order")
+            if llama && reason == nil {
+                do {
+                    if let heads = try Self.rotaryHeads(t, file) {
+                        notes.append("rows returned from llama.cpp's rotary order to the Hugging Face order (\(heads) heads)")
+                    }
+                } catch let e as SpQRError {
+                    reason = String(e.message.dropFirst(path.count + 2))
+                }
             }
-            return TensorEntry(name: name, storedName: t.name, shape: t.shape, dtype: t.type.name,
-                               bitsPerWeight: t.type.bitsPerWeight, notQuantizableReason: reason, file: path,
-                               note: notes.isEmpty ? nil : notes.joined(separator: "; "))
-        }.sorted { $0.name < $1.name }
+            entries.append(TensorEntry(name: name, storedName: t.name, shape: t.shape, dtype: t.type.name,
+                                       bitsPerWeight: t.type.bitsPerWeight, notQuantizableReason: reason, file: path,
+                                       note: notes.isEmpty ? nil : notes.joined(separator: "; ")))
+        }
+        self.table = try TensorTable(entries, path: path)
     }
 
-    /// The head count whose rotary permutation applies to this tensor, if any.
-    static func rotaryHeads(_ storedName: String, _ file: GGUFFile) -> Int? {
+    public func entry(_ name: String) throws -> TensorEntry { try table.entry(name, path: path) }
+
+    /// The head count whose rotary permutation applies to this tensor (q: n_head, k: n_head_kv), if any.
+    static func rotaryHeads(_ t: GGUFTensorInfo, _ file: GGUFFile) throws -> Int? {
         guard let arch = file.metadata["general.architecture"]?.stringValue, llamaFamily.contains(arch) else { return nil }
-        let heads = file.metadata["\(arch).attention.head_count"]?.intValue
-        let kvHeads = file.metadata["\(arch).attention.head_count_kv"]?.intValue ?? heads
-        if storedName.hasSuffix(".attn_q.weight") { return heads }
-        if storedName.hasSuffix(".attn_k.weight") { return kvHeads }
-        return nil
+        let key: String
+        if t.name.hasSuffix(".attn_q.weight") {
+            key = "\(arch).attention.head_count"
+        } else if t.name.hasSuffix(".attn_k.weight") {
+            key = file.metadata["\(arch).attention.head_count_kv"] != nil ? "\(arch).attention.head_count_kv" : "\(arch).attention.head_count"
+        } else {
+            return nil
+        }
+        guard let value = file.metadata[key] else {
+            throw SpQRError(.fileFormat, "\(file.path): \(key) is missing, so the rotary row order of \(t.name) cannot be undone")
+        }
+        // Per-layer head counts are stored as an array indexed by block.
+        var heads = value.intValue
+        if let array = value.arrayValue, let block = Int(t.name.split(separator: ".")[1]), block < array.count {
+            heads = array[block].intValue
+        }
+        guard let heads, heads > 0 else {
+            throw SpQRError(.fileFormat, "\(file.path): \(key) is \(value), not a positive head count")
+        }
+        let rows = t.shape[0]
+        guard rows % (2 * heads) == 0 else {
+            throw SpQRError(.fileFormat, "\(file.path): \(t.name) has \(rows) rows, not a multiple of 2 × \(heads) heads (\(key)); cannot undo the rotary order")
+        }
+        return heads
+    }
+
+    /// Row `r` of the llama.cpp (rotary) order holds Hugging Face row `huggingFaceRow(r)`.
+    static func huggingFaceRow(_ r: Int, rows: Int, heads: Int) -> Int {
+        let d = rows / heads, h = r / d, within = r % d
+        return h * d + (within % 2) * (d / 2) + within / 2
+    }
+
+    /// llama.cpp's permutation: rows in Hugging Face order → rows in rotary order.
+    static func rotaryOrder(_ m: Matrix, heads: Int) -> Matrix {
+        var out = m
+        for r in 0..<m.rows {
+            let src = huggingFaceRow(r, rows: m.rows, heads: heads)
+            out.values.withUnsafeMutableBufferPointer { o in
+                m.values.withUnsafeBufferPointer { i in
+                    (o.baseAddress! + r * m.cols).update(from: i.baseAddress! + src * m.cols, count: m.cols)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The inverse of llama.cpp's permutation: rows in rotary order → rows in Hugging Face order.
+    static func huggingFaceOrder(_ m: Matrix, heads: Int) -> Matrix {
+        var out = m
+        for r in 0..<m.rows {
+            let dst = huggingFaceRow(r, rows: m.rows, heads: heads)
+            out.values.withUnsafeMutableBufferPointer { o in
+                m.values.withUnsafeBufferPointer { i in
+                    (o.baseAddress! + dst * m.cols).update(from: i.baseAddress! + r * m.cols, count: m.cols)
+                }
+            }
+        }
+        return out
     }
 
     public func matrix(_ name: String) throws -> Matrix {
@@ -81,24 +162,11 @@ public struct GGUFCheckpoint: Checkpoint {
         if let reason = e.notQuantizableReason {
             throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" cannot be quantized: \(reason)")
         }
-        let rows = e.shape[0], cols = e.shape[1]
-        var values = try file.floats(e.storedName)
-        if let heads = Self.rotaryHeads(e.storedName, file), heads > 0 {
-            guard rows % (2 * heads) == 0 else {
-                throw SpQRError(.fileFormat, "\(path): \(e.storedName) has \(rows) rows, not a multiple of 2 × \(heads) heads; cannot undo the rotary order")
-            }
-            let d = rows / heads
-            var out = values
-            for h in 0..<heads {
-                for t in 0..<2 {
-                    for i in 0..<(d / 2) {
-                        let src = (h * d + 2 * i + t) * cols, dst = (h * d + t * d / 2 + i) * cols
-                        for c in 0..<cols { out[dst + c] = values[src + c] }
-                    }
-                }
-            }
-            values = out
+        let info = try file.info(e.storedName)
+        let m = Matrix(rows: e.shape[0], cols: e.shape[1], values: try file.floats(e.storedName))
+        if architecture.map(Self.llamaFamily.contains) == true, let heads = try Self.rotaryHeads(info, file) {
+            return Self.huggingFaceOrder(m, heads: heads)
         }
-        return Matrix(rows: rows, cols: cols, values: values)
+        return m
     }
 }

@@ -1,97 +1,176 @@
 // llama.cpp importance matrices (tools/imatrix): per weight, the mean squared activation of each input
-// column, E[x_j²], which makes a diagonal Hessian H = 2·diag(E[x²]) (the scale does not matter).
+// column, E[x_j²], which makes a diagonal Hessian H = 2·diag(E[x²]) (the H that 2XᵀX/n would give with
+// the off-diagonal correlations dropped).
 //
-//   legacy binary: i32 n_entries; per entry: i32 name length, name, i32 ncall, i32 nval, nval × f32
-//                  (sums scaled to ncall calls, so E[x²] = value / ncall); optionally i32 chunks,
-//                  i32 length, dataset name
-//   GGUF form:     tensors <name>.in_sum2 (Σx² per column, [n_in] or [n_in, n_mat]) and <name>.counts
-//                  ([1] or [n_mat]), E[x²] = in_sum2 / counts (summed over matrices for MoE experts)
+//   legacy binary (imatrix.cpp save_imatrix_legacy): i32 n_entries ≥ 1; per entry: i32 name length,
+//                  name, i32 ncall, i32 nval ≥ 1, nval × f32 holding E[x²]·ncall; then, optionally,
+//                  i32 chunk count, i32 length and the dataset's file name.   E[x²] = value / ncall
+//                  (values as they are when ncall ≤ 0), as llama-quantize's load_imatrix computes it.
+//   GGUF form (imatrix.cpp save_imatrix): general.type = "imatrix", imatrix.datasets (string array),
+//                  imatrix.chunk_count, imatrix.chunk_size; tensors <name>.in_sum2 (F32, ne [n_in, n_mat],
+//                  Σx² per column) and <name>.counts (F32, ne [1, n_mat], rows seen per matrix).
+//                  E[x²] = in_sum2 / counts per matrix, and 1 for a matrix that saw no rows (as
+//                  llama-quantize does).
 //
-// Names are llama.cpp's (blk.0.attn_q.weight); they are mapped to the Hugging Face names of the
-// checkpoint where the llama mapping applies.
+// n_mat > 1 holds the experts of a mixture-of-experts layer, stacked. Names are llama.cpp's
+// (blk.0.attn_q.weight); each entry is also found under the Hugging Face name of the llama mapping
+// (GGUFCheckpoint.huggingFaceName) so that it serves a safetensors checkpoint of the same model.
 
 import Foundation
 
 /// An importance matrix as a calibration source (diagonal H).
 public struct ImportanceMatrixCalibration: CalibrationSource {
+    /// One weight's statistics: E[x²] for each input column of each of `matrices` stacked matrices.
+    public struct Entry: Sendable, Equatable {
+        /// The name in the file.
+        public let name: String
+        /// E[x²], matrix after matrix.
+        public let meanSquares: [Float]
+        /// Stacked matrices (experts); 1 for an ordinary layer.
+        public let matrices: Int
+        /// Input columns per matrix.
+        public var inFeatures: Int { meanSquares.count / matrices }
+    }
+
     public let file: String?
     public var tensor: String? { nil }
-    /// E[x²] per input column, by tensor name (both the file's and the mapped name).
-    public let meanSquares: [String: [Float]]
+    /// Entries by the file's name and by their Hugging Face name.
+    public let entries: [String: Entry]
     /// Chunks of calibration text, when recorded.
     public let chunks: Int?
+    /// Tokens per chunk (GGUF form only).
+    public let chunkSize: Int?
+    /// The calibration text files, when recorded.
+    public let datasets: [String]
+    /// Whether the file is the legacy binary form.
+    public let isLegacy: Bool
 
     public var kind: CalibrationKind { .imatrix }
-    public var label: String { "importance matrix \((file! as NSString).lastPathComponent) (diagonal H)" }
 
-    /// Reads a legacy `.imatrix` or a GGUF imatrix.
+    public var label: String {
+        var parts = ["importance matrix \((file! as NSString).lastPathComponent)"]
+        if let chunks { parts.append("\(chunks) chunks" + (chunkSize.map { " of \($0) tokens" } ?? "")) }
+        return parts.joined(separator: ", ") + " (diagonal H)"
+    }
+
+    /// E[x²] per input column, by tensor name (the file's and the mapped name).
+    public var meanSquares: [String: [Float]] { entries.mapValues(\.meanSquares) }
+
+    /// Reads a legacy `.imatrix` or a GGUF imatrix (told apart by the GGUF magic).
     public init(path: String) throws {
         file = path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpQRError(.io, "\(path): cannot open the importance matrix")
-        }
-        var raw: [String: [Float]] = [:]
-        var chunks: Int?
+        let data = try MappedFile.map(path)
+        var raw: [Entry] = []
         if data.starts(with: Array("GGUF".utf8)) {
             let g = try GGUFFile(path: path)
-            for t in g.tensors where t.name.hasSuffix(".in_sum2") {
-                let base = String(t.name.dropLast(".in_sum2".count))
-                guard g.tensors.contains(where: { $0.name == base + ".counts" }) else {
-                    throw SpQRError(.fileFormat, "\(path): \(t.name) has no matching \(base).counts")
-                }
-                let sums = try g.floats(t.name), counts = try g.floats(base + ".counts")
-                let nIn = t.dimensions[0], nMat = sums.count / max(nIn, 1)
-                guard counts.count == nMat else {
-                    throw SpQRError(.fileFormat, "\(path): \(base).counts has \(counts.count) values for \(nMat) matrices")
-                }
-                var mean = [Float](repeating: 0, count: nIn)
-                for m in 0..<nMat where counts[m] > 0 {
-                    for j in 0..<nIn { mean[j] += sums[m * nIn + j] / counts[m] / Float(nMat) }
-                }
-                raw[base] = mean
-            }
-            chunks = g.metadata["imatrix.chunk_count"]?.intValue
+            isLegacy = false
+            (raw, chunks, chunkSize, datasets) = try Self.readGGUF(g)
         } else {
-            var r = ByteReader(data: data, path: path)
-            let n = Int(Int32(bitPattern: try r.u32("entry count")))
-            guard n >= 0, n <= data.count / 12 else { throw SpQRError(.fileFormat, "\(path): entry count \(n) does not fit the \(data.count)-byte file") }
-            for i in 0..<n {
-                let len = Int(Int32(bitPattern: try r.u32("name length of entry \(i)")))
-                guard len > 0, len <= 4096 else { throw SpQRError(.fileFormat, "\(path): entry \(i) has a name length of \(len)") }
-                guard let name = String(validating: try r.bytes(len, what: "name of entry \(i)"), as: UTF8.self) else {
-                    throw SpQRError(.fileFormat, "\(path): entry \(i) name is not valid UTF-8")
-                }
-                let ncall = Int(Int32(bitPattern: try r.u32("ncall of \(name)")))
-                let nval = Int(Int32(bitPattern: try r.u32("value count of \(name)")))
-                guard nval >= 0, nval <= (data.count - r.offset) / 4 else {
-                    throw SpQRError(.fileFormat, "\(path): truncated: \(name) claims \(nval) values, \((data.count - r.offset) / 4) remain")
-                }
-                let bytes = try r.bytes(4 * nval, what: "values of \(name)")
-                let values = bytes.withUnsafeBytes { b in (0..<nval).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-                raw[name] = values.map { ncall > 0 ? $0 / Float(ncall) : $0 }
-            }
-            if r.offset + 4 <= data.count { chunks = Int(Int32(bitPattern: try r.u32("chunk count"))) }
+            isLegacy = true
+            chunkSize = nil
+            (raw, chunks, datasets) = try Self.readLegacy(data, path: path)
         }
-        var named = raw
-        for (k, v) in raw { named[GGUFCheckpoint.huggingFaceName(k)] = v }
-        meanSquares = named
-        self.chunks = chunks
+        var named: [String: Entry] = [:]
+        for e in raw { named[e.name] = e }
+        for e in raw where named[GGUFCheckpoint.huggingFaceName(e.name)] == nil { named[GGUFCheckpoint.huggingFaceName(e.name)] = e }
+        entries = named
+    }
+
+    static func readLegacy(_ data: Data, path: String) throws -> ([Entry], Int?, [String]) {
+        func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
+        var r = ByteReader(data: data, path: path)
+        let n = try r.i32("entry count")
+        // Each entry takes at least 4 + 1 + 4 + 4 + 4 bytes.
+        guard n >= 1 else { throw fail("entry count \(n): not an importance matrix, or one without data") }
+        guard n <= data.count / 17 else { throw fail("entry count \(n) cannot fit in the \(data.count)-byte file (truncated, or not an importance matrix)") }
+        var entries: [Entry] = []
+        for i in 0..<n {
+            let len = try r.i32("name length of entry \(i)")
+            guard len > 0, len <= min(4096, r.remaining) else { throw fail("entry \(i) has a name length of \(len) (truncated, or not an importance matrix)") }
+            guard let name = String(validating: try r.bytes(len, what: "name of entry \(i)"), as: UTF8.self) else {
+                throw fail("entry \(i) name is not valid UTF-8")
+            }
+            let ncall = try r.i32("ncall of \(name)")
+            let nval = try r.i32("value count of \(name)")
+            guard nval >= 1 else { throw fail("\(name) has \(nval) values") }
+            guard nval <= r.remaining / 4 else {
+                throw fail("truncated: \(name) claims \(nval) values, \(r.remaining / 4) remain")
+            }
+            let values = data.withUnsafeBytes { b in
+                [Float](unsafeUninitializedCapacity: nval) { out, initialized in
+                    for j in 0..<nval {
+                        let v = Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: r.offset + 4 * j, as: UInt32.self)))
+                        out[j] = ncall > 0 ? v / Float(ncall) : v
+                    }
+                    initialized = nval
+                }
+            }
+            try r.skip(4 * nval, what: "values of \(name)")
+            entries.append(Entry(name: name, meanSquares: values, matrices: 1))
+        }
+        // The trailer is optional and was added later; a partial one is ignored, as llama.cpp does.
+        var chunks: Int?, datasets: [String] = []
+        if r.remaining >= 4 {
+            chunks = try r.i32("chunk count")
+            if r.remaining >= 4 {
+                let len = try r.i32("dataset name length")
+                if len > 0, len <= r.remaining, let s = String(validating: try r.bytes(len, what: "dataset name"), as: UTF8.self) {
+                    datasets = [s]
+                }
+            }
+        }
+        return (entries, chunks, datasets)
+    }
+
+    static func readGGUF(_ g: GGUFFile) throws -> ([Entry], Int?, Int?, [String]) {
+        func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(g.path): \(m)") }
+        if let type = g.metadata["general.type"]?.stringValue, type != "imatrix" {
+            throw fail("a GGUF \(type), not an importance matrix (general.type is \"\(type)\"); pass model files as the checkpoint")
+        }
+        var bases = Set<String>()
+        for t in g.tensors {
+            if t.name.hasSuffix(".in_sum2") { bases.insert(String(t.name.dropLast(".in_sum2".count))) }
+            else if t.name.hasSuffix(".counts") { bases.insert(String(t.name.dropLast(".counts".count))) }
+        }
+        guard !bases.isEmpty else { throw fail("no <name>.in_sum2 / <name>.counts tensors: not an importance matrix") }
+        var entries: [Entry] = []
+        for base in bases.sorted() {
+            guard g.contains(base + ".in_sum2"), g.contains(base + ".counts") else {
+                throw fail("\(base) has \(g.contains(base + ".counts") ? "counts but no .in_sum2" : "in_sum2 but no .counts") tensor")
+            }
+            let sumsInfo = try g.info(base + ".in_sum2"), countsInfo = try g.info(base + ".counts")
+            guard sumsInfo.type == .F32, countsInfo.type == .F32 else {
+                throw fail("\(base).in_sum2 and .counts must be F32, got \(sumsInfo.type) and \(countsInfo.type)")
+            }
+            let sums = try g.floats(sumsInfo.name), counts = try g.floats(countsInfo.name)
+            guard !counts.isEmpty, !sums.isEmpty, sums.count % counts.count == 0 else {
+                throw fail("\(base).in_sum2 has \(sums.count) values for \(counts.count) counts; they must divide evenly")
+            }
+            let n = sums.count / counts.count
+            var mean = [Float](repeating: 1, count: sums.count)
+            for m in counts.indices where counts[m] > 0 {
+                for j in 0..<n { mean[m * n + j] = sums[m * n + j] / counts[m] }
+            }
+            entries.append(Entry(name: base, meanSquares: mean, matrices: counts.count))
+        }
+        return (entries, g.metadata["imatrix.chunk_count"]?.intValue, g.metadata["imatrix.chunk_size"]?.intValue,
+                g.metadata["imatrix.datasets"]?.arrayValue?.strings ?? [])
     }
 
     public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
-        guard let d = meanSquares[layer] else {
-            throw SpQRError(.fileFormat, "\(file!): the importance matrix has no entry for \(layer)")
+        guard let e = entries[layer] else {
+            let some = entries.values.map(\.name).sorted().prefix(3).joined(separator: ", ")
+            throw SpQRError(.fileFormat, "\(file!): the importance matrix has no entry for \(layer) (it has \(Set(entries.values.map(\.name)).count), e.g. \(some))")
         }
-        let perColumn: [Float]
-        if d.count == n {
-            perColumn = d
-        } else if d.count % n == 0 {
-            // Experts stacked: average their columns.
-            let m = d.count / n
-            perColumn = (0..<n).map { j in (0..<m).reduce(Float(0)) { $0 + d[$1 * n + j] } / Float(m) }
-        } else {
-            throw SpQRError(.shapeMismatch, "\(file!): the importance matrix entry for \(layer) has \(d.count) values; the layer has \(n) inputs")
+        guard e.matrices == 1 else {
+            throw SpQRError(.unsupported, "\(file!): the entry \(e.name) for \(layer) holds \(e.matrices) stacked expert matrices; a single 2-D layer needs one")
         }
-        return Hessian.fromDiagonal(perColumn.map { 2 * $0 })
+        guard e.meanSquares.count == n else {
+            throw SpQRError(.shapeMismatch, "\(file!): the importance matrix entry \(e.name) has \(e.meanSquares.count) columns but layer \(layer) has \(n) inputs")
+        }
+        if let bad = e.meanSquares.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw SpQRError(.nonFinite, "\(file!): the importance matrix entry \(e.name) holds \(e.meanSquares[bad]) at column \(bad); E[x²] must be finite and non-negative")
+        }
+        return Hessian.fromDiagonal(e.meanSquares.map { 2 * $0 })
     }
 }

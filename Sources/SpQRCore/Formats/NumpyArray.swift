@@ -1,87 +1,174 @@
-// NumPy .npy (format versions 1.0, 2.0, 3.0): "\x93NUMPY", major, minor, header length (u16 for 1.x,
-// u32 for 2.x/3.x), a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }
-// padded with spaces to a multiple of 64, then the data. Source: numpy/lib/format.py.
-// Read here: little-endian f2/f4/f8, C order, 2-D (calibration activations X [n, in]).
+// NumPy .npy, format versions 1.0, 2.0 and 3.0 (numpy/lib/format.py, NEP 1):
+//
+//   "\x93NUMPY", u8 major, u8 minor, header length (u16 for 1.x, u32 for 2.x and 3.x, little-endian),
+//   the header: a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }
+//   (latin-1 text in 1.x and 2.x, UTF-8 in 3.x) padded with spaces and a newline, then the raw data.
+//
+// Read here: little-endian (or byte-order-free) f2, f4 and f8 in C order with at least two dimensions;
+// leading dimensions are flattened into rows, so [batch, seq, in] reads as [batch·seq, in]. Big-endian
+// data, Fortran order, structured and other dtypes are refused with a message saying how to re-save.
+// The file is memory-mapped; rows are converted only when read.
 
 import Foundation
 
-/// A 2-D float array from a .npy file.
-public enum NumpyArray {
-    /// Reads X as a matrix.
-    public static func read(path: String) throws -> Matrix {
+/// A .npy array of floats, memory-mapped.
+public struct NumpyArray: Sendable {
+    public let path: String
+    /// "1.0", "2.0" or "3.0".
+    public let version: String
+    /// F16, F32 or F64.
+    public let dtype: SafetensorsDType
+    /// The shape as stored.
+    public let shape: [Int]
+    let data: Data
+    let dataOffset: Int
+
+    /// Rows after flattening the leading dimensions.
+    public var rows: Int { shape.dropLast().reduce(1, *) }
+    /// The last dimension.
+    public var cols: Int { shape.last ?? 0 }
+
+    /// Opens a .npy file and validates its header and size.
+    public init(path: String) throws {
+        self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw SpQRError(.io, "\(path): cannot open (\((error as NSError).localizedDescription))")
-        }
+        let data = try MappedFile.map(path)
         var r = ByteReader(data: data, path: path)
         guard try r.bytes(6, what: "magic") == [0x93] + Array("NUMPY".utf8) else { throw fail("not a .npy file (bad magic)") }
-        let version = try r.bytes(2, what: "version")
+        let v = try r.bytes(2, what: "version")
         let headerLength: Int
-        switch version[0] {
+        switch v[0] {
         case 1: headerLength = Int(try r.load("header length", as: UInt16.self))
         case 2, 3: headerLength = Int(try r.u32("header length"))
-        default: throw fail(".npy version \(version[0]).\(version[1]) is not supported (1.0, 2.0, 3.0 are)")
+        default: throw fail(".npy version \(v[0]).\(v[1]) is not supported (1.0, 2.0 and 3.0 are)")
         }
-        guard headerLength <= 1 << 20 else { throw fail("header length \(headerLength) is absurd") }
-        guard let header = String(validating: try r.bytes(headerLength, what: "header"), as: UTF8.self) else { throw fail("header is not text") }
-        func field(_ key: String) -> String? {
-            guard let k = header.range(of: "'\(key)':") else { return nil }
-            return String(header[k.upperBound...]).trimmingCharacters(in: .whitespaces)
+        guard headerLength <= r.remaining else {
+            throw fail("truncated: the header claims \(headerLength) bytes, \(r.remaining) remain")
         }
-        guard let descr = field("descr")?.split(separator: "'").first.map(String.init) else { throw fail("header has no descr") }
-        if field("fortran_order")?.hasPrefix("True") == true {
-            throw fail("the array is in Fortran order; save it with numpy.ascontiguousarray first")
+        let headerBytes = try r.bytes(headerLength, what: "header")
+        // Versions 1 and 2 write latin-1; the keys and values read here are ASCII in any case.
+        let header = v[0] == 3 ? String(validating: headerBytes, as: UTF8.self) : String(decoding: headerBytes.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
+        guard let header else { throw fail("header is not valid UTF-8") }
+        let dict: [String: PythonLiteral.Value]
+        do { dict = try PythonLiteral.dictionary(header) } catch let e as PythonLiteral.Failure {
+            throw fail("header is not a Python dict literal (\(e.message)): \(header.prefix(120))")
         }
-        guard let shapeText = field("shape"), let open = shapeText.firstIndex(of: "("),
-              let close = shapeText[open...].firstIndex(of: ")") else {
-            throw fail("header has no shape tuple")
+        guard Set(dict.keys) == ["descr", "fortran_order", "shape"] else {
+            throw fail("header keys are \(dict.keys.sorted()); a .npy header has exactly descr, fortran_order and shape")
         }
-        let dims = shapeText[shapeText.index(after: open)..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let shape = try dims.map { d -> Int in
-            guard let v = Int(d), v >= 0 else { throw fail("shape entry '\(d)' is not a non-negative integer") }
-            return v
-        }
-        guard shape.count == 2 else { throw fail("shape \(shape): activations must be 2-D [n, in]") }
-        let dtype: SafetensorsDType
+        guard case .string(let descr)? = dict["descr"] else { throw fail("descr is not a string (structured dtypes are not supported)") }
+        guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("fortran_order is not True or False") }
+        guard case .tuple(let shape)? = dict["shape"] else { throw fail("shape is not a tuple of integers") }
         switch descr {
-        case "<f4", "=f4": dtype = .F32
-        case "<f8", "=f8": dtype = .F64
-        case "<f2", "=f2": dtype = .F16
-        default: throw fail("dtype '\(descr)' is not supported (little-endian f2, f4, f8 are)")
+        case "<f2", "|f2": dtype = .F16
+        case "<f4", "|f4": dtype = .F32
+        case "<f8", "|f8": dtype = .F64
+        case ">f2", ">f4", ">f8":
+            throw fail("dtype '\(descr)' is big-endian; save it little-endian (x.astype(x.dtype.newbyteorder('<')))")
+        default:
+            throw fail("dtype '\(descr)' is not supported (little-endian float16, float32 and float64 are: '<f2', '<f4', '<f8')")
         }
-        let (count, o1) = shape[0].multipliedReportingOverflow(by: shape[1])
-        let (bytes, o2) = count.multipliedReportingOverflow(by: dtype.size)
-        guard !o1, !o2, bytes <= data.count - r.offset else {
-            throw fail("truncated: shape \(shape) of \(descr) needs \(bytes) bytes, \(data.count - r.offset) remain")
+        if fortran { throw fail("the array is in Fortran order; save it with numpy.ascontiguousarray first") }
+        guard shape.count >= 2 else {
+            throw fail("shape \(shape): activations need at least two dimensions, [n, in] (or [batch, seq, in])")
         }
-        let values = data.withUnsafeBytes { FloatConversion.toFloat(UnsafeRawBufferPointer(rebasing: $0[r.offset..<(r.offset + bytes)]), dtype: dtype) }
-        return Matrix(rows: shape[0], cols: shape[1], values: values)
+        guard let count = checkedProduct(shape), let bytes = dtype.byteCount(elements: count) else {
+            throw fail("shape \(shape) overflows the element count")
+        }
+        guard bytes <= r.remaining else {
+            throw fail("truncated: shape \(shape) of \(descr) needs \(bytes) bytes of data, \(r.remaining) remain")
+        }
+        self.version = "\(v[0]).\(v[1])"
+        self.shape = shape
+        self.data = data
+        self.dataOffset = r.offset
     }
+
+    /// Runs `body` over the raw little-endian bytes of rows `range` (after flattening).
+    func withRows<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let rowBytes = cols * dtype.size
+        return try data.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[(dataOffset + range.lowerBound * rowBytes)..<(dataOffset + range.upperBound * rowBytes)]))
+        }
+    }
+
+    /// The whole array as a matrix [rows, cols].
+    public func matrix() -> Matrix {
+        Matrix(rows: rows, cols: cols, values: withRows(0..<rows) { FloatConversion.toFloat($0, dtype: dtype) })
+    }
+
+    /// Reads X as a matrix.
+    public static func read(path: String) throws -> Matrix { try NumpyArray(path: path).matrix() }
 }
 
-/// Calibration activations (safetensors tensor or .npy) as a calibration source: H = 2XᵀX/n.
-public struct ActivationsCalibration: CalibrationSource {
-    public let file: String?
-    public let tensor: String?
-    public var kind: CalibrationKind { .activations }
-    public var label: String { "activations \((file! as NSString).lastPathComponent) (H = 2XᵀX/n)" }
+/// The subset of Python literal syntax that .npy headers use: a dict of string keys to strings,
+/// True/False and tuples of integers.
+enum PythonLiteral {
+    enum Value: Equatable { case string(String), bool(Bool), tuple([Int]) }
 
-    public init(path: String, tensor: String?) {
-        file = path
-        self.tensor = tensor
-    }
+    struct Failure: Error { let message: String }
 
-    public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
-        let x: Matrix
-        if file!.hasSuffix(".npy") {
-            x = try NumpyArray.read(path: file!)
-        } else {
-            x = try SafetensorsMatrixCalibration(path: file!, tensor: tensor, kind: .activations).activations(inFeatures: n)
+    static func dictionary(_ text: String) throws -> [String: Value] {
+        var s = Substring(text)
+        func skipSpace() { s = s.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" } }
+        func expect(_ c: Character) throws {
+            skipSpace()
+            guard s.first == c else { throw Failure(message: "expected '\(c)' at '\(s.prefix(12))'") }
+            s = s.dropFirst()
         }
-        guard x.cols == n else {
-            throw SpQRError(.shapeMismatch, "\(file!): activations have \(x.cols) columns but layer \(layer) has \(n) inputs")
+        func string() throws -> String {
+            skipSpace()
+            guard let q = s.first, q == "'" || q == "\"" else { throw Failure(message: "expected a quoted string at '\(s.prefix(12))'") }
+            s = s.dropFirst()
+            guard let end = s.firstIndex(of: q) else { throw Failure(message: "unterminated string") }
+            let v = String(s[..<end])
+            guard !v.contains("\\") else { throw Failure(message: "escapes in strings are not supported") }
+            s = s[s.index(after: end)...]
+            return v
         }
-        return try Hessian.fromActivations(x)
+        func integer() throws -> Int {
+            skipSpace()
+            let digits = s.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, let v = Int(digits) else { throw Failure(message: "expected a non-negative integer at '\(s.prefix(12))'") }
+            s = s.dropFirst(digits.count)
+            skipSpace()
+            if s.first == "L" { s = s.dropFirst() }  // Python 2 long literals in old files
+            return v
+        }
+        var out: [String: Value] = [:]
+        try expect("{")
+        while true {
+            skipSpace()
+            if s.first == "}" { s = s.dropFirst(); break }
+            let key = try string()
+            guard out[key] == nil else { throw Failure(message: "key '\(key)' appears twice") }
+            try expect(":")
+            skipSpace()
+            if s.first == "'" || s.first == "\"" {
+                out[key] = .string(try string())
+            } else if s.hasPrefix("True") {
+                s = s.dropFirst(4); out[key] = .bool(true)
+            } else if s.hasPrefix("False") {
+                s = s.dropFirst(5); out[key] = .bool(false)
+            } else if s.first == "(" {
+                s = s.dropFirst()
+                var items: [Int] = []
+                while true {
+                    skipSpace()
+                    if s.first == ")" { s = s.dropFirst(); break }
+                    items.append(try integer())
+                    skipSpace()
+                    if s.first == "," { s = s.dropFirst() } else if s.first != ")" { throw Failure(message: "expected ',' or ')' in a tuple") }
+                }
+                out[key] = .tuple(items)
+            } else {
+                throw Failure(message: "unsupported value for '\(key)' at '\(s.prefix(12))'")
+            }
+            skipSpace()
+            if s.first == "," { s = s.dropFirst() } else if s.first != "}" { throw Failure(message: "expected ',' or '}'") }
+        }
+        skipSpace()
+        guard s.isEmpty else { throw Failure(message: "text after the closing brace") }
+        return out
     }
 }

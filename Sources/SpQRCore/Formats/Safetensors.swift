@@ -7,26 +7,35 @@
 
 import Foundation
 
-/// Element types of safetensors tensors.
+/// Element types of safetensors tensors (the reference's `Dtype`, including its sub-byte float types).
 public enum SafetensorsDType: String, Sendable, CaseIterable {
-    case F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL
-    case F8_E4M3 = "F8_E4M3", F8_E5M2 = "F8_E5M2"
+    case F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL, C64
+    case F8_E4M3, F8_E5M2, F8_E8M0, F6_E2M3, F6_E3M2, F4
 
-    /// Bytes per element.
-    public var size: Int {
+    /// Bits per element.
+    public var bits: Int {
         switch self {
-        case .F64, .I64, .U64: return 8
-        case .F32, .I32, .U32: return 4
-        case .F16, .BF16, .I16, .U16: return 2
-        case .I8, .U8, .BOOL, .F8_E4M3, .F8_E5M2: return 1
+        case .F64, .I64, .U64, .C64: return 64
+        case .F32, .I32, .U32: return 32
+        case .F16, .BF16, .I16, .U16: return 16
+        case .I8, .U8, .BOOL, .F8_E4M3, .F8_E5M2, .F8_E8M0: return 8
+        case .F6_E2M3, .F6_E3M2: return 6
+        case .F4: return 4
         }
     }
+
+    /// Bytes per element, for the types that take whole bytes (sub-byte types report 0).
+    public var size: Int { bits % 8 == 0 ? bits / 8 : 0 }
 
     /// Whether tensors of this type can be converted to Float for quantization.
     public var isFloat: Bool { self == .F64 || self == .F32 || self == .F16 || self == .BF16 }
 
-    /// Bits per element.
-    public var bits: Int { size * 8 }
+    /// Bytes taken by `count` elements, or nil when that is not a whole number of bytes or overflows.
+    public func byteCount(elements count: Int) -> Int? {
+        let (b, overflow) = count.multipliedReportingOverflow(by: bits)
+        guard !overflow, b % 8 == 0 else { return nil }
+        return b / 8
+    }
 }
 
 /// One tensor entry of a safetensors header.
@@ -41,18 +50,25 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
     public let begin: Int
     public let end: Int
 
-    /// Product of the dimensions.
+    /// Product of the dimensions (checked against overflow when the header was read).
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
 /// A memory-mapped safetensors file.
+///
+/// Opening reads and validates only the header: its length (at least 8 bytes of file, at most
+/// `maxHeaderBytes`, within the file), UTF-8 JSON object, every entry's dtype, shape (non-negative
+/// integers whose product does not overflow) and `data_offsets` (inside the data section, matching
+/// element count × dtype size for known dtypes, not overlapping another tensor). Tensor data is read
+/// from the map only when asked for, so listing a 100 GB checkpoint touches a few kilobytes.
 public final class SafetensorsFile: @unchecked Sendable {
     /// The path it was opened from.
     public let path: String
-    /// Tensors in header order of their data offsets.
+    /// Tensors in the order of their data offsets.
     public let tensors: [SafetensorsTensorInfo]
     /// The "__metadata__" map.
     public let metadata: [String: String]
+    private let index: [String: Int]
     private let data: Data
     private let dataStart: Int
 
@@ -63,12 +79,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw SpQRError(.io, "\(path): cannot open (\((error as NSError).localizedDescription)); check the path and permissions")
-        }
+        let data = try MappedFile.map(path)
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, too short for a safetensors header (needs at least 8)") }
         let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
@@ -78,7 +89,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw fail("header length \(headerLength) runs past the end of the \(data.count)-byte file (truncated?)")
         }
         let headerBytes = data.subdata(in: 8..<(8 + Int(headerLength)))
-        guard String(data: headerBytes, encoding: .utf8) != nil else { throw fail("header is not valid UTF-8") }
+        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail("header is not valid UTF-8") }
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: headerBytes)
@@ -90,9 +101,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         let dataLength = data.count - dataStart
         var metadata: [String: String] = [:]
         var tensors: [SafetensorsTensorInfo] = []
+        tensors.reserveCapacity(object.count)
         for (name, value) in object {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object of strings") }
                 for (k, v) in m {
                     guard let s = v as? String else { throw fail("__metadata__[\"\(k)\"] is not a string") }
                     metadata[k] = s
@@ -122,31 +134,41 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             let dtype = SafetensorsDType(rawValue: dtypeName)
             if let dtype {
-                let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
-                guard !overflow, bytes == e - b else {
-                    throw fail("tensor \"\(name)\": \(e - b) bytes for shape \(shape) of \(dtypeName) (expected \(overflow ? "an overflowing count" : String(bytes)))")
+                guard let bytes = dtype.byteCount(elements: count) else {
+                    throw fail("tensor \"\(name)\": shape \(shape) of \(dtypeName) is not a whole number of bytes or overflows")
+                }
+                guard bytes == e - b else {
+                    throw fail("tensor \"\(name)\": \(e - b) bytes for shape \(shape) of \(dtypeName) (expected \(bytes))")
                 }
             }
             tensors.append(SafetensorsTensorInfo(name: name, dtypeName: dtypeName, dtype: dtype, shape: shape, begin: b, end: e))
         }
         tensors.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
-        for (a, b) in zip(tensors, tensors.dropFirst()) where b.begin < a.end && a.end > a.begin && b.end > b.begin {
-            throw fail("tensors \"\(a.name)\" and \"\(b.name)\" overlap in the data section")
+        // Sorted by start, a tensor overlaps an earlier one exactly when it starts before the furthest end
+        // seen so far (empty tensors occupy nothing).
+        var furthest: SafetensorsTensorInfo?
+        for t in tensors where t.end > t.begin {
+            if let f = furthest, t.begin < f.end { throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section") }
+            if t.end > (furthest?.end ?? 0) { furthest = t }
         }
         self.data = data
         self.dataStart = dataStart
         self.tensors = tensors
         self.metadata = metadata
+        self.index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
     }
 
     /// The entry named `name`.
     public func info(_ name: String) throws -> SafetensorsTensorInfo {
-        guard let t = tensors.first(where: { $0.name == name }) else {
+        guard let i = index[name] else {
             let names = tensors.prefix(8).map(\.name).joined(separator: ", ")
             throw SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\" (it has \(tensors.count): \(names)\(tensors.count > 8 ? ", …" : ""))")
         }
-        return t
+        return tensors[i]
     }
+
+    /// Whether the file holds a tensor named `name`.
+    public func contains(_ name: String) -> Bool { index[name] != nil }
 
     /// The raw bytes of a tensor.
     public func withBytes<R>(_ t: SafetensorsTensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -159,7 +181,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
         guard let dtype = t.dtype, dtype.isFloat else {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be quantized")
+            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float")
         }
         return withBytes(t) { FloatConversion.toFloat($0, dtype: dtype) }
     }
@@ -173,7 +195,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         return Matrix(rows: t.shape[0], cols: t.shape[1], values: try floats(name))
     }
 
-    /// An integer tensor (I64, I32, U8, …) as Int.
+    /// An integer tensor (I64, I32, I8, U8, BOOL) as Int.
     public func integers(_ name: String) throws -> [Int] {
         let t = try info(name)
         return try withBytes(t) { raw -> [Int] in
@@ -189,6 +211,34 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 }
 
+/// The product of non-negative dimensions, or nil when one is negative or the product overflows.
+func checkedProduct(_ dims: [Int]) -> Int? {
+    var p = 1
+    for d in dims {
+        guard d >= 0 else { return nil }
+        let (q, overflow) = p.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        p = q
+    }
+    return p
+}
+
+/// Read-only memory maps of whole files.
+enum MappedFile {
+    /// The file's bytes, mapped (not read): pages are loaded only when touched.
+    static func map(_ path: String) throws -> Data {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SpQRError(.io, "\(path): is a directory, not a file")
+        }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw SpQRError(.io, "\(path): cannot open (\((error as NSError).localizedDescription)); check the path and permissions")
+        }
+    }
+}
+
 /// Reading values out of `JSONSerialization` results.
 enum JSONValue {
     /// An exact integer (not a boolean, not a fraction).
@@ -200,23 +250,34 @@ enum JSONValue {
 
 /// Conversion of little-endian float encodings to Float, without per-element allocation.
 public enum FloatConversion {
-    /// Converts `raw` holding elements of `dtype` (F64, F32, F16 or BF16).
+    /// Converts `raw` holding elements of `dtype` (F64, F32, F16 or BF16; other types give an empty array).
     public static func toFloat(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType) -> [Float] {
+        guard dtype.isFloat else { return [] }
         let count = raw.count / dtype.size
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            switch dtype {
-            case .F32:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            case .F16:
-                for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
-            case .BF16:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
-            case .F64:
-                for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            default:
-                for i in 0..<count { out[i] = .nan }
-            }
+            convert(raw, dtype: dtype, count: count, into: out.baseAddress!)
             initialized = count
+        }
+    }
+
+    /// Converts the first `count` elements of `raw` into `out`.
+    static func convert(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType, count: Int, into out: UnsafeMutablePointer<Float>) {
+        guard count > 0, let base = raw.baseAddress else { return }
+        switch dtype {
+        case .F32:
+            #if _endian(little)
+            UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * count)
+            #else
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            #endif
+        case .F16:
+            for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+        case .BF16:
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+        case .F64:
+            for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        default:
+            preconditionFailure("FloatConversion.convert called with \(dtype)")
         }
     }
 }
@@ -259,6 +320,12 @@ public enum SafetensorsWriter {
         var header: [String: Any] = [:]
         var offset = 0
         for t in tensors {
+            guard t.name != "__metadata__", header[t.name] == nil else {
+                throw SpQRError(.invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
+            }
+            guard let count = checkedProduct(t.shape), t.dtype.byteCount(elements: count) == t.bytes.count else {
+                throw SpQRError(.invalidSetting, "safetensors writer: tensor \"\(t.name)\" has \(t.bytes.count) bytes for shape \(t.shape) of \(t.dtype)")
+            }
             header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
             offset += t.bytes.count
         }
@@ -307,6 +374,14 @@ public enum AtomicFile {
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
         if failure == nil && rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil {
+            // Make the rename itself durable; a directory that cannot be opened only loses that guarantee.
+            let dirfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+            if dirfd >= 0 {
+                _ = fsync(dirfd)
+                close(dirfd)
+            }
+        }
         if let failure {
             unlink(tmp)
             throw SpQRError(.io, "\(path): could not write (\(failure)); the previous file, if any, is unchanged")

@@ -10,7 +10,7 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: [.customLong("hessian-tensor"), .customLong("hessian_tensor")], help: "Tensor in the Hessian file (default: the one that fits the layer).")
     var hessianTensor: String?
 
-    @Option(name: [.customLong("activations")], help: "Calibration inputs X [n, in] (.npy or safetensors); H = 2XᵀX/n.")
+    @Option(name: [.customLong("activations")], help: "Calibration inputs X [n, in] or [batch, seq, in] (.npy or safetensors); H = 2XᵀX/n.")
     var activations: String?
 
     @Option(name: [.customLong("activations-tensor"), .customLong("activations_tensor")], help: "Tensor in the activations file.")

@@ -14,7 +14,7 @@ struct LayersCommand: ParsableCommand {
               spqr-explorer layers model.safetensors --stats --json
             """)
 
-    @Argument(help: "Checkpoint: a safetensors file.")
+    @Argument(help: "Checkpoint: a safetensors file, a directory of shards (or its model.safetensors.index.json), or a GGUF file.")
     var path: String
 
     @Flag(help: "Add std, max |w| and kurtosis (reads every quantizable tensor).")
