@@ -83,8 +83,15 @@ public struct SHA256: Sendable {
 
     @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    /// The SHA-256 of a file, read memory-mapped in 16 MiB steps.
-    public static func file(_ path: String) throws -> String {
+    /// The SHA-256 of a file, read memory-mapped in 4 MiB steps. `progress` gets the bytes of each step;
+    /// `cancel` is checked before each step (throws `SpQRError.cancelled`).
+    public static func file(_ path: String, cancel: CancellationToken? = nil,
+                            progress: ((_ bytes: Int) -> Void)? = nil) throws -> String {
+        try file(path, stop: { cancel?.isCancelled ?? false }, progress: progress)
+    }
+
+    /// `file(_:cancel:progress:)` with a general stop condition, checked between chunks of `chunk` bytes.
+    static func file(_ path: String, chunk: Int = 4 << 20, stop: () -> Bool, progress: ((_ bytes: Int) -> Void)?) throws -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
@@ -92,11 +99,13 @@ public struct SHA256: Sendable {
             throw SpQRError(.io, "\(path): cannot read to hash it (\((error as NSError).localizedDescription))")
         }
         var hasher = SHA256()
-        data.withUnsafeBytes { raw in
+        try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let end = min(offset + (16 << 20), raw.count)
+                if stop() { throw SpQRError.cancelled }
+                let end = min(offset + chunk, raw.count)
                 hasher.update(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
+                progress?(end - offset)
                 offset = end
             }
         }

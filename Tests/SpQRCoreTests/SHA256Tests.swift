@@ -1,6 +1,7 @@
 // SHA-256 against the FIPS 180-4 / NIST example vectors.
 
 import Foundation
+import Synchronization
 import Testing
 @testable import SpQRCore
 
@@ -37,5 +38,79 @@ struct SHA256Tests {
         try Data("abc".utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try SHA256.file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
+
+@Suite("File digests")
+struct FileDigestTests {
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    func temporaryFile(_ contents: Data) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("digest-\(UUID().uuidString)").path
+        try contents.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("a file hashed in small chunks reports every byte once and checks the stop condition between chunks")
+    func chunkedProgress() throws {
+        let path = try temporaryFile(Data(repeating: UInt8(ascii: "a"), count: 1_000_000))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var steps: [Int] = []
+        let d = try SHA256.file(path, chunk: 300_000, stop: { false }) { steps.append($0) }
+        #expect(d == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(steps == [300_000, 300_000, 300_000, 100_000])
+        var checks = 0
+        #expect(throws: SpQRError.cancelled) {
+            _ = try SHA256.file(path, chunk: 300_000, stop: { checks += 1; return checks > 2 }, progress: nil)
+        }
+        #expect(checks == 3)
+    }
+
+    @Test("several files are hashed in order, with progress up to their total, and kept until they change")
+    func memo() throws {
+        let a = try temporaryFile(Data("abc".utf8)), b = try temporaryFile(Data()), c = try temporaryFile(Data("abc".utf8))
+        defer { for p in [a, b, c] { try? FileManager.default.removeItem(atPath: p) } }
+        let digests = FileDigests()
+        let seen = Mutex<[(Int, Int)]>([])
+        #expect(try digests.digests(of: [a, b, c]) { d, t in seen.withLock { $0.append((d, t)) } } == [abc, empty, abc])
+        #expect(seen.withLock { $0.map(\.1) }.allSatisfy { $0 == 6 })
+        #expect(seen.withLock { $0.map(\.0).max() } == 6)
+        #expect(digests.cached(a) == abc)
+
+        // Unchanged files are not read again: no progress at all.
+        seen.withLock { $0.removeAll() }
+        #expect(try digests.digests(of: [c, a]) { d, t in seen.withLock { $0.append((d, t)) } } == [abc, abc])
+        #expect(seen.withLock { $0.isEmpty })
+
+        // A changed file (new size) is hashed again; the others still come from the memo.
+        try Data("abcd".utf8).write(to: URL(fileURLWithPath: a))
+        #expect(digests.cached(a) == nil)
+        #expect(try digests.digests(of: [a, c]) { d, t in seen.withLock { $0.append((d, t)) } }
+                == ["88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589", abc])
+        #expect(seen.withLock { $0.map(\.1) }.allSatisfy { $0 == 4 })
+    }
+
+    @Test("a cancelled run throws 'cancelled' and remembers nothing")
+    func cancelled() throws {
+        let a = try temporaryFile(Data("abc".utf8))
+        defer { try? FileManager.default.removeItem(atPath: a) }
+        let digests = FileDigests()
+        let token = CancellationToken()
+        token.cancel()
+        #expect(throws: SpQRError.cancelled) { _ = try digests.digests(of: [a], cancel: token) }
+        #expect(digests.cached(a) == nil)
+        #expect(try digests.digest(a) == abc)
+    }
+
+    @Test("a missing file is named in the error, and the files before it are not remembered")
+    func missing() throws {
+        let a = try temporaryFile(Data("abc".utf8))
+        defer { try? FileManager.default.removeItem(atPath: a) }
+        let digests = FileDigests()
+        let error = #expect(throws: SpQRError.self) { _ = try digests.digests(of: [a, "/nonexistent/shard-2.safetensors"]) }
+        #expect(error?.kind == .io)
+        #expect(error?.message.contains("/nonexistent/shard-2.safetensors") == true)
+        #expect(digests.cached(a) == nil)
     }
 }

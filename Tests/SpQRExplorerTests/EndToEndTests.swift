@@ -300,3 +300,44 @@ struct SameRecipeTests {
         #expect(a.totals == b.totals)
     }
 }
+
+@Suite("Explorer export")
+struct ExportTests {
+    @Test("an export shows hashing progress and Esc cancels it: no recipe and no temporary file are left")
+    func cancelMidHash() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A checkpoint with one small layer and 24 MiB of other data, so hashing takes several 4 MiB steps.
+        let model = dir.appendingPathComponent("model.safetensors").path
+        try SafetensorsWriter.write([
+            .f32("model.layers.0.mlp.down_proj.weight", shape: [8, 16], (0..<128).map { Float($0) / 100 }),
+            .u8("padding", shape: [24 << 20], [UInt8](repeating: 7, count: 24 << 20)),
+        ], to: model)
+        let checkpoint = try ModelFiles.openCheckpoint(model)
+        let terminal = MemoryTerminal(width: 120, height: 40)
+        let state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
+                                             width: 120, height: 40, capabilities: .full)
+        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
+        let recipe = dir.appendingPathComponent("recipe.json").path
+        terminal.events = [.key(.char("e"))] + Reducer.defaultRecipePath.map { _ in .key(.backspace) }
+            + recipe.map { .key(.char($0)) } + [.key(.enter)]
+        var turns = 0
+        while (app.state.exporting?.done ?? 0) == 0 && turns < 3000 {
+            app.run(maxTurns: 1)
+            turns += 1
+        }
+        let status = try #require(app.state.exporting, "the export ended before any progress was shown")
+        #expect(status.total == (try FileManager.default.attributesOfItem(atPath: model)[.size] as? Int))
+        app.run(maxTurns: 1)
+        #expect(try #require(terminal.frames.last).text.contains("hashing model files"))
+        terminal.events = [.key(.escape)]
+        turns = 0
+        while app.state.message?.contains("export cancelled") != true && turns < 3000 {
+            app.run(maxTurns: 1)
+            turns += 1
+        }
+        #expect(app.state.message == "export cancelled; nothing written to \(recipe)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["model.safetensors"])
+    }
+}

@@ -232,4 +232,36 @@ struct ReducerTests {
         _ = Reducer.reduce(&s, .recipeFailed(message: "bad"))
         #expect(s.messageIsError && s.message == "bad")
     }
+
+    @Test("export: progress on the status line, one export at a time, Esc cancels it")
+    func exportProgress() throws {
+        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
+        _ = key(&s, .char("e"))
+        let started = key(&s, .enter)
+        guard case .exportRecipe(Reducer.defaultRecipePath, false, _)? = started.first else { Issue.record("no export effect"); return }
+        #expect(s.exporting == ExportStatus(path: Reducer.defaultRecipePath))
+        _ = Reducer.reduce(&s, .exportProgress(path: Reducer.defaultRecipePath, done: 1 << 30, total: 3 << 30))
+        #expect(abs((s.exporting?.fraction ?? 0) - 1.0 / 3) < 1e-12)
+        let status = Renderer.render(s).text.split(separator: "\n").map(String.init)[Layout(width: 120, height: 40).status.y]
+        #expect(status.contains("hashing model files 1.0 GiB/3.0 GiB") && status.contains("33%") && status.contains("Esc cancels"), "\(status)")
+
+        // A second export waits for the first.
+        _ = key(&s, .char("e"))
+        #expect(key(&s, .enter).isEmpty && s.messageIsError && s.message?.contains("under way") == true)
+        #expect(s.exporting?.path == Reducer.defaultRecipePath)
+
+        // Esc stops the export (and does not leave the layer); a late progress event is ignored.
+        #expect(key(&s, .escape) == [.cancelExport])
+        #expect(s.exporting == nil && s.onLayer)
+        _ = Reducer.reduce(&s, .exportProgress(path: Reducer.defaultRecipePath, done: 2 << 30, total: 3 << 30))
+        #expect(s.exporting == nil)
+        _ = Reducer.reduce(&s, .exportCancelled(path: Reducer.defaultRecipePath))
+        #expect(s.message == "export cancelled; nothing written to \(Reducer.defaultRecipePath)" && !s.messageIsError)
+
+        // A failure ends the export too.
+        _ = key(&s, .char("e"))
+        _ = key(&s, .enter)
+        _ = Reducer.reduce(&s, .exportFailed(message: "spqr-recipe.json: no space left on device"))
+        #expect(s.exporting == nil && s.messageIsError)
+    }
 }

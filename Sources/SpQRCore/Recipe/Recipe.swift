@@ -145,15 +145,24 @@ public struct Recipe: Sendable, Equatable {
                       defaults: defaults, layers: layers)
     }
 
-    /// The model's files with sizes and hashes.
-    public static func describeFiles(path: String, files: [String]) throws -> Model {
+    /// The `model` and `calibration` sections for a checkpoint and its calibration source: every model
+    /// file and the calibration file with size and SHA-256. `digests` reuses hashes of unchanged files
+    /// and hashes the rest concurrently; `progress(done, total)` counts bytes still to hash.
+    public static func describeInputs(checkpoint: any Checkpoint, calibration: any CalibrationSource,
+                                      digests: FileDigests = FileDigests(), cancel: CancellationToken? = nil,
+                                      progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil)
+        throws -> (model: Model, calibration: Calibration)
+    {
+        let files = ModelFiles.files(of: checkpoint)
+        let hashes = try digests.digests(of: files + (calibration.file.map { [$0] } ?? []), cancel: cancel, progress: progress)
         var out: [ModelFile] = []
-        for f in files {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: f)
-            let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-            out.append(ModelFile(name: (f as NSString).lastPathComponent, size: size, sha256: try SHA256.file(f)))
+        for (f, h) in zip(files, hashes) {
+            out.append(ModelFile(name: (f as NSString).lastPathComponent, size: try FileDigests.stamp(f).size, sha256: h))
         }
-        return Model(path: path, files: out)
+        let cal = Calibration(kind: calibration.kind, file: calibration.file, tensor: calibration.tensor,
+                              sha256: calibration.file == nil ? nil : hashes.last,
+                              nSequences: (calibration as? HessianFileCalibration)?.nSequences, label: calibration.label)
+        return (Model(path: checkpoint.path, files: out), cal)
     }
 }
 

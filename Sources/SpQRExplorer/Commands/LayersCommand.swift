@@ -51,7 +51,7 @@ struct LayersCommand: ParsableCommand {
         var lines = [["name", "block", "shape", "dtype", "size", "quantizable"] + (stats ? ["std", "max|w|", "kurtosis"] : [])]
         for r in rows {
             var line = [r.name, r.block ?? "-", r.shape.map(String.init).joined(separator: "x"), r.dtype,
-                        ByteCountFormatter.string(fromByteCount: Int64(r.bytes), countStyle: .binary),
+                        ReportFormat.bytes(r.bytes),
                         r.quantizable ? "yes" : "no: \(r.reason ?? "")"]
             if stats {
                 line += r.statistics.map { [String(format: "%.4g", $0.std), String(format: "%.4g", $0.maxAbs), String(format: "%.3f", $0.kurtosis)] } ?? ["-", "-", "-"]

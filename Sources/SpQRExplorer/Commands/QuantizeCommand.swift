@@ -87,8 +87,8 @@ struct QuantizeCommand: ParsableCommand {
                           "config": String(decoding: try JSONEncoder().encode(config), as: UTF8.self)], to: maps)
         }
         if let writeRecipe {
-            let model = try Recipe.describeFiles(path: checkpoint.resolved, files: ModelFiles.files(of: input.checkpoint))
-            let r = Recipe.make(model: model, calibration: try input.recipeCalibration(), defaults: recipeDefaults ?? config,
+            let (model, calibration) = try input.recipeInputs()
+            let r = Recipe.make(model: model, calibration: calibration, defaults: recipeDefaults ?? config,
                                 configs: [input.entry.name: config], shapes: [input.entry.name: shape],
                                 reports: [input.entry.name: report])
             try r.write(to: writeRecipe, overwrite: force)

@@ -20,6 +20,14 @@ enum ReportFormat {
 
     static func pct(_ v: Double) -> String { String(format: "%.3f%%", 100 * v) }
 
+    /// A byte count in binary units with one decimal ("24.0 MiB"); plain bytes below 1 KiB.
+    static func bytes(_ n: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var v = Double(n), u = 0
+        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+        return u == 0 ? "\(n) B" : String(format: "%.1f ", v) + units[u]
+    }
+
     /// Left-aligned columns separated by two spaces (the last column unpadded).
     static func columns(_ rows: [[String]]) -> String {
         guard let width = rows.map(\.count).max() else { return "" }

@@ -15,6 +15,10 @@ final class EffectRunner: @unchecked Sendable {
     let calibration: any CalibrationSource
     private let outbox = Mutex<[AppEvent]>([])
     private let current = Mutex<CancellationToken?>(nil)
+    private let exporting = Mutex<CancellationToken?>(nil)
+    /// File hashes for recipes, kept for the session so a repeated export does not hash again.
+    private let digests = FileDigests()
+    private let statistics: StatisticsCache
     private let work = DispatchQueue(label: "spqr.quantize")
     private let files = DispatchQueue(label: "spqr.files")
     // Touched only on `work`.
@@ -25,6 +29,7 @@ final class EffectRunner: @unchecked Sendable {
     init(checkpoint: any Checkpoint, calibration: any CalibrationSource) {
         self.checkpoint = checkpoint
         self.calibration = calibration
+        self.statistics = StatisticsCache(checkpoint: checkpoint)
     }
 
     /// Events produced since the last call.
@@ -36,7 +41,7 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// Whether work is under way (so the loop keeps redrawing progress).
-    var busy: Bool { current.withLock { $0 != nil } }
+    var busy: Bool { current.withLock { $0 != nil } || exporting.withLock { $0 != nil } }
 
     private func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
 
@@ -63,27 +68,24 @@ final class EffectRunner: @unchecked Sendable {
                     post(.failed(generation: generation, layer: layer, message: "\(error)"))
                 }
             }
+        case .cancelExport:
+            exporting.withLock { $0?.cancel(); $0 = nil }
         case .computeStatistics(let names):
             files.async { [self] in
                 var out: [String: TensorStatistics] = [:]
-                for n in names { if let m = try? checkpoint.matrix(n) { out[n] = TensorStatistics(m.values) } }
+                for n in names { if let s = try? statistics.statistics(n) { out[n] = s } }
                 post(.statistics(out))
             }
         case .exportRecipe(let path, let overwrite, let payload):
-            files.async { [self] in
+            let token = CancellationToken()
+            exporting.withLock { $0?.cancel(); $0 = token }
+            // Exports run on their own queue so statistics requests are not held up by hashing.
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                defer { exporting.withLock { if $0 === token { $0 = nil } } }
                 do {
-                    if !overwrite && FileManager.default.fileExists(atPath: path) {
-                        post(.exportNeedsConfirmation(path: path))
-                        return
-                    }
-                    let model = try Recipe.describeFiles(path: checkpoint.path, files: ModelFiles.files(of: checkpoint))
-                    let cal = Recipe.Calibration(kind: calibration.kind, file: calibration.file, tensor: calibration.tensor,
-                                                 sha256: try calibration.file.map(SHA256.file),
-                                                 nSequences: (calibration as? HessianFileCalibration)?.nSequences, label: calibration.label)
-                    let recipe = Recipe.make(model: model, calibration: cal, defaults: payload.defaults, configs: payload.configs,
-                                             shapes: payload.shapes, reports: payload.reports)
-                    try recipe.write(to: path, overwrite: overwrite)
-                    post(.exported(path: path))
+                    try export(path: path, overwrite: overwrite, payload: payload, token: token)
+                } catch let e as SpQRError where e.kind == .cancelled {
+                    post(.exportCancelled(path: path))
                 } catch let e as SpQRError {
                     post(.exportFailed(message: e.message))
                 } catch {
@@ -103,6 +105,23 @@ final class EffectRunner: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Hashes the model and calibration files (progress, cancellation), then writes the recipe atomically.
+    private func export(path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws {
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            post(.exportNeedsConfirmation(path: path))
+            return
+        }
+        let (model, cal) = try Recipe.describeInputs(checkpoint: checkpoint, calibration: calibration, digests: digests,
+                                                     cancel: token) { [self] done, total in
+            post(.exportProgress(path: path, done: done, total: total))
+        }
+        let recipe = Recipe.make(model: model, calibration: cal, defaults: payload.defaults, configs: payload.configs,
+                                 shapes: payload.shapes, reports: payload.reports)
+        try token.check()
+        try recipe.write(to: path, overwrite: overwrite)
+        post(.exported(path: path))
     }
 
     private func quantize(_ generation: Int, _ name: String, _ config: SpQRConfig, _ token: CancellationToken) throws {

@@ -76,13 +76,26 @@ enum Reducer {
         case .statistics(let stats):
             for i in s.rows.indices { if let st = stats[s.rows[i].name] { s.rows[i].statistics = st } }
             return []
+        case .exportProgress(let path, let done, let total):
+            if s.exporting?.path == path { s.exporting = ExportStatus(path: path, done: done, total: total) }
+            return []
         case .exported(let path):
+            s.exporting = nil
             setMessage(&s, "recipe written to \(path) (\(s.reports.count) measured layer(s))", error: false)
             return []
+        case .exportCancelled(let path):
+            s.exporting = nil
+            setMessage(&s, "export cancelled; nothing written to \(path)", error: false)
+            return []
         case .exportNeedsConfirmation(let path):
+            s.exporting = nil
             s.prompt = Prompt(kind: .confirmOverwrite(path: path), text: "")
             return []
-        case .exportFailed(let m), .recipeFailed(let m):
+        case .exportFailed(let m):
+            s.exporting = nil
+            setMessage(&s, m, error: true)
+            return []
+        case .recipeFailed(let m):
             setMessage(&s, m, error: true)
             return []
         case .recipeLoaded(let recipe):
@@ -119,6 +132,11 @@ enum Reducer {
 
     static func key(_ s: inout AppState, _ k: Key) -> [Effect] {
         if s.prompt != nil { return promptKey(&s, k) }
+        if k == .escape, s.exporting != nil {
+            s.exporting = nil
+            setMessage(&s, "cancelling the export…", error: false)
+            return [.cancelExport]
+        }
         if s.showHelp {
             s.showHelp = false
             return []
@@ -131,7 +149,7 @@ enum Reducer {
         guard var p = s.prompt else { return [] }
         if case .confirmOverwrite(let path) = p.kind {
             s.prompt = nil
-            if k == .char("y") || k == .char("Y") { return [.exportRecipe(path: path, overwrite: true, payload: payload(s))] }
+            if k == .char("y") || k == .char("Y") { return export(&s, path: path, overwrite: true) }
             setMessage(&s, "export cancelled; \(path) left as it was", error: false)
             return []
         }
@@ -146,7 +164,7 @@ enum Reducer {
             case .exportPath:
                 let path = p.text.trimmingCharacters(in: .whitespaces)
                 guard !path.isEmpty else { setMessage(&s, "no path given; nothing written", error: true); return [] }
-                return [.exportRecipe(path: path, overwrite: false, payload: payload(s))]
+                return export(&s, path: path, overwrite: false)
             case .openRecipe:
                 let path = p.text.trimmingCharacters(in: .whitespaces)
                 guard !path.isEmpty else { return [] }
@@ -164,6 +182,17 @@ enum Reducer {
         default: break
         }
         return []
+    }
+
+    /// Starts an export (one at a time).
+    static func export(_ s: inout AppState, path: String, overwrite: Bool) -> [Effect] {
+        if let e = s.exporting {
+            setMessage(&s, "an export to \(e.path) is under way; wait for it or press Esc to cancel it", error: true)
+            return []
+        }
+        s.exporting = ExportStatus(path: path)
+        s.message = nil
+        return [.exportRecipe(path: path, overwrite: overwrite, payload: payload(s))]
     }
 
     /// What an export writes: every visited layer's settings, and its figures only when they were measured

@@ -53,6 +53,15 @@ struct Prompt: Equatable, Sendable {
     var text: String
 }
 
+/// An export under way: the recipe path and the bytes hashed so far.
+struct ExportStatus: Equatable, Sendable {
+    var path: String
+    var done = 0
+    var total = 0
+
+    var fraction: Double { total > 0 ? min(1, Double(done) / Double(total)) : 0 }
+}
+
 /// What the open layer shows.
 struct LayerSession: Sendable {
     var name: String
@@ -104,6 +113,8 @@ struct AppState: Sendable {
     var advancedFocus = 0
     var showHelp = false
     var prompt: Prompt?
+    /// The recipe export under way, if any (Esc cancels it).
+    var exporting: ExportStatus?
     var message: String?
     var messageIsError = false
     var generation = 0

@@ -31,7 +31,7 @@ enum BrowserView {
             cells.append(short)
             cells.append(row.shape.map(String.init).joined(separator: "×"))
             cells.append(row.dtype)
-            cells.append(bytes(row.bytes))
+            cells.append(Num.bytes(row.bytes))
             if let st = row.statistics {
                 cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)]
             } else {
@@ -59,12 +59,5 @@ enum BrowserView {
         if selection < scroll { scroll = selection }
         if selection >= scroll + max(1, listHeight) { scroll = selection - max(1, listHeight) + 1 }
         return scroll
-    }
-
-    static func bytes(_ n: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n), u = 0
-        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-        return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
     }
 }

@@ -56,6 +56,16 @@ enum Renderer {
             let end = b.write(label, x: r.x, y: r.y, style: .bold, clip: r)
             let cursorEnd = b.write(p.text, x: end, y: r.y, clip: r)
             b.set(cursorEnd, r.y, " ", .reverse, clip: r)
+        } else if let e = s.exporting {
+            let label = e.total > 0
+                ? "exporting \(e.path): hashing model files \(Num.bytes(e.done))/\(Num.bytes(e.total)) "
+                : "exporting \(e.path)… "
+            let end = b.write(label, x: r.x, y: r.y, clip: r)
+            let hint = "  \(Int((e.fraction * 100).rounded(.down)))%  Esc cancels"
+            let barWidth = max(0, min(30, r.maxX - end - hint.count))
+            let barEnd = e.total > 0 ? b.write(Bars.progress(e.fraction, width: barWidth, unicode: s.capabilities.unicode),
+                                                x: end, y: r.y, clip: r) : end
+            b.write(e.total > 0 ? hint : "Esc cancels", x: barEnd, y: r.y, style: .bold, clip: r)
         } else if let m = s.message {
             let style = s.messageIsError ? Style(fg: s.capabilities.colors > 0 ? .index(1) : .none, attributes: .bold) : .plain
             b.write((s.messageIsError ? "error: " : "") + m, x: r.x, y: r.y, style: style, clip: r)
@@ -78,6 +88,7 @@ enum Num {
     static func f(_ v: Double, _ digits: Int = 4) -> String { ReportFormat.fmt(v, digits) }
     static func e(_ v: Double) -> String { ReportFormat.sci(v) }
     static func pct(_ v: Double) -> String { ReportFormat.pct(v) }
+    static func bytes(_ n: Int) -> String { ReportFormat.bytes(n) }
     static func short(_ v: Double) -> String {
         guard v.isFinite else { return "-" }
         if v == 0 { return "0" }
