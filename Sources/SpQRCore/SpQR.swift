@@ -10,7 +10,6 @@
 
 import Dispatch
 import Foundation
-import Synchronization
 
 /// A layer ready to quantize: the factorisation and everything else that depends only on W, H, the
 /// permutation order and percdamp, so that changes of bits, groups or threshold skip it.

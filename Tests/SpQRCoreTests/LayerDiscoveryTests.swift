@@ -2,7 +2,6 @@
 // (llama names from GGUF, BERT names from the MiniLM sample), and the thread-safe statistics cache.
 
 import Foundation
-import Synchronization
 import Testing
 @testable import SpQRCore
 
@@ -76,7 +75,7 @@ struct LayerDiscoveryTests {
     /// A checkpoint that counts its reads, to see the cache read each tensor once.
     final class CountingCheckpoint: Checkpoint, @unchecked Sendable {
         let inner: any Checkpoint
-        let reads = Mutex<[String: Int]>([:])
+        let reads = Locked<[String: Int]>([:])
         init(_ inner: any Checkpoint) { self.inner = inner }
         var path: String { inner.path }
         var tensors: [TensorEntry] { inner.tensors }
@@ -94,7 +93,7 @@ struct LayerDiscoveryTests {
         let cache = StatisticsCache(checkpoint: c)
         let name = "model.layers.0.mlp.up_proj.weight"
         #expect(cache.cached(name) == nil)
-        let results = Mutex<[TensorStatistics]>([])
+        let results = Locked<[TensorStatistics]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             // Half ask by the stored name; it is the same tensor.
             let s = try! cache.statistics(i % 2 == 0 ? name : "blk.0.ffn_up.weight")

@@ -1,7 +1,6 @@
 // SHA-256 against the FIPS 180-4 / NIST example vectors.
 
 import Foundation
-import Synchronization
 import Testing
 @testable import SpQRCore
 
@@ -72,7 +71,7 @@ struct FileDigestTests {
         let a = try temporaryFile(Data("abc".utf8)), b = try temporaryFile(Data()), c = try temporaryFile(Data("abc".utf8))
         defer { for p in [a, b, c] { try? FileManager.default.removeItem(atPath: p) } }
         let digests = FileDigests()
-        let seen = Mutex<[(Int, Int)]>([])
+        let seen = Locked<[(Int, Int)]>([])
         #expect(try digests.digests(of: [a, b, c]) { d, t in seen.withLock { $0.append((d, t)) } } == [abc, empty, abc])
         #expect(seen.withLock { $0.map(\.1) }.allSatisfy { $0 == 6 })
         #expect(seen.withLock { $0.map(\.0).max() } == 6)

@@ -9,7 +9,6 @@
 // inputs; the H computed for each input width is kept.
 
 import Foundation
-import Synchronization
 
 /// Calibration activations (safetensors tensor or .npy) as a calibration source: H = 2XᵀX/n.
 public struct ActivationsCalibration: CalibrationSource {
@@ -114,7 +113,7 @@ public struct ActivationsCalibration: CalibrationSource {
 
 /// Hessians already computed, by input width (thread-safe).
 final class HessianCache: Sendable {
-    private let store = Mutex<[Int: Matrix]>([:])
+    private let store = Locked<[Int: Matrix]>([:])
     func get(_ n: Int) -> Matrix? { store.withLock { $0[n] } }
     func set(_ n: Int, _ h: Matrix) { store.withLock { $0[n] = h } }
 }

@@ -20,7 +20,6 @@
 // Fused projections (GPT-2 c_attn, Falcon query_key_value, Phi-3 qkv_proj) are single weights already.
 // Experts of a mixture each see only the tokens routed to them, so experts do not share Hessians.
 
-import Synchronization
 
 /// A weight matrix of a checkpoint and the input it reads.
 public struct DiscoveredLayer: Sendable, Equatable {
@@ -124,11 +123,11 @@ public enum LayerDiscovery {
 public final class StatisticsCache: Sendable {
     /// One tensor's slot: whoever locks it first computes, later callers find the result.
     private final class Slot: Sendable {
-        let value = Mutex<TensorStatistics?>(nil)
+        let value = Locked<TensorStatistics?>(nil)
     }
 
-    private let slots = Mutex<[String: Slot]>([:])
-    private let done = Mutex<[String: TensorStatistics]>([:])
+    private let slots = Locked<[String: Slot]>([:])
+    private let done = Locked<[String: TensorStatistics]>([:])
     public let checkpoint: any Checkpoint
 
     public init(checkpoint: any Checkpoint) { self.checkpoint = checkpoint }

@@ -19,7 +19,7 @@ public final class FileDigests: Sendable {
         var digest: String
     }
 
-    private let known = Mutex<[String: Known]>([:])
+    private let known = Locked<[String: Known]>([:])
 
     public init() {}
 
@@ -70,7 +70,7 @@ public final class FileDigests: Sendable {
         let total = todo.reduce(0) { $0 + $1.size }
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
-        let outcome = Mutex<(digests: [Int: String], error: Error?)>(([:], nil))
+        let outcome = Locked<(digests: [Int: String], error: Error?)>(([:], nil))
         let failed = CancellationToken()
         let workers = min(todo.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in

@@ -3,7 +3,6 @@
 import ArgumentParser
 import Foundation
 import SpQRCore
-import Synchronization
 
 /// The checkpoint argument, as PATH or --weights.
 struct CheckpointOptions: ParsableArguments {
@@ -47,7 +46,7 @@ struct LoadedLayer {
     /// The recipe's model and calibration sections (hashing their files). Hashing more than 256 MiB says
     /// so on stderr first, and shows a percentage there when stderr is a terminal.
     func recipeInputs() throws -> (model: Recipe.Model, calibration: Recipe.Calibration) {
-        let announced = Mutex(false)
+        let announced = Locked(false)
         let tty = isatty(STDERR_FILENO) == 1
         let inputs = try Recipe.describeInputs(checkpoint: checkpoint, calibration: source) { done, total in
             guard total > 256 << 20 else { return }

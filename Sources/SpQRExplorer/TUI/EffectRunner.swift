@@ -8,14 +8,13 @@
 import Dispatch
 import Foundation
 import SpQRCore
-import Synchronization
 
 final class EffectRunner: @unchecked Sendable {
     let checkpoint: any Checkpoint
     let calibration: any CalibrationSource
-    private let outbox = Mutex<[AppEvent]>([])
-    private let current = Mutex<CancellationToken?>(nil)
-    private let exporting = Mutex<CancellationToken?>(nil)
+    private let outbox = Locked<[AppEvent]>([])
+    private let current = Locked<CancellationToken?>(nil)
+    private let exporting = Locked<CancellationToken?>(nil)
     /// File hashes for recipes, kept for the session so a repeated export does not hash again.
     private let digests = FileDigests()
     private let statistics: StatisticsCache
