@@ -202,3 +202,36 @@ struct PropertyTests {
         #expect(throws: SpQRError.cancelled) { try SpQR.run(try Self.prepared(), config: SpQRConfig(), cancel: token) }
     }
 }
+
+@Suite("BLAS thread mode")
+struct BLASModeTests {
+    @Test("a layer quantized while another is factorised on all cores gives the same bits as on its own")
+    func concurrentPreparationsDoNotChangeResults() throws {
+        // 128×256: its sgemm calls are large enough that a threaded OpenBLAS would sum them differently.
+        let small = syntheticLayer(out: 128, in: 256, seed: 11)
+        let big = syntheticLayer(out: 64, in: 768, samples: 800, seed: 12)
+        let config = SpQRConfig()
+        func measure() throws -> (SpQRResult, Baselines) {
+            let p = try PreparedLayer(name: "small", weights: small.w, hessian: small.h, config: config)
+            return (try SpQR.run(p, config: config), try SpQR.baselines(p, config: config))
+        }
+        let (alone, aloneBaselines) = try measure()
+        let stop = CancellationToken()
+        let factorisations = Locked(0)
+        let background = Thread {
+            while !stop.isCancelled {
+                _ = try? PreparedLayer(name: "big", weights: big.w, hessian: big.h, config: config)
+                factorisations.withLock { $0 += 1 }
+            }
+        }
+        background.start()
+        defer { stop.cancel() }
+        for _ in 0..<6 {
+            let (r, b) = try measure()
+            #expect(r.dequantized == alone.dequantized && r.outlierMask == alone.outlierMask)
+            #expect(r.figures == alone.figures && b == aloneBaselines)
+        }
+        stop.cancel()
+        #expect(factorisations.withLock { $0 } > 0, "the background factorisations never ran")
+    }
+}
