@@ -175,4 +175,32 @@ struct SampleCommandsTests {
         let layers = try BinaryRunner.run(["layers", Self.checkpoint])
         #expect(layers.stdout.contains("model.layers.15.mlp.down_proj.weight") && layers.stdout.contains("Q4_1"))
     }
+
+    @Test("layers --stats --json: every quantizable tensor's statistics as computed in-process and its note; the table gives each note once")
+    func layersOnSample() throws {
+        let r = try BinaryRunner.run(["layers", Self.checkpoint, "--stats", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdout.contains("\\/"), "slashes are not escaped")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let checkpoint = try ModelFiles.openCheckpoint(Self.checkpoint)
+        let quantizable = checkpoint.tensors.filter(\.isQuantizable)
+        #expect(quantizable.count == 7 && rows.count == checkpoint.tensors.count)
+        for t in quantizable {
+            let row = try #require(rows.first { $0["name"] as? String == t.name })
+            let stats = try #require(row["statistics"] as? [String: Any], "\(t.name) has no statistics")
+            let expected = TensorStatistics(try checkpoint.matrix(t.name).values)
+            #expect(abs((stats["std"] as? Double ?? 0) - expected.std) <= 1e-12 * expected.std)
+            #expect(abs((stats["kurtosis"] as? Double ?? 0) - expected.kurtosis) <= 1e-12 * expected.kurtosis)
+            #expect((row["note"] as? String)?.contains("re-quantizes") == true)
+        }
+        let q = try #require(rows.first { $0["name"] as? String == "model.layers.15.self_attn.q_proj.weight" })
+        #expect((q["note"] as? String)?.contains("rotary order") == true)
+        #expect(rows.first { $0["name"] as? String == "model.layers.15.input_layernorm.weight" }?["statistics"] == nil)
+        // The table puts the notes on stderr, once per text: the five tensors that share one get one line.
+        #expect(!r.stderr.contains("note: "), "JSON carries the notes itself")
+        let table = try BinaryRunner.run(["layers", Self.checkpoint])
+        let notes = table.stderr.split(separator: "\n").filter { $0.hasPrefix("note: ") }
+        #expect(notes.count == 3, "\(r.stderr)")
+        #expect(notes.contains { $0.hasPrefix("note: 5 tensors: stored as Q4_1") })
+    }
 }

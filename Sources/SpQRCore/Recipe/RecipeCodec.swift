@@ -34,7 +34,7 @@ extension Recipe {
             "reference_command": command.command,
             "reference_unsupported": command.unsupported,
         ]
-        return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted])
+        return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     }
 
     /// Writes the recipe atomically; an existing file is replaced only when `overwrite` is true.

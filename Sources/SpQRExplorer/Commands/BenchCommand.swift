@@ -124,7 +124,7 @@ struct BenchCommand: ParsableCommand {
             "run_peak_extra_over_w_plus_h": round3(Double(peak - baseRSS) / inputBytes),
         ]
         if let b = baselineSeconds { line["baselines_seconds"] = round3(b) }
-        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
         fflush(nil)
     }

@@ -23,27 +23,10 @@ struct LayersCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    struct Row: Encodable {
-        var name: String
-        var block: String?
-        var shape: [Int]
-        var dtype: String
-        var bytes: Int
-        var quantizable: Bool
-        var reason: String?
-        var statistics: TensorStatistics?
-    }
-
     func run() throws {
         let checkpoint = try ModelFiles.openCheckpoint(path)
-        var rows: [Row] = []
-        for t in checkpoint.tensors {
-            var row = Row(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype,
-                          bytes: Int((Double(t.elementCount) * t.bitsPerWeight / 8).rounded(.up)),
-                          quantizable: t.isQuantizable, reason: t.notQuantizableReason)
-            if stats && t.isQuantizable { row.statistics = TensorStatistics(try checkpoint.matrix(t.name).values) }
-            rows.append(row)
-        }
+        var rows = checkpoint.tensors.map(LayerRow.init)
+        if stats { try Self.addStatistics(&rows, checkpoint) }
         if json {
             print(try ReportFormat.json(rows))
             return
@@ -59,5 +42,38 @@ struct LayersCommand: ParsableCommand {
             lines.append(line)
         }
         print(ReportFormat.columns(lines))
+        // Notes (re-quantization, row order) once per distinct text; --json has them per tensor.
+        var noted: [String: [String]] = [:]
+        for r in rows { if let note = r.note { noted[note, default: []].append(r.name) } }
+        printNotes(noted.keys.sorted().map { note in
+            let names = noted[note]!
+            return names.count == 1 ? "\(names[0]): \(note)" : "\(names.count) tensors: \(note)"
+        })
+    }
+
+    /// Reads the quantizable tensors a few at a time (each read converts a whole tensor to Float) and
+    /// fills in their statistics; the first error is reported.
+    static func addStatistics(_ rows: inout [LayerRow], _ checkpoint: any Checkpoint) throws {
+        let todo = rows.indices.filter { rows[$0].quantizable }
+        let names = todo.map { rows[$0].name }
+        let results = Locked<[Int: Result<TensorStatistics, Error>]>([:])
+        let next = Locked(0)
+        let workers = min(todo.count, 4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let j = next.withLock { n in
+                    defer { n += 1 }
+                    return n
+                }
+                guard j < todo.count else { return }
+                let r = Result { TensorStatistics(try checkpoint.matrix(names[j]).values) }
+                results.withLock { $0[todo[j]] = r }
+            }
+        }
+        let done = results.withLock { $0 }
+        for i in todo {
+            guard let r = done[i] else { continue }
+            rows[i].statistics = try r.get()
+        }
     }
 }

@@ -51,10 +51,7 @@ final class ExplorerApp {
     /// The first state for a checkpoint: its tensors as rows.
     static func initialState(checkpoint: any Checkpoint, calibration: any CalibrationSource, settings: SpQRConfig,
                              width: Int, height: Int, capabilities: TerminalCapabilities) -> AppState {
-        let rows = checkpoint.tensors.map { t in
-            LayerRow(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype, bitsPerWeight: t.bitsPerWeight,
-                     quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
-        }
+        let rows = checkpoint.tensors.map(LayerRow.init)
         var s = AppState(checkpointPath: checkpoint.path, calibrationLabel: calibration.label, calibrationKind: calibration.kind,
                          rows: rows, width: width, height: height, capabilities: capabilities)
         s.settings = settings

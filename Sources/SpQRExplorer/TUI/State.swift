@@ -27,8 +27,8 @@ enum SortKey: String, CaseIterable, Sendable {
     case name, size, error = "proxy error"
 }
 
-/// One row of the layer browser.
-struct LayerRow: Equatable, Sendable {
+/// One tensor of a checkpoint: a row of the layer browser and of `spqr-explorer layers`.
+struct LayerRow: Equatable, Sendable, Encodable {
     var name: String
     var block: String?
     var shape: [Int]
@@ -39,7 +39,44 @@ struct LayerRow: Equatable, Sendable {
     var note: String?
     var statistics: TensorStatistics?
 
+    init(name: String, block: String?, shape: [Int], dtype: String, bitsPerWeight: Double, quantizable: Bool,
+         reason: String?, note: String?, statistics: TensorStatistics?) {
+        self.name = name
+        self.block = block
+        self.shape = shape
+        self.dtype = dtype
+        self.bitsPerWeight = bitsPerWeight
+        self.quantizable = quantizable
+        self.reason = reason
+        self.note = note
+        self.statistics = statistics
+    }
+
+    /// The row of a checkpoint tensor (statistics not yet computed).
+    init(_ t: TensorEntry) {
+        self.init(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype, bitsPerWeight: t.bitsPerWeight,
+                  quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
+    }
+
+    /// Bytes the tensor takes in its file.
     var bytes: Int { Int((Double(shape.reduce(1, *)) * bitsPerWeight / 8).rounded(.up)) }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, block, shape, dtype, bytes, quantizable, reason, note, statistics
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(block, forKey: .block)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(dtype, forKey: .dtype)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(quantizable, forKey: .quantizable)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(note, forKey: .note)
+        try c.encodeIfPresent(statistics, forKey: .statistics)
+    }
 }
 
 /// A text prompt at the bottom of the screen.
