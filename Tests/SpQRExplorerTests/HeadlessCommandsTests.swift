@@ -172,6 +172,8 @@ struct SampleCommandsTests {
         let apply = try BinaryRunner.run(["recipe", "apply", recipe, Self.checkpoint])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("1 layer(s) measured; 0 figure(s) differ"))
+        #expect(apply.stderr.contains("apply: 1/1 model.layers.15.self_attn.k_proj.weight\n"), "progress per layer: \(apply.stderr)")
+        #expect(!apply.stderr.contains("hashing"), "a 19 MB calibration file is checked without a note")
         let layers = try BinaryRunner.run(["layers", Self.checkpoint])
         #expect(layers.stdout.contains("model.layers.15.mlp.down_proj.weight") && layers.stdout.contains("Q4_1"))
     }

@@ -46,20 +46,9 @@ struct LoadedLayer {
     /// The recipe's model and calibration sections (hashing their files). Hashing more than 256 MiB says
     /// so on stderr first, and shows a percentage there when stderr is a terminal.
     func recipeInputs() throws -> (model: Recipe.Model, calibration: Recipe.Calibration) {
-        let announced = Locked(false)
-        let tty = isatty(STDERR_FILENO) == 1
-        let inputs = try Recipe.describeInputs(checkpoint: checkpoint, calibration: source) { done, total in
-            guard total > 256 << 20 else { return }
-            announced.withLock { said in
-                if !said {
-                    FileHandle.standardError.write(Data("note: hashing \(ReportFormat.bytes(total)) of model and calibration files for the recipe\n".utf8))
-                    said = true
-                }
-                if tty { FileHandle.standardError.write(Data("\r\(Int(100 * Double(done) / Double(total)))%".utf8)) }
-            }
-        }
-        if tty && announced.withLock({ $0 }) { FileHandle.standardError.write(Data("\r    \r".utf8)) }
-        return inputs
+        let (handler, progress) = hashingProgress("of model and calibration files for the recipe")
+        defer { progress.finish() }
+        return try Recipe.describeInputs(checkpoint: checkpoint, calibration: source, progress: handler)
     }
 }
 

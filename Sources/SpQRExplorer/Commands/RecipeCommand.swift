@@ -61,7 +61,7 @@ struct RecipeCommand: ParsableCommand {
             try recipe.checkLayers(against: checkpoint)
             var options = calibration
             if options.hessian == nil && options.activations == nil && options.imatrix == nil, let f = recipe.calibration.file {
-                if let expected = recipe.calibration.sha256, try SHA256.file(f) != expected {
+                if let expected = recipe.calibration.sha256, try Self.digest(f) != expected {
                     throw SpQRError(.fileFormat, "\(f): its SHA-256 differs from the recipe's calibration.sha256; pass the calibration explicitly")
                 }
                 if recipe.calibration.kind == .imatrix {
@@ -77,7 +77,11 @@ struct RecipeCommand: ParsableCommand {
             let source = try options.source()
             var differences: [Difference] = []
             var measured: [String: LayerReport] = [:]
-            for name in recipe.layers.keys.sorted() {
+            let progress = StderrProgress("apply")
+            defer { progress.finish() }
+            let names = recipe.layers.keys.sorted()
+            for (i, name) in names.enumerated() {
+                progress.step(i + 1, of: names.count, name)
                 let config = try recipe.config(for: name)
                 let w = try checkpoint.matrix(name)
                 let h = try source.hessian(forLayer: name, inFeatures: w.cols)
@@ -108,6 +112,12 @@ struct RecipeCommand: ParsableCommand {
                 for d in differences { print("  \(d.layer) \(d.figure): recorded \(d.recorded), measured \(d.measured)") }
             }
             if !differences.isEmpty { throw ExitCode(1) }
+        }
+
+        static func digest(_ file: String) throws -> String {
+            let (handler, progress) = hashingProgress("of calibration file to check it against the recipe")
+            defer { progress.finish() }
+            return try FileDigests().digests(of: [file], progress: handler)[0]
         }
 
         func zipBaselines(_ a: LayerReport, _ b: LayerReport) -> [(String, Double, Double)] {

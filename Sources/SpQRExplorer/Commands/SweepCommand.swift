@@ -65,6 +65,7 @@ struct SweepCommand: ParsableCommand {
         var prepared: [String: PreparedLayer] = [:]
         var quadratic: Double?
         var points: [Point] = []
+        let progress = StderrProgress("sweep")
         for (i, c) in configs.enumerated() {
             let key = "\(c.permutationOrder.rawValue)/\(c.percdamp)"
             let p: PreparedLayer
@@ -80,10 +81,9 @@ struct SweepCommand: ParsableCommand {
             points.append(Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
                                 nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
                                 relProxyError: f.relProxyError, errorShareTop1pct: f.errorShareTop1pct, pareto: false))
-            let tty = isatty(STDERR_FILENO) == 1
-            FileHandle.standardError.write(Data((tty ? "\rsweep: \(i + 1)/\(configs.count)" : "sweep: \(i + 1)/\(configs.count)\n").utf8))
+            progress.step(i + 1, of: configs.count)
         }
-        if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        progress.finish()
         for i in Pareto.front(bits: points.map(\.avgBits), error: points.map(\.relProxyError)) { points[i].pareto = true }
         if json {
             print(try ReportFormat.json(points))
