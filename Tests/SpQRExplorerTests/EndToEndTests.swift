@@ -250,6 +250,28 @@ struct TmuxTests {
         #expect(after.contains("exit=0"))
         #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
+
+    @Test("quantize on a terminal shows its phases and progress on stderr, then clears the line before the table")
+    func headlessProgressOnTerminal() throws {
+        try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
+        let tmux = Tmux()
+        tmux.start(width: 150, height: 40)
+        defer { tmux.stop() }
+        let raw = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-progress-\(UUID().uuidString).log").path
+        defer { unlink(raw) }
+        tmux.run(["pipe-pane", "-o", "-t", "e2e", "cat >> \(raw)"])
+        tmux.literal("cd \(Self.root) && .build/debug/spqr-explorer quantize samples/smollm2-135m-instruct.block15.gguf "
+                     + "--layer model.layers.15.mlp.down_proj.weight "
+                     + "--hessians samples/smollm2-135m-instruct.block15.hessians.safetensors; echo exit=$?")
+        tmux.keys("Enter")
+        let screen = try #require(tmux.wait(60) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+        #expect(screen.contains("exit=0") && screen.contains("round-to-nearest"))
+        #expect(!screen.contains("quantize: "), "the progress line is cleared")
+        let bytes = try String(contentsOfFile: raw, encoding: .utf8)
+        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines"] {
+            #expect(bytes.contains("\r\u{1B}[K" + phase), "\(phase) was not shown in place")
+        }
+    }
 }
 
 @Suite("Explorer and quantize write the same recipe")

@@ -1,5 +1,5 @@
 // Progress of long headless work on stderr: one line per step when stderr is a file or pipe, one line
-// rewritten in place on a terminal. Results stay on stdout.
+// rewritten in place (and cleared at the end) on a terminal. Results stay on stdout.
 
 import Foundation
 import SpQRCore
@@ -23,9 +23,15 @@ final class StderrProgress: Sendable {
         write("\(label): \(Int((100 * min(1, max(0, fraction))).rounded(.down)))%")
     }
 
-    /// Ends the in-place line on a terminal.
+    /// A phase name, shown only on a terminal.
+    func phase(_ text: String) {
+        guard tty else { return }
+        write("\(label): \(text)")
+    }
+
+    /// Clears the in-place line on a terminal, so results and notes start on a clean line.
     func finish() {
-        if tty && shown.withLock({ $0 }) { FileHandle.standardError.write(Data("\n".utf8)) }
+        if tty && shown.withLock({ $0 }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
     private func write(_ text: String) {

@@ -63,12 +63,18 @@ struct QuantizeCommand: ParsableCommand {
         for path in [save, maps, writeRecipe].compactMap({ $0 }) where !force && FileManager.default.fileExists(atPath: path) {
             throw SpQRError(.io, "\(path) already exists; pass --force to replace it")
         }
+        // On a terminal, stderr shows the phase and the share of the GPTQ loop done.
+        let progress = StderrProgress("quantize")
+        progress.phase("loading \(layer)")
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
         let start = DispatchTime.now().uptimeNanoseconds
+        progress.phase("factorising")
         let prepared = try PreparedLayer(name: input.entry.name, weights: input.weights, hessian: input.hessian, config: config)
-        let result = try SpQR.run(prepared, config: config)
+        let result = try SpQR.run(prepared, config: config) { progress.percent($0) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if !noBaselines { progress.phase("baselines") }
         let baselines = noBaselines ? nil : try SpQR.baselines(prepared, config: config)
+        progress.finish()
         let report = LayerReport(layer: input.entry.name, result: result, baselines: baselines, sourceDtype: input.entry.dtype,
                                  sourceBits: input.entry.bitsPerWeight, seconds: seconds, calibration: input.source.label)
         let shape = [input.weights.rows, input.weights.cols]
