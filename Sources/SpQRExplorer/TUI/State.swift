@@ -39,25 +39,6 @@ struct LayerRow: Equatable, Sendable, Encodable {
     var note: String?
     var statistics: TensorStatistics?
 
-    init(name: String, block: String?, shape: [Int], dtype: String, bitsPerWeight: Double, quantizable: Bool,
-         reason: String?, note: String?, statistics: TensorStatistics?) {
-        self.name = name
-        self.block = block
-        self.shape = shape
-        self.dtype = dtype
-        self.bitsPerWeight = bitsPerWeight
-        self.quantizable = quantizable
-        self.reason = reason
-        self.note = note
-        self.statistics = statistics
-    }
-
-    /// The row of a checkpoint tensor (statistics not yet computed).
-    init(_ t: TensorEntry) {
-        self.init(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype, bitsPerWeight: t.bitsPerWeight,
-                  quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
-    }
-
     /// Bytes the tensor takes in its file.
     var bytes: Int { Int((Double(shape.reduce(1, *)) * bitsPerWeight / 8).rounded(.up)) }
 
@@ -76,6 +57,14 @@ struct LayerRow: Equatable, Sendable, Encodable {
         try c.encodeIfPresent(reason, forKey: .reason)
         try c.encodeIfPresent(note, forKey: .note)
         try c.encodeIfPresent(statistics, forKey: .statistics)
+    }
+}
+
+extension LayerRow {
+    /// The row of a checkpoint tensor (statistics not yet computed).
+    init(_ t: TensorEntry) {
+        self.init(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype, bitsPerWeight: t.bitsPerWeight,
+                  quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
     }
 }
 
