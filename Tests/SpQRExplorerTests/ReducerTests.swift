@@ -203,7 +203,8 @@ struct ReducerTests {
         for _ in 0..<Reducer.defaultRecipePath.count { _ = key(&s, .backspace) }
         for c in "r.json" { _ = key(&s, .char(c)) }
         let e = key(&s, .enter)
-        guard case .exportRecipe(let path, let overwrite, let payload)? = e.first else { Issue.record("no export effect"); return }
+        guard case .exportRecipe(let id, let path, let overwrite, let payload)? = e.first else { Issue.record("no export effect"); return }
+        #expect(id == 1 && s.exporting?.id == 1)
         #expect(path == "r.json" && !overwrite)
         #expect(payload.defaults == s.settings && payload.reports.count == 1 && payload.shapes["model.layers.0.self_attn.q_proj.weight"] == [48, 96])
         // While a layer is re-measured at new settings, its old figures are not exported with them.
@@ -211,12 +212,12 @@ struct ReducerTests {
         #expect(Reducer.payload(s).reports.isEmpty && Reducer.payload(s).configs.count == 1)
         _ = key(&s, .char("w"))
         #expect(Reducer.payload(s).reports.count == 1)
-        _ = Reducer.reduce(&s, .exportNeedsConfirmation(path: "r.json"))
-        #expect(s.prompt?.kind == .confirmOverwrite(path: "r.json"))
-        guard case .exportRecipe(_, true, _)? = key(&s, .char("y")).first else { Issue.record("no overwrite"); return }
-        _ = Reducer.reduce(&s, .exportNeedsConfirmation(path: "r.json"))
+        _ = Reducer.reduce(&s, .exportNeedsConfirmation(id: 1, path: "r.json"))
+        #expect(s.prompt?.kind == .confirmOverwrite(path: "r.json") && s.exporting == nil)
+        guard case .exportRecipe(2, _, true, _)? = key(&s, .char("y")).first else { Issue.record("no overwrite"); return }
+        _ = Reducer.reduce(&s, .exportNeedsConfirmation(id: 2, path: "r.json"))
         #expect(key(&s, .char("n")).isEmpty && s.message?.contains("left as it was") == true)
-        _ = Reducer.reduce(&s, .exported(path: "r.json"))
+        _ = Reducer.reduce(&s, .exported(id: 2, path: "r.json"))
         #expect(s.message == "recipe written to r.json (1 measured layer(s))")
         _ = key(&s, .char("o"))
         for c in "x.json" { _ = key(&s, .char(c)) }
@@ -238,9 +239,9 @@ struct ReducerTests {
         var s = try ExplorerFixtures.layerState(width: 120, height: 40)
         _ = key(&s, .char("e"))
         let started = key(&s, .enter)
-        guard case .exportRecipe(Reducer.defaultRecipePath, false, _)? = started.first else { Issue.record("no export effect"); return }
-        #expect(s.exporting == ExportStatus(path: Reducer.defaultRecipePath))
-        _ = Reducer.reduce(&s, .exportProgress(path: Reducer.defaultRecipePath, done: 1 << 30, total: 3 << 30))
+        guard case .exportRecipe(1, Reducer.defaultRecipePath, false, _)? = started.first else { Issue.record("no export effect"); return }
+        #expect(s.exporting == ExportStatus(id: 1, path: Reducer.defaultRecipePath))
+        _ = Reducer.reduce(&s, .exportProgress(id: 1, done: 1 << 30, total: 3 << 30))
         #expect(abs((s.exporting?.fraction ?? 0) - 1.0 / 3) < 1e-12)
         let status = Renderer.render(s).text.split(separator: "\n").map(String.init)[Layout(width: 120, height: 40).status.y]
         #expect(status.contains("hashing model files 1.0 GiB/3.0 GiB") && status.contains("33%") && status.contains("Esc cancels"), "\(status)")
@@ -253,15 +254,27 @@ struct ReducerTests {
         // Esc stops the export (and does not leave the layer); a late progress event is ignored.
         #expect(key(&s, .escape) == [.cancelExport])
         #expect(s.exporting == nil && s.onLayer)
-        _ = Reducer.reduce(&s, .exportProgress(path: Reducer.defaultRecipePath, done: 2 << 30, total: 3 << 30))
+        _ = Reducer.reduce(&s, .exportProgress(id: 1, done: 2 << 30, total: 3 << 30))
         #expect(s.exporting == nil)
-        _ = Reducer.reduce(&s, .exportCancelled(path: Reducer.defaultRecipePath))
+        _ = Reducer.reduce(&s, .exportCancelled(id: 1, path: Reducer.defaultRecipePath))
         #expect(s.message == "export cancelled; nothing written to \(Reducer.defaultRecipePath)" && !s.messageIsError)
 
-        // A failure ends the export too.
+        // Cancelled and started again at once: the old export's late events leave the new one alone.
         _ = key(&s, .char("e"))
         _ = key(&s, .enter)
-        _ = Reducer.reduce(&s, .exportFailed(message: "spqr-recipe.json: no space left on device"))
+        _ = key(&s, .escape)
+        _ = key(&s, .char("e"))
+        guard case .exportRecipe(3, _, false, _)? = key(&s, .enter).first else { Issue.record("no third export"); return }
+        #expect(s.exporting == ExportStatus(id: 3, path: Reducer.defaultRecipePath))
+        _ = Reducer.reduce(&s, .exportProgress(id: 2, done: 5, total: 10))
+        _ = Reducer.reduce(&s, .exportCancelled(id: 2, path: Reducer.defaultRecipePath))
+        _ = Reducer.reduce(&s, .exportFailed(id: 2, message: "stale"))
+        #expect(s.exporting == ExportStatus(id: 3, path: Reducer.defaultRecipePath) && s.message == nil)
+        _ = Reducer.reduce(&s, .exportProgress(id: 3, done: 4, total: 10))
+        #expect(s.exporting?.done == 4)
+
+        // A failure ends the export too.
+        _ = Reducer.reduce(&s, .exportFailed(id: 3, message: "spqr-recipe.json: no space left on device"))
         #expect(s.exporting == nil && s.messageIsError)
     }
 }

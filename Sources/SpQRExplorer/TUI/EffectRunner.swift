@@ -75,20 +75,20 @@ final class EffectRunner: @unchecked Sendable {
                 for n in names { if let s = try? statistics.statistics(n) { out[n] = s } }
                 post(.statistics(out))
             }
-        case .exportRecipe(let path, let overwrite, let payload):
+        case .exportRecipe(let id, let path, let overwrite, let payload):
             let token = CancellationToken()
             exporting.withLock { $0?.cancel(); $0 = token }
             // Exports run on their own queue so statistics requests are not held up by hashing.
             DispatchQueue.global(qos: .userInitiated).async { [self] in
                 defer { exporting.withLock { if $0 === token { $0 = nil } } }
                 do {
-                    try export(path: path, overwrite: overwrite, payload: payload, token: token)
+                    try export(id: id, path: path, overwrite: overwrite, payload: payload, token: token)
                 } catch let e as SpQRError where e.kind == .cancelled {
-                    post(.exportCancelled(path: path))
+                    post(.exportCancelled(id: id, path: path))
                 } catch let e as SpQRError {
-                    post(.exportFailed(message: e.message))
+                    post(.exportFailed(id: id, message: e.message))
                 } catch {
-                    post(.exportFailed(message: "\(path): \(error)"))
+                    post(.exportFailed(id: id, message: "\(path): \(error)"))
                 }
             }
         case .importRecipe(let path):
@@ -107,20 +107,20 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// Hashes the model and calibration files (progress, cancellation), then writes the recipe atomically.
-    private func export(path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws {
+    private func export(id: Int, path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
-            post(.exportNeedsConfirmation(path: path))
+            post(.exportNeedsConfirmation(id: id, path: path))
             return
         }
         let (model, cal) = try Recipe.describeInputs(checkpoint: checkpoint, calibration: calibration, digests: digests,
                                                      cancel: token) { [self] done, total in
-            post(.exportProgress(path: path, done: done, total: total))
+            post(.exportProgress(id: id, done: done, total: total))
         }
         let recipe = Recipe.make(model: model, calibration: cal, defaults: payload.defaults, configs: payload.configs,
                                  shapes: payload.shapes, reports: payload.reports)
         try token.check()
         try recipe.write(to: path, overwrite: overwrite)
-        post(.exported(path: path))
+        post(.exported(id: id, path: path))
     }
 
     private func quantize(_ generation: Int, _ name: String, _ config: SpQRConfig, _ token: CancellationToken) throws {

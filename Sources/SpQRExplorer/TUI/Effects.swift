@@ -8,8 +8,9 @@ enum Effect: Equatable, Sendable {
     /// Load W and H of a layer, then quantize it with `config` (generation numbers retire stale runs).
     case quantize(generation: Int, layer: String, config: SpQRConfig)
     case computeStatistics([String])
-    /// Hash the model and calibration files (with progress), then write the recipe atomically.
-    case exportRecipe(path: String, overwrite: Bool, payload: RecipePayload)
+    /// Hash the model and calibration files (with progress), then write the recipe atomically; `id`
+    /// numbers the export so the events of a cancelled one are told apart from a newer one's.
+    case exportRecipe(id: Int, path: String, overwrite: Bool, payload: RecipePayload)
     /// Stop the export under way; nothing is written.
     case cancelExport
     case importRecipe(path: String)
@@ -34,12 +35,12 @@ enum AppEvent: Sendable {
     case baselines(generation: Int, layer: String, baselines: Baselines, report: LayerReport)
     case failed(generation: Int, layer: String, message: String)
     case statistics([String: TensorStatistics])
-    /// Bytes of the model and calibration files hashed so far for the export to `path`.
-    case exportProgress(path: String, done: Int, total: Int)
-    case exported(path: String)
-    case exportCancelled(path: String)
-    case exportNeedsConfirmation(path: String)
-    case exportFailed(message: String)
+    /// Bytes of the model and calibration files hashed so far for export `id`.
+    case exportProgress(id: Int, done: Int, total: Int)
+    case exported(id: Int, path: String)
+    case exportCancelled(id: Int, path: String)
+    case exportNeedsConfirmation(id: Int, path: String)
+    case exportFailed(id: Int, message: String)
     case recipeLoaded(Recipe)
     case recipeFailed(message: String)
 }

@@ -76,22 +76,30 @@ enum Reducer {
         case .statistics(let stats):
             for i in s.rows.indices { if let st = stats[s.rows[i].name] { s.rows[i].statistics = st } }
             return []
-        case .exportProgress(let path, let done, let total):
-            if s.exporting?.path == path { s.exporting = ExportStatus(path: path, done: done, total: total) }
+        // Events of an export other than the latest one started are dropped, except that a written file
+        // is always reported.
+        case .exportProgress(let id, let done, let total):
+            if s.exporting?.id == id {
+                s.exporting?.done = done
+                s.exporting?.total = total
+            }
             return []
-        case .exported(let path):
-            s.exporting = nil
+        case .exported(let id, let path):
+            if id == s.exportID { s.exporting = nil }
             setMessage(&s, "recipe written to \(path) (\(s.reports.count) measured layer(s))", error: false)
             return []
-        case .exportCancelled(let path):
+        case .exportCancelled(let id, let path):
+            guard id == s.exportID else { return [] }
             s.exporting = nil
             setMessage(&s, "export cancelled; nothing written to \(path)", error: false)
             return []
-        case .exportNeedsConfirmation(let path):
+        case .exportNeedsConfirmation(let id, let path):
+            guard s.exporting?.id == id else { return [] }
             s.exporting = nil
             s.prompt = Prompt(kind: .confirmOverwrite(path: path), text: "")
             return []
-        case .exportFailed(let m):
+        case .exportFailed(let id, let m):
+            guard id == s.exportID else { return [] }
             s.exporting = nil
             setMessage(&s, m, error: true)
             return []
@@ -190,9 +198,10 @@ enum Reducer {
             setMessage(&s, "an export to \(e.path) is under way; wait for it or press Esc to cancel it", error: true)
             return []
         }
-        s.exporting = ExportStatus(path: path)
+        s.exportID += 1
+        s.exporting = ExportStatus(id: s.exportID, path: path)
         s.message = nil
-        return [.exportRecipe(path: path, overwrite: overwrite, payload: payload(s))]
+        return [.exportRecipe(id: s.exportID, path: path, overwrite: overwrite, payload: payload(s))]
     }
 
     /// What an export writes: every visited layer's settings, and its figures only when they were measured

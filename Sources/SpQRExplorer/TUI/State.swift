@@ -79,8 +79,9 @@ struct Prompt: Equatable, Sendable {
     var text: String
 }
 
-/// An export under way: the recipe path and the bytes hashed so far.
+/// An export under way: its number, the recipe path and the bytes hashed so far.
 struct ExportStatus: Equatable, Sendable {
+    var id: Int
     var path: String
     var done = 0
     var total = 0
@@ -139,8 +140,9 @@ struct AppState: Sendable {
     var advancedFocus = 0
     var showHelp = false
     var prompt: Prompt?
-    /// The recipe export under way, if any (Esc cancels it).
+    /// The recipe export under way, if any (Esc cancels it), and the number of the latest one started.
     var exporting: ExportStatus?
+    var exportID = 0
     var message: String?
     var messageIsError = false
     var generation = 0
