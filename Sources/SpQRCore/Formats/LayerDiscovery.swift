@@ -20,7 +20,6 @@
 // Fused projections (GPT-2 c_attn, Falcon query_key_value, Phi-3 qkv_proj) are single weights already.
 // Experts of a mixture each see only the tokens routed to them, so experts do not share Hessians.
 
-
 /// A weight matrix of a checkpoint and the input it reads.
 public struct DiscoveredLayer: Sendable, Equatable {
     /// The tensor.

@@ -39,7 +39,12 @@ public final class FileDigests: Sendable {
     /// The digest of `path` if it was computed for the file as it is now.
     public func cached(_ path: String) -> String? {
         guard let s = try? Self.stamp(path) else { return nil }
-        return known.withLock { k in
+        return remembered(path, s)
+    }
+
+    /// The memo's digest of `path` when it was taken at the same size and modification time.
+    private func remembered(_ path: String, _ s: (size: Int, modified: Double)) -> String? {
+        known.withLock { k in
             guard let e = k[path], e.size == s.size, e.modified == s.modified else { return nil }
             return e.digest
         }
@@ -59,11 +64,7 @@ public final class FileDigests: Sendable {
         var pending: [(index: Int, path: String, size: Int, modified: Double)] = []
         for (i, p) in paths.enumerated() {
             let s = try Self.stamp(p)
-            let hit = known.withLock { k -> String? in
-                guard let e = k[p], e.size == s.size, e.modified == s.modified else { return nil }
-                return e.digest
-            }
-            if let hit { results[i] = hit } else { pending.append((i, p, s.size, s.modified)) }
+            if let hit = remembered(p, s) { results[i] = hit } else { pending.append((i, p, s.size, s.modified)) }
         }
         if pending.isEmpty { return results.map { $0! } }
         let todo = pending
