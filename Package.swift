@@ -17,9 +17,11 @@ let package = Package(
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncursesw5-dev"])]),
         // OpenBLAS (with its LAPACK) for the lazy GPTQ block update and the Cholesky factorisation.
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // OpenSSL's libcrypto for SHA-256 of the files a recipe names (SHA instructions when present).
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "SpQRCore",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "COpenSSL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

@@ -12,7 +12,7 @@ mkdir -p .build-fuzz
 sources=$(find Sources/SpQRCore -name '*.swift' | sort)
 if [ ! -x .build-fuzz/spqr-fuzz ] || [ -n "$(find Sources/SpQRCore Sources/SpQRFuzz -newer .build-fuzz/spqr-fuzz -name '*.swift')" ]; then
     swiftc -sanitize=fuzzer,address -parse-as-library -DSPQR_LIBFUZZER -module-name SpQRFuzz -O \
-        -I Sources/COpenBLAS -lopenblas $sources Sources/SpQRFuzz/Fuzz.swift -o .build-fuzz/spqr-fuzz 2>&1 \
+        -I Sources/COpenBLAS -I Sources/COpenSSL -lopenblas -lcrypto $sources Sources/SpQRFuzz/Fuzz.swift -o .build-fuzz/spqr-fuzz 2>&1 \
         | grep -v "Cannot export local symbol" >&2 || true
 fi
 corpus=".build-fuzz/corpus-$target"

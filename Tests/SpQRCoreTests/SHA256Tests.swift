@@ -32,6 +32,29 @@ struct SHA256Tests {
         #expect(h.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test("copies hash independently, and a digest can be taken midway")
+    func valueSemantics() {
+        var a = SHA256()
+        a.update(Data("ab".utf8))
+        var b = a
+        b.update(Data("c".utf8))
+        a.update(Data("x".utf8))
+        #expect(b.hexDigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(a.hexDigest() == "b2bdab4230154046ad0b7dfa830a9260caa5bd6ae230e582a2244ab4bf0b4ca5")
+        b.update(Data("def".utf8))
+        #expect(b.hexDigest() == "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721")
+    }
+
+    @Test("a 10 MB file read in several steps matches Python's hashlib")
+    func largeFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)").path
+        try Data((0..<10_000_019).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var steps = 0
+        #expect(try SHA256.file(path, progress: { _ in steps += 1 }) == "48748b7d73975f98bf4d6044fbf53c7b3bbf9bcb031a16a07f6df87631e058cb")
+        #expect(steps == 3)
+    }
+
     @Test func fileHash() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)").path
         try Data("abc".utf8).write(to: URL(fileURLWithPath: path))

@@ -330,12 +330,22 @@ struct ExportTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        // A checkpoint with one small layer and 24 MiB of other data, so hashing takes several 4 MiB steps.
+        // A checkpoint with one small layer and 2 GiB of other data, stored sparse, so that hashing takes over
+        // a second even with SHA instructions: time to see progress and cancel before it ends.
         let model = dir.appendingPathComponent("model.safetensors").path
-        try SafetensorsWriter.write([
-            .f32("model.layers.0.mlp.down_proj.weight", shape: [8, 16], (0..<128).map { Float($0) / 100 }),
-            .u8("padding", shape: [24 << 20], [UInt8](repeating: 7, count: 24 << 20)),
-        ], to: model)
+        let layerBytes = 8 * 16 * 4, padding = 2 << 30
+        let header: [String: Any] = [
+            "model.layers.0.mlp.down_proj.weight": ["dtype": "F32", "shape": [8, 16], "data_offsets": [0, layerBytes]],
+            "padding": ["dtype": "U8", "shape": [padding], "data_offsets": [layerBytes, layerBytes + padding]],
+        ]
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+        var file = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Data($0) } + json
+        (0..<128).map { Float($0) / 100 }.withUnsafeBytes { file.append(contentsOf: $0) }
+        try file.write(to: URL(fileURLWithPath: model))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: model))
+        try handle.truncate(atOffset: UInt64(file.count + padding))
+        try handle.close()
         let checkpoint = try ModelFiles.openCheckpoint(model)
         let terminal = MemoryTerminal(width: 120, height: 40)
         let state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
