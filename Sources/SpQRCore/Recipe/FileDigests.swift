@@ -61,11 +61,17 @@ public final class FileDigests: Sendable {
     /// threads. Throws `SpQRError.cancelled` when `cancel` is set, and the first I/O error otherwise.
     public func digests(of paths: [String], cancel: CancellationToken? = nil,
                         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [String] {
-        var results = [String?](repeating: nil, count: paths.count)
+        try sizedDigests(of: paths, cancel: cancel, progress: progress).map(\.digest)
+    }
+
+    /// `digests(of:)` with the size each digest is remembered under (read just before the file was hashed).
+    func sizedDigests(of paths: [String], cancel: CancellationToken? = nil,
+                      progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [(size: Int, digest: String)] {
+        var results = [(size: Int, digest: String)?](repeating: nil, count: paths.count)
         var pending: [(index: Int, path: String, size: Int, modified: Double)] = []
         for (i, p) in paths.enumerated() {
             let s = try Self.stamp(p)
-            if let hit = remembered(p, s) { results[i] = hit } else { pending.append((i, p, s.size, s.modified)) }
+            if let hit = remembered(p, s) { results[i] = (s.size, hit) } else { pending.append((i, p, s.size, s.modified)) }
         }
         if pending.isEmpty { return results.map { $0! } }
         let todo = pending
@@ -100,7 +106,7 @@ public final class FileDigests: Sendable {
         known.withLock { k in
             for item in todo { k[item.path] = Known(size: item.size, modified: item.modified, digest: digests[item.index]!) }
         }
-        for (i, d) in digests { results[i] = d }
+        for item in todo { results[item.index] = (item.size, digests[item.index]!) }
         return results.map { $0! }
     }
 }

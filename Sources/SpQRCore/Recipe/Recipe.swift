@@ -154,13 +154,13 @@ public struct Recipe: Sendable, Equatable {
         throws -> (model: Model, calibration: Calibration)
     {
         let files = ModelFiles.files(of: checkpoint)
-        let hashes = try digests.digests(of: files + (calibration.file.map { [$0] } ?? []), cancel: cancel, progress: progress)
+        let hashes = try digests.sizedDigests(of: files + (calibration.file.map { [$0] } ?? []), cancel: cancel, progress: progress)
         var out: [ModelFile] = []
         for (f, h) in zip(files, hashes) {
-            out.append(ModelFile(name: (f as NSString).lastPathComponent, size: try FileDigests.stamp(f).size, sha256: h))
+            out.append(ModelFile(name: (f as NSString).lastPathComponent, size: h.size, sha256: h.digest))
         }
         let cal = Calibration(kind: calibration.kind, file: calibration.file, tensor: calibration.tensor,
-                              sha256: calibration.file == nil ? nil : hashes.last,
+                              sha256: calibration.file == nil ? nil : hashes.last?.digest,
                               nSequences: (calibration as? HessianFileCalibration)?.nSequences, label: calibration.label)
         return (Model(path: checkpoint.path, files: out), cal)
     }
