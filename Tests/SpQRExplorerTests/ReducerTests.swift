@@ -94,20 +94,24 @@ struct ReducerBrowserTests {
         #expect(s.filter == "dow")
     }
 
-    @Test("Enter keeps the filter and closes the prompt")
-    func filterEnter() {
+    /// The list with "dow" typed at the filter prompt.
+    func filtering() -> AppState {
         var s = browser()
         key(&s, .char("/"))
         for c in "dow" { key(&s, .char(c)) }
+        return s
+    }
+
+    @Test("Enter keeps the filter and closes the prompt")
+    func filterEnter() {
+        var s = filtering()
         key(&s, .enter)
         #expect(s.prompt == nil && s.filter == "dow")
     }
 
     @Test("Esc in the filter clears it")
     func filterEscape() {
-        var s = browser()
-        key(&s, .char("/"))
-        for c in "dow" { key(&s, .char(c)) }
+        var s = filtering()
         key(&s, .escape)
         #expect(s.filter == "" && s.prompt == nil)
     }

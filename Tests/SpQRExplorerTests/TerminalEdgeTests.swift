@@ -7,32 +7,34 @@ import SpQRTestSupport
 
 @Suite("Terminal edge cases")
 struct TerminalEdgeTests {
-    @Test("below the minimum size, every screen says the terminal is too small (as much as fits)",
-          arguments: [(1, 1), (2, 1), (20, 10), (71, 19), (71, 40), (120, 19)])
-    func tooSmall(width: Int, height: Int) throws {
+    /// Calls `body` with the layer screen and the layer list, each with and without the help.
+    func forEachScreen(width: Int, height: Int, _ body: (AppState) -> Void) throws {
         var s = try ExplorerFixtures.layerState(width: width, height: height)
         for onLayer in [true, false] {
             s.onLayer = onLayer
             for help in [false, true] {
                 s.showHelp = help
-                let first = lines(Renderer.render(s))[0]
-                #expect(first == String("Terminal too small (\(width)x\(height)).".prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0))
+                body(s)
             }
+        }
+    }
+
+    @Test("below the minimum size, every screen says the terminal is too small (as much as fits)",
+          arguments: [(1, 1), (2, 1), (20, 10), (71, 19), (71, 40), (120, 19)])
+    func tooSmall(width: Int, height: Int) throws {
+        try forEachScreen(width: width, height: height) { s in
+            let first = lines(Renderer.render(s))[0]
+            #expect(first == String("Terminal too small (\(width)x\(height)).".prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0))
         }
     }
 
     @Test("at and above the minimum size, every screen has its title, and the help its box",
           arguments: [(72, 20), (73, 21), (300, 100)])
     func large(width: Int, height: Int) throws {
-        var s = try ExplorerFixtures.layerState(width: width, height: height)
-        for onLayer in [true, false] {
-            s.onLayer = onLayer
-            for help in [false, true] {
-                s.showHelp = help
-                let text = lines(Renderer.render(s))
-                #expect(text[0].hasPrefix(" SpQR Explorer "))
-                #expect(text.contains { $0.contains("Keys (\(onLayer ? "layer view" : "layer list"))") } == help)
-            }
+        try forEachScreen(width: width, height: height) { s in
+            let text = lines(Renderer.render(s))
+            #expect(text[0].hasPrefix(" SpQR Explorer "))
+            #expect(text.contains { $0.contains("Keys (\(s.onLayer ? "layer view" : "layer list"))") } == s.showHelp)
         }
     }
 
