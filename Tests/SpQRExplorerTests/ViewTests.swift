@@ -22,6 +22,20 @@ struct ViewTests {
         #expect(text.allSatisfy { $0.prefix(5).allSatisfy { $0 == " " } })
     }
 
+    @Test("the heatmap side draws its title and, before any map, why the map is missing")
+    func heatmapAlone() {
+        let m = HeatmapModel(rows: 48, cols: 96, maps: nil, mapsStale: false, mode: .error, viewport: Viewport(), progress: nil,
+                             error: "singular Hessian", capabilities: .full)
+        let area = Rect(x: 0, y: 0, width: 100, height: 20)
+        var b = CellBuffer(width: 100, height: 20)
+        _ = LayerView.renderHeatmap(m, LayerAreas(body: area), &b)
+        let text = lines(b)
+        #expect(text[0].hasPrefix("[4] error contribution  rows 0–47  cols 0–95  zoom 1×"))
+        let heatmap = LayerAreas(body: area).heatmap
+        #expect(text[heatmap.y + heatmap.height / 2].hasPrefix(" Could not quantize: singular Hessian"))
+        #expect(text.dropFirst().allSatisfy { !$0.contains("Settings") }, "the panel is not drawn")
+    }
+
     @Test("the browser draws its rows with the figures of the measured ones")
     func browserAlone() {
         let row = LayerRow(name: "model.layers.3.mlp.up_proj.weight", block: "model.layers.3", shape: [8, 4], dtype: "F32",

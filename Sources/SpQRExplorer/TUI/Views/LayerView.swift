@@ -16,7 +16,6 @@ enum LayerView {
     }
 
     /// The heatmap with its title row, marginals and legend; returns the geometry it drew with.
-    @discardableResult
     static func renderHeatmap(_ m: HeatmapModel, _ areas: LayerAreas, _ b: inout CellBuffer) -> HeatmapGeometry {
         let g = HeatmapGeometry(rows: m.rows, cols: m.cols, area: areas.heatmap, viewport: m.viewport)
         heatmapTitle(m, g, areas.heatmapTitle, &b)
@@ -79,28 +78,28 @@ enum LayerView {
         }
     }
 
-    static func marginals(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ layout: LayerAreas, _ b: inout CellBuffer) {
+    static func marginals(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ areas: LayerAreas, _ b: inout CellBuffer) {
         let total = max(maps.totalError, 1e-300)
         let colors = m.capabilities.colors
         // Rows: error share of the rows under each cell row.
         var rowShares: [Double] = []
-        for cy in 0..<layout.rowMarginal.height {
+        for cy in 0..<areas.rowMarginal.height {
             let (rr, _) = g.region(cellX: 0, cellY: cy)
             rowShares.append(rr.reduce(0.0) { $0 + maps.rowError[$1] } / total)
         }
         let rowMax = max(rowShares.max() ?? 0, 1e-300)
         for (cy, v) in rowShares.enumerated() {
-            b.set(layout.rowMarginal.x, layout.rowMarginal.y + cy, Bars.glyph(v / rowMax, unicode: m.capabilities.unicode),
+            b.set(areas.rowMarginal.x, areas.rowMarginal.y + cy, Bars.glyph(v / rowMax, unicode: m.capabilities.unicode),
                   Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none))
         }
         var colShares: [Double] = []
-        for cx in 0..<layout.colMarginal.width {
+        for cx in 0..<areas.colMarginal.width {
             let cr = g.colRange(cell: cx)
             colShares.append(cr.reduce(0.0) { $0 + maps.colError[$1] } / total)
         }
         let colMax = max(colShares.max() ?? 0, 1e-300)
         for (cx, v) in colShares.enumerated() {
-            b.set(layout.colMarginal.x + cx, layout.colMarginal.y, Bars.glyph(v / colMax, unicode: m.capabilities.unicode),
+            b.set(areas.colMarginal.x + cx, areas.colMarginal.y, Bars.glyph(v / colMax, unicode: m.capabilities.unicode),
                   Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none))
         }
     }
