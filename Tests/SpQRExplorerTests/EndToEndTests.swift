@@ -182,6 +182,33 @@ struct TmuxTests {
         #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
+    @Test("a checkpoint path with CJK and emoji keeps the calibration label at the terminal's right edge")
+    func widePath() throws {
+        try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
+        try #require(FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("数据🙂\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let checkpoint = dir.appendingPathComponent("模型.safetensors").path
+        try FileManager.default.copyItem(atPath: ExplorerFixtures.checkpointPath, toPath: checkpoint)
+        // The command goes through a script at an ASCII path, so that nothing depends on how tmux types UTF-8.
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-wide-\(UUID().uuidString).sh").path
+        defer { unlink(script) }
+        try "TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \(Self.root)/.build/debug/spqr-explorer '\(checkpoint)'\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let tmux = Tmux()
+        tmux.start(width: 100, height: 30)
+        defer { tmux.stop() }
+        tmux.literal("bash \(script)")
+        tmux.keys("Enter")
+        let screen = try #require(tmux.wait(30) { $0.contains("self_attn.q_proj") }, "the layer list did not appear:\n\(tmux.screen())")
+        let title = String(screen.split(separator: "\n")[0])
+        #expect(title.contains(checkpoint), "\(title)")
+        // capture-pane drops the label's trailing blank.
+        #expect(title.hasSuffix(" DATA-FREE: H = I") && DisplayWidth.of(title) == 99, "\(title)")
+        tmux.keys("q")
+    }
+
     @Test("quantize on a terminal shows its phases and progress on stderr, then clears the line before the table")
     func headlessProgressOnTerminal() throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
