@@ -1,6 +1,7 @@
 // The explorer end to end: the app loop with the real effect runner on an in-memory terminal, and the
 // real binary driven through tmux (open the sample, open a layer, change settings, compare the figures
-// on screen with `quantize --json`, export a recipe, resize, quit, and check the terminal came back).
+// on screen with `quantize --json`, export a recipe, resize, quit, and check the terminal came back;
+// odd terminals; a checkpoint path with wide characters).
 
 import Foundation
 import Testing
