@@ -1,99 +1,15 @@
 // One SpQR setting, described once: its reference `main.py` flag name, where it lives in `SpQRConfig`,
-// the values the reference accepts, how it reads from command-line text and from recipe JSON, how it is
-// written back, a one-line help text and the steps the explorer offers. The settings themselves are listed
-// in SpQRSettings.swift; `SpQRConfig`'s coding and validation, the recipe reader and writer, the command
-// line, the JSON Schema, the sweep's columns and the reference command all derive from these descriptions.
+// the values the reference accepts, how it reads from command-line text and is written back as text, a
+// one-line help text and the steps the explorer offers. Its JSON form is in SettingJSON.swift, its reference
+// flag in ReferenceCommand.swift, its JSON Schema in SettingsJSONSchema.swift and stepping in
+// SettingSteps.swift; the settings themselves are listed in SpQRSettings.swift. `SpQRConfig`'s coding and
+// validation, the recipe reader and writer, the command line, the sweep's columns and the reference command
+// all derive from these descriptions.
 //
-// Value spellings: text (command line, CSV) takes `none`/`null`/`off` for an unset whole number,
-// `inf`/`off`/`none` for "no outliers" (any case), 1/0, true/false and yes/no for on/off, and choices in
-// snake_case or kebab-case. JSON takes `null` for an unset whole number and the strings "inf", "off" or
-// "none" for "no outliers", and is written with `null` and "inf".
+// Text spellings (command line, CSV): `none`/`null`/`off` for an unset whole number, `inf`/`off`/`none` for
+// "no outliers" (any case), 1/0, true/false and yes/no for on/off, and choices in snake_case or kebab-case.
 
 import Foundation
-
-/// A setting's value, whatever the setting's type.
-public enum SettingValue: Sendable, Hashable, CustomStringConvertible {
-    /// A whole number (bits, group sizes, block size).
-    case integer(Int)
-    /// A real number; `.infinity` is "off" for a setting that has an off value.
-    case number(Double)
-    /// On or off.
-    case boolean(Bool)
-    /// One of a fixed set of names (the raw value).
-    case choice(String)
-    /// Unset (reference `None`): one group per row, 16-bit statistics.
-    case none
-
-    /// The value as a number, for ordering whole and real numbers together.
-    var numeric: Double? {
-        switch self {
-        case .integer(let i): return Double(i)
-        case .number(let d): return d
-        default: return nil
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .integer(let i): return "\(i)"
-        case .number(let d): return d.isInfinite && d > 0 ? "inf" : "\(d)"
-        case .boolean(let b): return "\(b)"
-        case .choice(let s): return s
-        case .none: return "none"
-        }
-    }
-}
-
-/// A Swift type a setting is stored as in `SpQRConfig`.
-public protocol SettingRepresentable: Sendable {
-    /// The value in the common form.
-    var settingValue: SettingValue { get }
-    /// The stored form of `value`, or nil when `value` is of another kind.
-    init?(settingValue value: SettingValue)
-}
-
-extension Int: SettingRepresentable {
-    public var settingValue: SettingValue { .integer(self) }
-    public init?(settingValue value: SettingValue) {
-        guard case .integer(let i) = value else { return nil }
-        self = i
-    }
-}
-
-extension Optional: SettingRepresentable where Wrapped == Int {
-    public var settingValue: SettingValue { map { .integer($0) } ?? .none }
-    public init?(settingValue value: SettingValue) {
-        switch value {
-        case .integer(let i): self = i
-        case .none: self = nil
-        default: return nil
-        }
-    }
-}
-
-extension Double: SettingRepresentable {
-    public var settingValue: SettingValue { .number(self) }
-    public init?(settingValue value: SettingValue) {
-        guard case .number(let d) = value else { return nil }
-        self = d
-    }
-}
-
-extension Bool: SettingRepresentable {
-    public var settingValue: SettingValue { .boolean(self) }
-    public init?(settingValue value: SettingValue) {
-        guard case .boolean(let b) = value else { return nil }
-        self = b
-    }
-}
-
-extension PermutationOrder: SettingRepresentable {
-    public var settingValue: SettingValue { .choice(rawValue) }
-    public init?(settingValue value: SettingValue) {
-        guard case .choice(let s) = value else { return nil }
-        self.init(rawValue: s)
-    }
-}
 
 /// One setting of the reference SpQR engine.
 public struct Setting: Sendable {
@@ -261,91 +177,6 @@ public struct Setting: Sendable {
         case .number(let d) where abs(d) >= 0.01 && abs(d) < 1000: return String(format: "%.3g", d)
         case .number(let d): return String(format: "%.2e", d)
         default: return value.description
-        }
-    }
-
-    // MARK: JSON
-
-    /// The JSON types accepted, after "expected" in a type mismatch.
-    var jsonTypePhrase: String {
-        switch domain {
-        case .integer(_, _, let unset): return unset == nil ? "an integer" : "null or an integer"
-        case .number(_, let inf): return inf == nil ? "a number" : "a number or \"inf\""
-        case .flag: return "true or false"
-        case .binary: return "true, false, 0, 1 or null"
-        case .choice: return "a string"
-        }
-    }
-
-    /// The JSON values accepted, after "expected" when a value is out of range.
-    var jsonRangePhrase: String {
-        switch domain {
-        case .integer(let r, _, let unset):
-            let bounds = r.upperBound != Int.max ? "an integer from \(r.lowerBound) to \(r.upperBound)"
-                : r.lowerBound == 1 ? "a positive integer" : "an integer of at least \(r.lowerBound)"
-            return (unset.map { "null (\($0)) or " } ?? "") + bounds
-        case .number(let m, let inf): return Self.atLeast(m) + (inf == nil ? "" : " or \"inf\"")
-        case .choice(let names): return Self.list(names)
-        case .flag, .binary: return jsonTypePhrase
-        }
-    }
-
-    /// Reads the recipe's JSON form of a value, range checked.
-    /// - Throws: `invalidSetting` with "expected …, got …" (the caller names the field).
-    public func decode(json: RecipeValue) throws -> SettingValue {
-        func fail(_ expected: String, _ got: String) -> SpQRError { SpQRError(.invalidSetting, "expected \(expected), got \(got)") }
-        let value: SettingValue
-        switch (domain, json) {
-        case (.integer(_, _, let unset), .null) where unset != nil: value = .none
-        case (.integer, .int(let i)): value = .integer(i)
-        case (.number, .int(let i)): value = .number(Double(i))
-        case (.number, .double(let d)): value = .number(d)
-        case (.number(_, let inf), .string(let s)) where inf != nil && Self.infinityWords.contains(s): value = .number(.infinity)
-        case (.flag, .bool(let b)), (.binary, .bool(let b)): value = .boolean(b)
-        case (.binary, .null): value = .boolean(false)
-        case (.binary, .int(let i)) where i == 0 || i == 1: value = .boolean(i == 1)
-        case (.choice, .string(let s)): value = .choice(s)
-        default: throw fail(jsonTypePhrase, json.typeDescription)
-        }
-        if rangeProblem(value) != nil {
-            if case .choice(let name) = value { throw fail(jsonRangePhrase, "\"\(name)\"") }
-            throw fail(jsonRangePhrase, value.description)
-        }
-        return value
-    }
-
-    /// The recipe's JSON form of a value: `null` when unset, "inf" for no outliers.
-    public func json(_ value: SettingValue) -> RecipeValue {
-        switch value {
-        case .integer(let i): return .int(i)
-        case .number(let d): return d.isFinite ? .double(d) : .string(value.description)
-        case .boolean(let b): return .bool(b)
-        case .choice(let s): return .string(s)
-        case .none: return .null
-        }
-    }
-}
-
-extension RecipeValue {
-    /// The value as error messages name it ("the number 3", "the string \"x\"").
-    public var typeDescription: String {
-        switch self {
-        case .int(let i): return "the number \(i)"
-        case .double(let d): return "the number \(d)"
-        case .bool(let b): return "a boolean (\(b))"
-        case .string(let s): return "the string \"\(s)\""
-        case .null: return "null"
-        }
-    }
-
-    /// A scalar from `JSONSerialization` (nil for arrays and objects).
-    public init?(jsonObject x: Any) {
-        switch x {
-        case is NSNull: self = .null
-        case let n as NSNumber where String(cString: n.objCType) == "c": self = .bool(n.boolValue)
-        case let n as NSNumber: self = JSONValue.integer(n).map { .int($0) } ?? .double(n.doubleValue)
-        case let s as String: self = .string(s)
-        default: return nil
         }
     }
 }
