@@ -110,6 +110,21 @@ struct SettingsPathsTests {
         for s in Setting.all { #expect(try s.parse(s.text(of: s.value(in: c))) == s.value(in: c), "\(s.name)") }
     }
 
+    @Test("the sweep's CSV has a column per setting whose text reads back as the run's configuration")
+    func sweepColumns() throws {
+        var c = try Self.parse(["--groupsize", "24", "--outlier_threshold", "off", "--qq_scale_bits", "none", "--round_zero", "1"])
+        c.blocksize = 64
+        let point = SweepCommand.Point(config: c, avgBits: 3.5, storageBits: 10, storageBitsPerWeight: 3.6, nOutliers: 0, outlierFraction: 0,
+                                       relWeightError: 0.1, relProxyError: 0.01, errorShareTop1pct: 0.2, pareto: true)
+        let lines = SweepCommand.csv([point]).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        #expect(lines.count == 2 && lines[0].count == lines[1].count)
+        #expect(Array(lines[0].prefix(Setting.all.count)) == Setting.all.map(\.name))
+        var back = SpQRConfig()
+        for (s, text) in zip(Setting.all, lines[1]) { try s.set(s.parse(text), in: &back) }
+        #expect(back == c)
+        #expect(Array(lines[1][9...10]) == ["inf", "act_order"])
+    }
+
     @Test("lists give every combination; bad values name the flag")
     func lists() throws {
         let configs = try SettingsOptions.parse(["--groupsize", "24,none", "--outlier_threshold", "0.2, off"]).combinations(base: SpQRConfig())
