@@ -80,12 +80,12 @@ struct ReducerSettingsTests {
 
     @Test("every advanced value steps in and reads back as itself")
     func advancedRoundTrip() {
-        for (i, setting) in SettingControls.advanced.enumerated() {
+        for (i, setting) in Setting.advanced.enumerated() {
             var c = SpQRConfig()
             // Step down to the first value, then up through every value.
-            for _ in setting.values { SettingControls.adjust(&c, .advancedDecrease, advancedFocus: i) }
-            for value in setting.values {
-                #expect(SettingControls.advancedValues(c)[i].value == value, "\(setting.name)")
+            for _ in setting.steps { SettingControls.adjust(&c, .advancedDecrease, advancedFocus: i) }
+            for value in setting.steps {
+                #expect(SettingControls.advancedValues(c)[i].value == setting.label(of: value), "\(setting.name)")
                 SettingControls.adjust(&c, .advancedIncrease, advancedFocus: i)
             }
         }

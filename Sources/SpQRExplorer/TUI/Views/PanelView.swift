@@ -47,7 +47,10 @@ enum PanelView {
                             focus ? .reverse : .plain))
             }
         } else {
-            out.append(("  qq \(c.qqScaleBits.map(String.init) ?? "-")/\(c.qqZeroBits.map(String.init) ?? "-") in \(c.qqGroupsize) · \(c.permutationOrder.rawValue) · percdamp \(Num.short(c.percdamp))\(c.simplifiedOutliers ? " · simplified" : "")  [a]", .dim))
+            func label(_ setting: Setting) -> String { setting.label(of: setting.value(in: c)) }
+            let qq = "qq \(label(.qqScaleBits))/\(label(.qqZeroBits)) in \(label(.qqGroupsize))"
+            let rest = "\(label(.permutationOrder)) · percdamp \(label(.percdamp))\(c.simplifiedOutliers ? " · simplified" : "")"
+            out.append(("  \(qq) · \(rest)  [a]", .dim))
         }
         return out
     }
