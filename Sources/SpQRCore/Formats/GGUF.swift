@@ -13,8 +13,9 @@
 // ggml/src/gguf.cpp in the llama.cpp repository, whose rules are kept: keys and tensor names are unique,
 // arrays do not nest, at most 4 dimensions. Every length and count read from the file is checked against
 // the bytes that remain before it is used, tensors must lie inside the data section without overlapping,
-// and nothing is read outside the map. Metadata arrays (a tokenizer's 100k+ strings) are walked to
-// validate them but decoded only when asked for.
+// and nothing is read past the end of the file. Metadata arrays (a tokenizer's 100k+ strings) are walked
+// to validate them, kept as their bytes and decoded only when asked for. The file is read with pread
+// (`FileBytes`, never a memory map): a file truncated while open gives an error, not SIGBUS.
 
 import Foundation
 
@@ -73,13 +74,13 @@ public enum GGUFValue: Sendable, Equatable {
     public var arrayValue: GGUFArray? { if case .array(let a) = self { return a } else { return nil } }
 }
 
-/// A metadata array, kept as its bytes in the mapped file and decoded on demand.
+/// A metadata array, kept as its bytes (copied from the file) and decoded on demand.
 public struct GGUFArray: Sendable, Equatable {
     /// The type of every element (never `.array`: arrays do not nest).
     public let elementType: GGUFValueType
     /// Number of elements.
     public let count: Int
-    /// The elements' bytes (a slice of the map; for strings, each is a u64 length and its bytes).
+    /// The elements' bytes (for strings, each is a u64 length and its bytes).
     let bytes: Data
 
     /// Every element, decoded (invalid UTF-8 in a string element is replaced by U+FFFD).
@@ -158,7 +159,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public var shape: [Int] { dimensions.reversed() }
 }
 
-/// A memory-mapped GGUF file.
+/// A GGUF file: header, metadata and tensor table read when opened, tensor data on demand.
 public final class GGUFFile: @unchecked Sendable {
     /// The path it was opened from.
     public let path: String
@@ -171,15 +172,16 @@ public final class GGUFFile: @unchecked Sendable {
     /// The data section's alignment in bytes.
     public let alignment: Int
     private let index: [String: Int]
-    private let data: Data
+    /// The open file.
+    let bytes: FileBytes
     private let dataStart: Int
 
     /// Opens and validates a GGUF file (header, metadata, tensor table); tensor data is read on demand.
     public init(path: String) throws {
         self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        let data = try MappedFile.map(path)
-        var r = ByteReader(data: data, path: path)
+        let file = try FileBytes(path: path)
+        var r = ByteReader(file: file)
         let magic = try r.bytes(4, what: "magic")
         guard magic == Array("GGUF".utf8) else {
             throw fail("not a GGUF file (magic \(magic.map { String(format: "%02x", $0) }.joined()) instead of 47475546 \"GGUF\")")
@@ -227,10 +229,10 @@ public final class GGUFFile: @unchecked Sendable {
             infos.append((name, dims, type, offset))
         }
         let dataStart = tensorCount == 0 ? r.offset : (r.offset + alignment - 1) / alignment * alignment
-        guard dataStart <= data.count else {
-            throw fail("truncated: the data section would start at byte \(dataStart), past the end of the \(data.count)-byte file")
+        guard dataStart <= file.size else {
+            throw fail("truncated: the data section would start at byte \(dataStart), past the end of the \(file.size)-byte file")
         }
-        let dataLength = data.count - dataStart
+        let dataLength = file.size - dataStart
         var tensors: [GGUFTensorInfo] = []
         tensors.reserveCapacity(infos.count)
         for (name, dims, typeID, offset) in infos {
@@ -261,7 +263,7 @@ public final class GGUFFile: @unchecked Sendable {
         self.alignment = alignment
         self.tensors = tensors
         self.index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
-        self.data = data
+        self.bytes = file
         self.dataStart = dataStart
     }
 
@@ -274,80 +276,48 @@ public final class GGUFFile: @unchecked Sendable {
     /// Whether the file holds a tensor named `name`.
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
-    /// A tensor dequantized to Float, in row-major order of `shape`.
+    /// A tensor dequantized to Float, in row-major order of `shape`; refused before anything is
+    /// allocated when its Float copy does not fit the available memory.
     public func floats(_ name: String) throws -> [Float] {
+        try floats(name, elements: 0..<(try info(name)).elementCount)
+    }
+
+    /// Elements `range` of a tensor in the file's order (ggml order, row-major for `shape`) dequantized
+    /// to Float; the bounds must be multiples of the type's block size.
+    public func floats(_ name: String, elements range: Range<Int>) throws -> [Float] {
         let t = try info(name)
         guard t.type.isSupported else {
             throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has type \(t.type), which cannot be dequantized here "
                 + "(\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)")
         }
-        return data.withUnsafeBytes { raw in
-            GGMLDequantize.toFloat(UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.offset)..<(dataStart + t.offset + t.byteCount)]),
-                                   type: t.type, count: t.elementCount)
+        let block = t.type.blockSize
+        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount && range.lowerBound % block == 0
+                     && range.upperBound % block == 0, "elements \(range) of \(t.elementCount) in blocks of \(block)")
+        try MemoryBudget.checkFloats(range.count, tensor: name, path: path)
+        return try [Float](unsafeUninitializedCapacity: range.count) { out, initialized in
+            initialized = 0
+            guard let base = out.baseAddress else { return }
+            // Whole blocks a chunk at a time through one reused buffer.
+            let blocksPerChunk = max(1, FileBytes.conversionChunk / block)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerChunk * t.type.bytesPerBlock, alignment: 8)
+            defer { buffer.deallocate() }
+            var firstBlock = range.lowerBound / block
+            let endBlock = range.upperBound / block
+            while firstBlock < endBlock {
+                let n = min(blocksPerChunk, endBlock - firstBlock)
+                let raw = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(n * t.type.bytesPerBlock)])
+                try bytes.read(at: dataStart + t.offset + firstBlock * t.type.bytesPerBlock, into: raw, what: "tensor \"\(name)\"")
+                let values = GGMLDequantize.toFloat(UnsafeRawBufferPointer(raw), type: t.type, count: n * block)
+                values.withUnsafeBufferPointer { (base + (firstBlock * block - range.lowerBound)).update(from: $0.baseAddress!, count: n * block) }
+                firstBlock += n
+            }
+            initialized = range.count
         }
     }
 }
 
-/// Bounds-checked little-endian reads over a file's bytes (GGUF headers, importance matrices, .npy).
-struct ByteReader {
-    let data: Data
-    let path: String
-    var offset = 0
-
-    var remaining: Int { data.count - offset }
-
-    func fail(_ what: String, _ need: Int) -> SpQRError {
-        SpQRError(.fileFormat, "\(path): truncated: \(what) needs \(need) bytes at offset \(offset), the file has \(data.count)")
-    }
-
-    mutating func bytes(_ n: Int, what: String) throws -> [UInt8] {
-        guard n >= 0, n <= remaining else { throw fail(what, n) }
-        defer { offset += n }
-        return [UInt8](data[(data.startIndex + offset)..<(data.startIndex + offset + n)])
-    }
-
-    mutating func skip(_ n: Int, what: String) throws {
-        guard n >= 0, n <= remaining else { throw fail(what, n) }
-        offset += n
-    }
-
-    mutating func load<T: FixedWidthInteger>(_ what: String, as: T.Type) throws -> T {
-        let n = MemoryLayout<T>.size
-        guard n <= remaining else { throw fail(what, n) }
-        defer { offset += n }
-        return data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-    }
-
-    mutating func u32(_ what: String) throws -> UInt32 { try load(what, as: UInt32.self) }
-    mutating func u64(_ what: String) throws -> UInt64 { try load(what, as: UInt64.self) }
-    mutating func i32(_ what: String) throws -> Int { Int(try load(what, as: Int32.self)) }
-
-    /// A u64 count that must be satisfiable by the remaining bytes, `minimumBytesEach` per item.
-    mutating func count(_ what: String, minimumBytesEach: Int) throws -> Int {
-        let c = try u64(what)
-        guard c <= UInt64(max(0, remaining) / max(minimumBytesEach, 1)) else {
-            throw SpQRError(.fileFormat, "\(path): \(what) \(c) cannot fit in the \(remaining) bytes that remain")
-        }
-        return Int(c)
-    }
-
-    /// A u64 length and that many bytes, checked before anything is copied.
-    mutating func stringBytes(_ what: String) throws -> Range<Int> {
-        let n = try u64("length of \(what)")
-        guard n <= UInt64(remaining) else {
-            throw SpQRError(.fileFormat, "\(path): \(what) claims \(n) bytes at offset \(offset), past the end of the \(data.count)-byte file")
-        }
-        defer { offset += Int(n) }
-        return offset..<(offset + Int(n))
-    }
-
-    mutating func string(_ what: String) throws -> String {
-        let range = try stringBytes(what)
-        let s = data.withUnsafeBytes { String(validating: UnsafeRawBufferPointer(rebasing: $0[range]), as: UTF8.self) }
-        guard let s else { throw SpQRError(.fileFormat, "\(path): \(what) is not valid UTF-8") }
-        return s
-    }
-
+/// The GGUF value encoding over a `ByteReader`.
+extension ByteReader {
     mutating func valueType(_ what: String) throws -> GGUFValueType {
         let raw = try u32(what)
         guard let t = GGUFValueType(rawValue: raw) else {
@@ -370,12 +340,11 @@ struct ByteReader {
             } else {
                 for i in 0..<n { _ = try stringBytes("element \(i) of metadata \(key)") }
             }
-            return .array(GGUFArray(elementType: elementType, count: n, bytes: data[(data.startIndex + start)..<(data.startIndex + offset)]))
+            return .array(GGUFArray(elementType: elementType, count: n, bytes: try file.data(at: start, count: offset - start, what: "metadata \(key)")))
         default:
             let size = type.fixedSize!
             guard size <= remaining else { throw fail("metadata \(key)", size) }
-            defer { offset += size }
-            return data.withUnsafeBytes { GGUFArray.decode(type, $0, offset) }
+            return try bytes(size, what: "metadata \(key)").withUnsafeBytes { GGUFArray.decode(type, $0, 0) }
         }
     }
 }
