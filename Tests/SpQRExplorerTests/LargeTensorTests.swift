@@ -85,4 +85,24 @@ struct LargeTensorTests {
             #expect(!r.stderr.contains("Fatal error"))
         }
     }
+
+    @Test("a layer too wide for its [in, in] Hessian is refused before H is built: in process and by quantize")
+    func wideLayer() throws {
+        let n = 1 << 20
+        do {
+            _ = try IdentityCalibration().hessian(forLayer: "l.weight", inFeatures: n)
+            Issue.record("a 4 TiB identity was built")
+        } catch let e as SpQRError {
+            #expect(e.kind == .tooLarge && e.message.hasPrefix("l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory but only "), "\(e)")
+            #expect(e.message.hasSuffix(" is available; a layer with \(n) inputs is too wide to quantize on this machine"), "\(e)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-wide-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("wide.safetensors").path
+        try SafetensorsWriter.write([.f32("l.weight", shape: [1, n], [Float](repeating: 0.5, count: n))], to: path)
+        let r = try BinaryRunner.run(["quantize", "--weights", path, "--layer", "l.weight"])
+        #expect(r.status == 1 && r.stderr.contains("l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory"), "\(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error"))
+    }
 }

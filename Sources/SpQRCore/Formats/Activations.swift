@@ -58,6 +58,7 @@ public struct ActivationsCalibration: CalibrationSource {
 
     public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
         if let h = cache.get(n) { return h }
+        try MemoryBudget.checkHessian(n, layer: layer, source: "2XᵀX/n from \(file!)")
         let h: Matrix
         if let npy {
             guard npy.cols == n else {

@@ -183,5 +183,8 @@ public struct IdentityCalibration: CalibrationSource {
     public var label: String { "none: data-free (H = I)" }
     public var file: String? { nil }
     public var tensor: String? { nil }
-    public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix { Hessian.identity(inFeatures) }
+    public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix {
+        try MemoryBudget.checkHessian(inFeatures, layer: layer, source: "H = I")
+        return Hessian.identity(inFeatures)
+    }
 }

@@ -162,6 +162,7 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
         if let bad = e.meanSquares.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
             throw SpQRError(.nonFinite, "\(file!): the importance matrix entry \(e.name) holds \(e.meanSquares[bad]) at column \(bad); E[x²] must be finite and non-negative")
         }
+        try MemoryBudget.checkHessian(n, layer: layer, source: "2·diag(E[x²]) from \(file!)")
         return Hessian.fromDiagonal(e.meanSquares.map { 2 * $0 })
     }
 }

@@ -58,6 +58,14 @@ public enum MemoryBudget {
                       + "`spqr-explorer layers --stats` still summarises it without loading it")
     }
 
+    /// Checks the [n, n] Float Hessian of a layer with `n` inputs (`source` says where it comes from).
+    public static func checkHessian(_ n: Int, layer: String, source: String) throws {
+        let (elements, overflow) = n.multipliedReportingOverflow(by: n)
+        let (bytes, overflow2) = elements.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        try check(bytes: overflow || overflow2 ? Int.max : bytes, for: "the [\(n), \(n)] Hessian (\(source))", path: layer,
+                  advice: "a layer with \(n) inputs is too wide to quantize on this machine")
+    }
+
     /// A byte count for messages: "200.0 GiB".
     static func format(_ bytes: Int) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
