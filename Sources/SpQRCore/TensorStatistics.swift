@@ -97,7 +97,7 @@ public struct TensorStatistics: Sendable, Equatable, Codable {
         for i in 0..<runs {
             // Evenly spaced starts from the first block to the last full run, kept in increasing order
             // and never overlapping.
-            let startBlock = runs == 1 ? 0 : (blocks - runBlocks) * i / (runs - 1)
+            let startBlock = runs == 1 ? 0 : max(0, blocks - runBlocks) * i / (runs - 1)
             let start = max(previousEnd, startBlock * g), end = min(count, start + run)
             if start >= end { continue }
             try add(start..<end)
