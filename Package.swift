@@ -33,8 +33,11 @@ let package = Package(
         ),
         // Fixtures and snapshots are read from the source tree (#filePath), not bundled.
         .executableTarget(name: "SpQRFuzz", dependencies: ["SpQRCore"]),
-        .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"], exclude: ["__Snapshots__"]),
+        // What both test targets share: the seeded generator, tolerance comparisons, snapshot assertions.
+        .target(name: "SpQRTestSupport", dependencies: ["SpQRCore"], path: "Tests/SpQRTestSupport"),
+        .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport"],
+                    exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,7 +16,6 @@ static inline int spqr_colors(void) { return COLORS; }
 static inline int spqr_color_pairs(void) { return COLOR_PAIRS; }
 static inline attr_t spqr_a_bold(void) { return A_BOLD; }
 static inline attr_t spqr_a_reverse(void) { return A_REVERSE; }
-static inline attr_t spqr_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t spqr_a_dim(void) { return A_DIM; }
 static inline attr_t spqr_a_normal(void) { return A_NORMAL; }
 static inline int spqr_key_resize(void) { return KEY_RESIZE; }
@@ -28,13 +27,15 @@ static inline mmask_t spqr_button4_pressed(void) { return BUTTON4_PRESSED; }
 static inline mmask_t spqr_button5_pressed(void) { return BUTTON5_PRESSED; }
 static inline int spqr_lc_all(void) { return LC_ALL; }
 
-/// Writes one wide character with the given attributes and colour pair (pairs above 32767 go through
-/// setcchar's opts pointer).
-static inline int spqr_put_wch(int y, int x, wchar_t ch, attr_t attrs, int pair) {
+static inline int spqr_ccharw_max(void) { return CCHARW_MAX; }
+
+/// Writes one character (a spacing character followed by up to CCHARW_MAX - 1 combining marks, zero
+/// terminated) with the given attributes and colour pair (pairs above 32767 go through setcchar's opts
+/// pointer).
+static inline int spqr_put_wchs(int y, int x, const wchar_t *chars, attr_t attrs, int pair) {
     cchar_t cc;
-    wchar_t wch[2] = { ch, 0 };
     int p = pair;
-    setcchar(&cc, wch, attrs, (short)(pair > 32767 ? 0 : pair), &p);
+    setcchar(&cc, chars, attrs, (short)(pair > 32767 ? 0 : pair), &p);
     return mvwadd_wch(stdscr, y, x, &cc);
 }
 

@@ -75,31 +75,17 @@ public struct SpQRConfig: Sendable, Equatable, Hashable, Codable {
         return g
     }
 
-    /// Checks every setting against its valid range; messages name the flag as the reference spells it.
+    /// Checks every setting against its valid range (`Setting.all`) and the combinations the reference
+    /// refuses; messages name the flag as the reference spells it.
     public func validate() throws {
-        func bad(_ m: String) -> SpQRError { SpQRError(.invalidSetting, m) }
-        guard (1...8).contains(wbits) else {
-            throw bad("wbits must be between 1 and 8, got \(wbits)")
+        for setting in Setting.all {
+            let value = setting.value(in: self)
+            if let problem = setting.rangeProblem(value) {
+                throw SpQRError(.invalidSetting, "\(setting.name) must be \(problem), got \(setting.text(of: value))")
+            }
         }
-        if let g = groupsize, g < 1 {
-            throw bad("groupsize must be a positive number of columns (or none for one group per row), got \(g)")
-        }
-        if let b = qqScaleBits, !(1...16).contains(b) {
-            throw bad("qq_scale_bits must be between 1 and 16 (or none for 16-bit scales), got \(b)")
-        }
-        if let b = qqZeroBits, !(1...16).contains(b) {
-            throw bad("qq_zero_bits must be between 1 and 16 (or none for 16-bit zero points), got \(b)")
-        }
-        guard qqGroupsize >= 1 else { throw bad("qq_groupsize must be at least 1, got \(qqGroupsize)") }
-        guard !outlierThreshold.isNaN, outlierThreshold >= 0 else {
-            throw bad("outlier_threshold must be a non-negative number or inf (off), got \(outlierThreshold)")
-        }
-        guard percdamp.isFinite, percdamp >= 0 else {
-            throw bad("percdamp must be a non-negative number, got \(percdamp)")
-        }
-        guard blocksize >= 1 else { throw bad("blocksize must be at least 1, got \(blocksize)") }
         if !perchannel && outliersEnabled && !simplifiedOutliers {
-            throw bad("outlier detection with the leave-one-out pass needs perchannel (as in the reference); "
+            throw SpQRError(.invalidSetting, "outlier detection with the leave-one-out pass needs perchannel (as in the reference); "
                 + "turn on perchannel, use simplified_outliers, or set outlier_threshold to inf")
         }
     }
@@ -115,73 +101,35 @@ public struct SpQRConfig: Sendable, Equatable, Hashable, Codable {
 }
 
 extension SpQRConfig {
-    /// JSON keys: the reference `main.py` flag names.
-    enum CodingKeys: String, CodingKey {
-        case wbits, groupsize, perchannel, sym
-        case qqScaleBits = "qq_scale_bits", qqZeroBits = "qq_zero_bits", qqZeroSym = "qq_zero_sym"
-        case qqGroupsize = "qq_groupsize", roundZero = "round_zero", outlierThreshold = "outlier_threshold"
-        case permutationOrder = "permutation_order", percdamp, blocksize
-        case simplifiedOutliers = "simplified_outliers"
+    /// A JSON key: a setting's reference flag name.
+    struct SettingKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 
-    /// Decodes the reference flag set; missing keys keep the defaults, `null` means unset, an infinite
-    /// threshold is the string "inf", and round_zero may be a boolean or 0/1 as the reference writes it.
+    /// Decodes the reference flag set (`Setting.decode(json:)` for each key present); missing keys keep
+    /// the defaults and unknown keys are ignored.
     public init(from decoder: Decoder) throws {
         self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let v = try c.decodeIfPresent(Int.self, forKey: .wbits) { wbits = v }
-        if c.contains(.groupsize) { groupsize = try c.decodeIfPresent(Int.self, forKey: .groupsize) }
-        if let v = try c.decodeIfPresent(Bool.self, forKey: .perchannel) { perchannel = v }
-        if let v = try c.decodeIfPresent(Bool.self, forKey: .sym) { sym = v }
-        if c.contains(.qqScaleBits) { qqScaleBits = try c.decodeIfPresent(Int.self, forKey: .qqScaleBits) }
-        if c.contains(.qqZeroBits) { qqZeroBits = try c.decodeIfPresent(Int.self, forKey: .qqZeroBits) }
-        if let v = try c.decodeIfPresent(Bool.self, forKey: .qqZeroSym) { qqZeroSym = v }
-        if let v = try c.decodeIfPresent(Int.self, forKey: .qqGroupsize) { qqGroupsize = v }
-        if c.contains(.roundZero) {
-            if let b = try? c.decodeIfPresent(Bool.self, forKey: .roundZero) {
-                roundZero = b
-            } else if let i = try? c.decodeIfPresent(Int.self, forKey: .roundZero) {
-                roundZero = i != 0
-            } else {
-                roundZero = false
+        let c = try decoder.container(keyedBy: SettingKey.self)
+        for setting in Setting.all {
+            let key = SettingKey(stringValue: setting.name)
+            guard c.contains(key) else { continue }
+            do {
+                try setting.set(setting.decode(json: c.decode(RecipeValue.self, forKey: key)), in: &self)
+            } catch let e as SpQRError {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: e.message)
             }
         }
-        if c.contains(.outlierThreshold) {
-            if let s = try? c.decode(String.self, forKey: .outlierThreshold) {
-                guard let v = Double(s) ?? (s.lowercased() == "off" ? .infinity : nil) else {
-                    throw DecodingError.dataCorruptedError(forKey: .outlierThreshold, in: c,
-                        debugDescription: "outlier_threshold must be a number or \"inf\", got \"\(s)\"")
-                }
-                outlierThreshold = v
-            } else if let v = try c.decodeIfPresent(Double.self, forKey: .outlierThreshold) {
-                outlierThreshold = v
-            } else {
-                outlierThreshold = .infinity
-            }
-        }
-        if let v = try c.decodeIfPresent(PermutationOrder.self, forKey: .permutationOrder) { permutationOrder = v }
-        if let v = try c.decodeIfPresent(Double.self, forKey: .percdamp) { percdamp = v }
-        if let v = try c.decodeIfPresent(Int.self, forKey: .blocksize) { blocksize = v }
-        if let v = try c.decodeIfPresent(Bool.self, forKey: .simplifiedOutliers) { simplifiedOutliers = v }
     }
 
-    /// Encodes every flag with the reference's names (unset values as `null`, an infinite threshold as "inf").
+    /// Encodes every setting under its reference flag name, in its JSON form (`Setting.json`).
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(wbits, forKey: .wbits)
-        try c.encode(groupsize, forKey: .groupsize)
-        try c.encode(perchannel, forKey: .perchannel)
-        try c.encode(sym, forKey: .sym)
-        try c.encode(qqScaleBits, forKey: .qqScaleBits)
-        try c.encode(qqZeroBits, forKey: .qqZeroBits)
-        try c.encode(qqZeroSym, forKey: .qqZeroSym)
-        try c.encode(qqGroupsize, forKey: .qqGroupsize)
-        try c.encode(roundZero, forKey: .roundZero)
-        if outlierThreshold.isFinite { try c.encode(outlierThreshold, forKey: .outlierThreshold) }
-        else { try c.encode("inf", forKey: .outlierThreshold) }
-        try c.encode(permutationOrder, forKey: .permutationOrder)
-        try c.encode(percdamp, forKey: .percdamp)
-        try c.encode(blocksize, forKey: .blocksize)
-        try c.encode(simplifiedOutliers, forKey: .simplifiedOutliers)
+        var c = encoder.container(keyedBy: SettingKey.self)
+        for setting in Setting.all {
+            try c.encode(setting.json(setting.value(in: self)), forKey: SettingKey(stringValue: setting.name))
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 @Suite("Bad input")
 struct BadInputTests {

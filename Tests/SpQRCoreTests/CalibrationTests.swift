@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 @Suite("Hessian files")
 struct HessianFileTests {
@@ -177,9 +178,8 @@ struct ImportanceMatrixTests {
 struct ActivationsTests {
     static func expected(_ name: String = "x") throws -> Matrix { try SafetensorsFile(path: "\(fixtures)/activations-expected.safetensors").matrix(name) }
 
-    static func close(_ a: Matrix, _ b: Matrix, _ tolerance: Float = 1e-5) -> Bool {
-        a.rows == b.rows && a.cols == b.cols && zip(a.values, b.values).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
-    }
+    /// Within 1e-5, relative to the larger of the expected entry and 1.
+    static func close(_ a: Matrix, _ b: Matrix) -> Bool { isClose(a, b, relative: 1e-5, floor: 1) }
 
     @Test(".npy versions 1, 2, 3, float16/32/64 and 3-D arrays give H = 2XᵀX/n",
           arguments: ["activations.npy", "activations-v2.npy", "activations-v3.npy", "activations-f8.npy", "activations-3d.npy", "activations-f2.npy"])

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 /// The directory of the reference vectors: $SPQR_VECTORS, or ../shared/vectors beside the checkout.
 func vectorsDirectory() -> String {

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 @Suite("GGUF")
 struct GGUFTests {

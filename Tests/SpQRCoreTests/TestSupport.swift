@@ -1,10 +1,8 @@
 // Seeded inputs for the SpQRCore tests.
 
-@testable import SpQRCore
-
-typealias SeededGenerator = SeededRandom
-
 import Foundation
+@testable import SpQRCore
+import SpQRTestSupport
 
 /// A layer with heavy-tailed weights, a few loud input channels and correlated calibration inputs.
 func syntheticLayer(out: Int, in n: Int, samples: Int = 256, seed: UInt64 = 1) -> (w: Matrix, h: Matrix) {

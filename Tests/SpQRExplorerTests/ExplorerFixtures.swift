@@ -3,6 +3,7 @@
 import Foundation
 @testable import SpQRCore
 @testable import SpQRExplorer
+import SpQRTestSupport
 
 enum ExplorerFixtures {
     /// A checkpoint with two blocks of small layers and a norm, written once per test process.
@@ -24,13 +25,10 @@ enum ExplorerFixtures {
 
     static var checkpoint: any Checkpoint { try! ModelFiles.openCheckpoint(checkpointPath) }
 
-    /// Deterministic heavy-tailed weights.
+    /// Deterministic heavy-tailed weights: a uniform sample over a smaller one.
     static func layer(out: Int, in n: Int, seed: UInt64) -> Matrix {
-        var state = seed
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 11) / Double(1 << 53)) - 0.5
-        }
+        var g = SeededGenerator(seed: seed)
+        func next() -> Float { Float(Double(g.next() >> 11) / Double(1 << 53)) - 0.5 }
         var m = Matrix(rows: out, cols: n)
         for k in m.values.indices { m.values[k] = 0.05 * next() / max(0.1, abs(next()) * 2) }
         return m

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 @Suite("Headless commands")
 struct HeadlessCommandsTests {
@@ -191,8 +192,8 @@ struct SampleCommandsTests {
             let row = try #require(rows.first { $0["name"] as? String == t.name })
             let stats = try #require(row["statistics"] as? [String: Any], "\(t.name) has no statistics")
             let expected = TensorStatistics(try checkpoint.matrix(t.name).values)
-            #expect(abs((stats["std"] as? Double ?? 0) - expected.std) <= 1e-12 * expected.std)
-            #expect(abs((stats["kurtosis"] as? Double ?? 0) - expected.kurtosis) <= 1e-12 * expected.kurtosis)
+            #expect(isClose(stats["std"] as? Double ?? 0, expected.std, relative: 1e-12))
+            #expect(isClose(stats["kurtosis"] as? Double ?? 0, expected.kurtosis, relative: 1e-12))
             #expect((row["note"] as? String)?.contains("re-quantizes") == true)
         }
         let q = try #require(rows.first { $0["name"] as? String == "model.layers.15.self_attn.q_proj.weight" })

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import SpQRCore
+import SpQRTestSupport
 
 @Suite("quantize command")
 struct QuantizeCommandTests {
@@ -26,7 +27,7 @@ struct QuantizeCommandTests {
         // synthetic-a / llama3 in the reference vectors: 243 outliers, 4.57421875 bits, proxy error 0.0039639518549.
         #expect(json["n_outliers"] as? Int == 243)
         #expect(abs((json["avg_bits"] as? Double ?? 0) - 4.57421875) < 1e-9)
-        #expect(abs((json["rel_proxy_error"] as? Double ?? 0) - 0.0039639518549) < 1e-4 * 0.0039639518549)
+        #expect(isClose(json["rel_proxy_error"] as? Double ?? 0, 0.0039639518549, relative: 1e-4))
         let rtn = try #require(json["rtn"] as? [String: Any]), gptq = try #require(json["gptq"] as? [String: Any])
         #expect((rtn["rel_proxy_error"] as? Double ?? 0) > (gptq["rel_proxy_error"] as? Double ?? 1))
     }

@@ -190,10 +190,9 @@ public enum RecipeValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// The JSON form of a setting as the recipe stores it (reference flag names and values).
+    /// The JSON form of every setting of `c` as the recipe stores it (reference flag names and values).
     static func settings(_ c: SpQRConfig) -> [String: RecipeValue] {
-        let data = (try? JSONEncoder().encode(c)) ?? Data()
-        return (try? JSONDecoder().decode([String: RecipeValue].self, from: data)) ?? [:]
+        Dictionary(uniqueKeysWithValues: Setting.all.map { ($0.name, $0.json($0.value(in: c))) })
     }
 
     /// The settings of `c` that differ from `base`.
@@ -204,13 +203,17 @@ public enum RecipeValue: Sendable, Equatable, Codable {
 
     /// `base` with `overrides` applied; errors name the field at `path`.
     static func apply(_ overrides: [String: RecipeValue], to base: SpQRConfig, path: String) throws -> SpQRConfig {
-        var merged = settings(base)
-        for (k, v) in overrides { merged[k] = v }
-        let data = try JSONEncoder().encode(merged)
-        do {
-            return try JSONDecoder().decode(SpQRConfig.self, from: data)
-        } catch {
-            throw SpQRError(.fileFormat, "\(path): \(error)")
+        var c = base
+        for key in overrides.keys.sorted() {
+            guard let setting = Setting.named(key) else {
+                throw SpQRError(.fileFormat, "\(path): unknown setting \"\(key)\" (known: \(Recipe.settingKeys.joined(separator: ", ")))")
+            }
+            do {
+                try setting.set(setting.decode(json: overrides[key]!), in: &c)
+            } catch let e as SpQRError {
+                throw SpQRError(.fileFormat, "\(path).\(key): \(e.message)")
+            }
         }
+        return c
     }
 }

@@ -5,9 +5,7 @@ import Foundation
 
 extension Recipe {
     /// Every setting key of `defaults` and `overrides`, in the reference's spelling.
-    public static let settingKeys = ["wbits", "groupsize", "perchannel", "sym", "qq_scale_bits", "qq_zero_bits", "qq_zero_sym",
-                                     "qq_groupsize", "round_zero", "outlier_threshold", "permutation_order", "percdamp",
-                                     "blocksize", "simplified_outliers"]
+    public static let settingKeys = Setting.all.map(\.name)
 
     /// The JSON text of the recipe (keys sorted, pretty-printed), totals and reference command included.
     public func encoded() throws -> Data {
@@ -109,7 +107,7 @@ extension Recipe {
 
         let defaultsObject = try v.object(root["defaults"]!, "defaults")
         try v.require(defaultsObject, settingKeys, "defaults")
-        let defaults = try v.settings(defaultsObject, "defaults")
+        let defaults = try v.settings(defaultsObject, "defaults").config
 
         var layers: [String: Layer] = [:]
         let layersObject = try v.object(root["layers"]!, "layers")
@@ -121,9 +119,7 @@ extension Recipe {
                 throw v.fail(p, "unknown field \"\(key)\" (a layer has overrides, shape and figures)")
             }
             let overridesObject = try v.object(o["overrides"]!, "\(p).overrides")
-            _ = try v.settings(overridesObject, "\(p).overrides", base: defaults)
-            let overrides = try JSONDecoder().decode([String: RecipeValue].self,
-                                                     from: JSONSerialization.data(withJSONObject: overridesObject))
+            let overrides = try v.settings(overridesObject, "\(p).overrides", base: defaults).values
             let shapeArray = try v.array(o["shape"]!, "\(p).shape")
             let shape = try shapeArray.enumerated().map { try v.integer($0.element, "\(p).shape[\($0.offset)]") }
             guard shape.count == 2, shape.allSatisfy({ $0 > 0 }) else {
@@ -163,10 +159,8 @@ struct RecipeValidator {
     func fail(_ path: String, _ message: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(message)") }
 
     static func typeName(_ x: Any) -> String {
+        if let scalar = RecipeValue(jsonObject: x) { return scalar.typeDescription }
         switch x {
-        case is NSNull: return "null"
-        case let n as NSNumber: return String(cString: n.objCType) == "c" ? "a boolean (\(n.boolValue))" : "the number \(n)"
-        case let s as String: return "the string \"\(s)\""
         case is [Any]: return "an array"
         case is [String: Any]: return "an object"
         default: return "\(type(of: x))"
@@ -203,91 +197,32 @@ struct RecipeValidator {
         return try integer(x, path)
     }
 
-    func number(_ x: Any, _ path: String) throws -> Double {
-        guard let n = x as? NSNumber, String(cString: n.objCType) != "c" else {
-            throw fail(path, "expected a number, got \(Self.typeName(x))")
-        }
-        return n.doubleValue
-    }
-
-    func boolean(_ x: Any, _ path: String) throws -> Bool {
-        guard let n = x as? NSNumber, String(cString: n.objCType) == "c" else {
-            throw fail(path, "expected true or false, got \(Self.typeName(x))")
-        }
-        return n.boolValue
-    }
-
     func require(_ o: [String: Any], _ keys: [String], _ path: String) throws {
         for k in keys where o[k] == nil { throw fail(path, "missing field \"\(k)\"") }
     }
 
-    /// Validates setting keys and values (all of them for defaults, some for overrides) and returns the
-    /// resulting configuration (checked as a whole too).
-    func settings(_ o: [String: Any], _ path: String, base: SpQRConfig = SpQRConfig()) throws -> SpQRConfig {
-        var c = base
+    /// Validates setting keys and values (all of them for defaults, some for overrides) by their
+    /// descriptions (`Setting.decode(json:)`) and returns the resulting configuration (checked as a whole
+    /// too) and the values in their written form ("off" and "none" thresholds become "inf").
+    func settings(_ o: [String: Any], _ path: String, base: SpQRConfig = SpQRConfig()) throws
+        -> (config: SpQRConfig, values: [String: RecipeValue])
+    {
+        var values: [String: RecipeValue] = [:]
         for key in o.keys.sorted() {
-            let x = o[key]!, p = "\(path).\(key)"
-            switch key {
-            case "wbits":
-                let v = try integer(x, p)
-                guard (1...8).contains(v) else { throw fail(p, "expected an integer from 1 to 8, got \(v)") }
-                c.wbits = v
-            case "groupsize":
-                if x is NSNull { c.groupsize = nil; break }
-                guard let v = JSONValue.integer(x), v > 0, v & (v - 1) == 0 else {
-                    throw fail(p, "expected null (one group per row) or a power of two (4, 8, 16, …), got \(Self.typeName(x))")
-                }
-                c.groupsize = v
-            case "qq_scale_bits", "qq_zero_bits":
-                var bits: Int?
-                if !(x is NSNull) {
-                    let v = try integer(x, p)
-                    guard (1...16).contains(v) else { throw fail(p, "expected null or an integer from 1 to 16, got \(v)") }
-                    bits = v
-                }
-                if key == "qq_scale_bits" { c.qqScaleBits = bits } else { c.qqZeroBits = bits }
-            case "qq_groupsize", "blocksize":
-                let v = try integer(x, p)
-                guard v > 0 else { throw fail(p, "expected a positive integer, got \(v)") }
-                if key == "qq_groupsize" { c.qqGroupsize = v } else { c.blocksize = v }
-            case "perchannel": c.perchannel = try boolean(x, p)
-            case "sym": c.sym = try boolean(x, p)
-            case "qq_zero_sym": c.qqZeroSym = try boolean(x, p)
-            case "simplified_outliers": c.simplifiedOutliers = try boolean(x, p)
-            case "round_zero":
-                if x is NSNull { c.roundZero = false }
-                else if let n = x as? NSNumber, String(cString: n.objCType) == "c" { c.roundZero = n.boolValue }
-                else if let i = JSONValue.integer(x), i == 0 || i == 1 { c.roundZero = i == 1 }
-                else { throw fail(p, "expected true, false, 0, 1 or null, got \(Self.typeName(x))") }
-            case "outlier_threshold":
-                if let s = x as? String {
-                    guard s == "inf" else { throw fail(p, "expected a non-negative number or \"inf\", got \"\(s)\"") }
-                    c.outlierThreshold = .infinity
-                } else {
-                    let v = try number(x, p)
-                    guard v >= 0 else { throw fail(p, "expected a non-negative number or \"inf\", got \(v)") }
-                    c.outlierThreshold = v
-                }
-            case "permutation_order":
-                let s = try string(x, p)
-                guard let o = PermutationOrder(rawValue: s) else {
-                    throw fail(p, "expected identity, act_order or spearman, got \"\(s)\"")
-                }
-                c.permutationOrder = o
-            case "percdamp":
-                let v = try number(x, p)
-                guard v >= 0, v.isFinite else { throw fail(p, "expected a non-negative number, got \(v)") }
-                c.percdamp = v
-            default:
-                throw fail(path, "unknown setting \"\(key)\" (known: \(Recipe.settingKeys.joined(separator: ", ")))")
+            guard let value = RecipeValue(jsonObject: o[key]!) else {
+                let expected = Setting.named(key)?.jsonTypePhrase ?? "a single value"
+                throw fail("\(path).\(key)", "expected \(expected), got \(Self.typeName(o[key]!))")
             }
+            values[key] = value
         }
+        let c = try RecipeValue.apply(values, to: base, path: path)
         do {
             try c.validate()
         } catch let e as SpQRError {
             throw fail(path, e.message)
         }
-        return c
+        for key in values.keys { if let s = Setting.named(key) { values[key] = s.json(s.value(in: c)) } }
+        return (c, values)
     }
 
     static func describe(_ e: DecodingError) -> String {

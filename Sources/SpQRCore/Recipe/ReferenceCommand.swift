@@ -7,21 +7,7 @@ import Foundation
 public enum ReferenceCommand {
     /// The flags of `main.py` for one configuration, in the order the SpQR README writes them.
     public static func flags(_ c: SpQRConfig, nsamples: Int?) -> [String] {
-        var f = ["--wbits", "\(c.wbits)"]
-        if let g = c.groupsize { f += ["--groupsize", "\(g)"] }
-        if c.perchannel { f.append("--perchannel") }
-        if c.sym { f.append("--sym") }
-        if let b = c.qqScaleBits { f += ["--qq_scale_bits", "\(b)"] }
-        if let b = c.qqZeroBits { f += ["--qq_zero_bits", "\(b)"] }
-        if c.qqZeroSym { f.append("--qq_zero_sym") }
-        f += ["--qq_groupsize", "\(c.qqGroupsize)"]
-        if c.roundZero { f += ["--round_zero", "1"] }
-        if c.outlierThreshold.isFinite { f.append("--outlier_threshold=\(number(c.outlierThreshold))") }
-        f += ["--permutation_order", c.permutationOrder.rawValue]
-        f += ["--percdamp", number(c.percdamp)]
-        if c.simplifiedOutliers { f.append("--simplified_outliers") }
-        if let n = nsamples { f += ["--nsamples", "\(n)"] }
-        return f
+        Setting.all.flatMap { $0.referenceArguments($0.value(in: c)) } + (nsamples.map { ["--nsamples", "\($0)"] } ?? [])
     }
 
     /// A number as Python reads it back exactly (shortest round-trip form).
@@ -32,30 +18,51 @@ public enum ReferenceCommand {
     /// The command line and the list of recipe features it cannot express.
     public static func make(_ r: Recipe) -> (command: String, unsupported: [String]) {
         var unsupported: [String] = []
-        if r.defaults.blocksize != 128 {
-            unsupported.append("blocksize \(r.defaults.blocksize): main.py always uses 128 (with groupsize dividing both, the result is the same)")
+        for setting in Setting.all {
+            guard case .absent(let uses, let note) = setting.reference else { continue }
+            let value = setting.value(in: r.defaults)
+            if value != uses {
+                unsupported.append("\(setting.name) \(setting.text(of: value)): main.py always uses \(setting.text(of: uses)) (\(note))")
+            }
         }
         for name in r.layers.keys.sorted() {
             let o = r.layers[name]!.overrides
             guard !o.isEmpty else { continue }
-            let desc = o.keys.sorted().map { "\($0)=\(describe(o[$0]!))" }.joined(separator: ", ")
+            let desc = o.keys.sorted().map { "\($0)=\(describe($0, o[$0]!))" }.joined(separator: ", ")
             unsupported.append("layer \(name) overrides \(desc): main.py applies one setting to every layer")
         }
         let args = ["python", "main.py", shellQuote(r.model.path), "$DATASET"] + flags(r.defaults, nsamples: r.calibration.nSequences)
         return (args.joined(separator: " "), unsupported)
     }
 
-    static func describe(_ v: RecipeValue) -> String {
-        switch v {
-        case .int(let i): return "\(i)"
-        case .double(let d): return "\(d)"
-        case .bool(let b): return "\(b)"
-        case .string(let s): return s
-        case .null: return "none"
-        }
+    /// An override as text ("none", "inf", "4").
+    static func describe(_ key: String, _ v: RecipeValue) -> String {
+        guard let setting = Setting.named(key), let value = try? setting.decode(json: v) else { return "\(v)" }
+        return setting.text(of: value)
     }
 
     static func shellQuote(_ s: String) -> String {
         s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+extension Setting {
+    /// The reference `main.py` arguments for `value`: none when the setting is unset, off or has no flag.
+    public func referenceArguments(_ value: SettingValue) -> [String] {
+        if case .absent = reference { return [] }
+        let text: String
+        switch value {
+        case .none: return []
+        case .boolean(let on):
+            guard on else { return [] }
+            if case .binary = domain { return ["--\(name)", "1"] }
+            return ["--\(name)"]
+        case .number(let d):
+            guard d.isFinite else { return [] }
+            text = ReferenceCommand.number(d)
+        case .integer, .choice: text = self.text(of: value)
+        }
+        if case .joined = reference { return ["--\(name)=\(text)"] }
+        return ["--\(name)", text]
     }
 }

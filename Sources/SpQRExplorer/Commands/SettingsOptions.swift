@@ -1,163 +1,113 @@
-// The SpQR settings on the command line. Each flag takes the reference `main.py` spelling
-// (--qq_scale_bits) and kebab-case (--qq-scale-bits), so a reference command line can be pasted.
-// `sweep` accepts comma-separated lists on the valued settings; the other commands take one value.
+// The SpQR settings on the command line. Names, help and value parsing come from the setting descriptions
+// (`Setting` in SpQRCore): each flag takes the reference `main.py` spelling (--qq_scale_bits) and
+// kebab-case (--qq-scale-bits), so a reference command line can be pasted. ArgumentParser needs one
+// property per flag; `valued` and `flags` tie each property to its setting, and a test checks that every
+// setting has one. `sweep` accepts comma-separated lists on the valued settings; the other commands take
+// one value.
 
 import ArgumentParser
 import SpQRCore
 
+extension Setting {
+    /// The command-line spellings: the reference's snake_case and, where different, kebab-case.
+    var commandLineNames: [String] {
+        let kebab = name.replacingOccurrences(of: "_", with: "-")
+        return kebab == name ? [name] : [name, kebab]
+    }
+
+    /// The spellings of the flag that turns an on/off setting off (`--no-perchannel`), if it has one.
+    var negatedCommandLineNames: [String] { ["no-" + name.replacingOccurrences(of: "_", with: "-"), "no_" + name] }
+
+    /// The help of the flag that turns the setting off, if it has one.
+    var negationHelp: String? {
+        if case .flag(let negation) = domain { return negation }
+        return nil
+    }
+}
+
+extension NameSpecification {
+    /// The long names of `setting`, or of its negation.
+    static func setting(_ setting: Setting, negated: Bool = false) -> NameSpecification {
+        NameSpecification((negated ? setting.negatedCommandLineNames : setting.commandLineNames).map { .customLong($0) })
+    }
+}
+
+extension ArgumentHelp {
+    /// The help of `setting`, or of its negation.
+    static func setting(_ setting: Setting, negated: Bool = false) -> ArgumentHelp {
+        ArgumentHelp(negated ? (setting.negationHelp ?? "") + "." : setting.commandLineHelp)
+    }
+}
+
 struct SettingsOptions: ParsableArguments {
-    @Option(name: [.customLong("wbits")], help: "Bits per weight code (1-8).")
-    var wbits: String?
-
-    @Option(name: [.customLong("groupsize")], help: "Input columns per group, or 'none' for one group per row.")
-    var groupsize: String?
-
-    @Flag(name: [.customLong("perchannel")], help: "Statistics per output row (the default).")
-    var perchannel = false
-
-    @Flag(name: [.customLong("no-perchannel"), .customLong("no_perchannel")], help: "One set of statistics per group for all rows.")
-    var noPerchannel = false
-
-    @Flag(name: [.customLong("sym")], help: "Symmetric first-level quantizer.")
-    var sym = false
-
-    @Option(name: [.customLong("qq_scale_bits"), .customLong("qq-scale-bits")], help: "Bits of the second-level scale quantizer, or 'none' for fp16 scales.")
-    var qqScaleBits: String?
-
-    @Option(name: [.customLong("qq_zero_bits"), .customLong("qq-zero-bits")], help: "Bits of the second-level zero-point quantizer, or 'none'.")
-    var qqZeroBits: String?
-
-    @Flag(name: [.customLong("qq_zero_sym"), .customLong("qq-zero-sym")], help: "Symmetric second-level zero-point quantizer.")
-    var qqZeroSym = false
-
-    @Option(name: [.customLong("qq_groupsize"), .customLong("qq-groupsize")], help: "Output rows per second-level group.")
-    var qqGroupsize: String?
-
-    @Option(name: [.customLong("round_zero"), .customLong("round-zero")], help: "1 to round first-level zero points (reference: --round_zero 1).")
-    var roundZero: String?
-
-    @Option(name: [.customLong("outlier_threshold"), .customLong("outlier-threshold")], help: "Relative outlier threshold (higher = fewer outliers), or 'inf'/'off'.")
-    var outlierThreshold: String?
-
-    @Option(name: [.customLong("permutation_order"), .customLong("permutation-order")], help: "identity, act_order or spearman.")
-    var permutationOrder: String?
-
-    @Option(name: [.customLong("percdamp")], help: "Relative Hessian damping (README recipe: 1e0).")
-    var percdamp: String?
-
-    @Option(name: [.customLong("blocksize")], help: "Columns per lazy GPTQ block.")
-    var blocksize: String?
-
-    @Flag(name: [.customLong("simplified_outliers"), .customLong("simplified-outliers")], help: "Skip the leave-one-out outlier pre-pass.")
-    var simplifiedOutliers = false
+    @Option(name: .setting(.wbits), help: .setting(.wbits)) var wbits: String?
+    @Option(name: .setting(.groupsize), help: .setting(.groupsize)) var groupsize: String?
+    @Flag(name: .setting(.perchannel), help: .setting(.perchannel)) var perchannel = false
+    @Flag(name: .setting(.perchannel, negated: true), help: .setting(.perchannel, negated: true)) var noPerchannel = false
+    @Flag(name: .setting(.sym), help: .setting(.sym)) var sym = false
+    @Option(name: .setting(.qqScaleBits), help: .setting(.qqScaleBits)) var qqScaleBits: String?
+    @Option(name: .setting(.qqZeroBits), help: .setting(.qqZeroBits)) var qqZeroBits: String?
+    @Flag(name: .setting(.qqZeroSym), help: .setting(.qqZeroSym)) var qqZeroSym = false
+    @Option(name: .setting(.qqGroupsize), help: .setting(.qqGroupsize)) var qqGroupsize: String?
+    @Option(name: .setting(.roundZero), help: .setting(.roundZero)) var roundZero: String?
+    @Option(name: .setting(.outlierThreshold), help: .setting(.outlierThreshold)) var outlierThreshold: String?
+    @Option(name: .setting(.permutationOrder), help: .setting(.permutationOrder)) var permutationOrder: String?
+    @Option(name: .setting(.percdamp), help: .setting(.percdamp)) var percdamp: String?
+    @Option(name: .setting(.blocksize), help: .setting(.blocksize)) var blocksize: String?
+    @Flag(name: .setting(.simplifiedOutliers), help: .setting(.simplifiedOutliers)) var simplifiedOutliers = false
 
     @Option(name: [.customLong("nsamples")], help: "Accepted for reference command lines; the calibration file sets the calibration size.")
     var nsamples: Int?
 
-    /// The valued settings as (flag, raw text) pairs, for lists and single values alike.
-    private var valued: [(String, String?)] {
-        [("wbits", wbits), ("groupsize", groupsize), ("qq_scale_bits", qqScaleBits), ("qq_zero_bits", qqZeroBits),
-         ("qq_groupsize", qqGroupsize), ("round_zero", roundZero), ("outlier_threshold", outlierThreshold),
-         ("permutation_order", permutationOrder), ("percdamp", percdamp), ("blocksize", blocksize)]
+    /// The valued settings with their raw text, for lists and single values alike.
+    var valued: [(setting: Setting, raw: String?)] {
+        [(.wbits, wbits), (.groupsize, groupsize), (.qqScaleBits, qqScaleBits), (.qqZeroBits, qqZeroBits),
+         (.qqGroupsize, qqGroupsize), (.roundZero, roundZero), (.outlierThreshold, outlierThreshold),
+         (.permutationOrder, permutationOrder), (.percdamp, percdamp), (.blocksize, blocksize)]
+    }
+
+    /// The on/off settings with whether their flag was given (on) and whether their negation was (off).
+    var flags: [(setting: Setting, on: Bool, off: Bool)] {
+        [(.perchannel, perchannel, noPerchannel), (.sym, sym, false), (.qqZeroSym, qqZeroSym, false),
+         (.simplifiedOutliers, simplifiedOutliers, false)]
     }
 
     /// Applies the flags given on top of `base` (one value per setting).
     func apply(to base: SpQRConfig) throws -> SpQRConfig {
-        var c = base
-        for (flag, raw) in valued {
-            guard let raw else { continue }
-            if raw.contains(",") { throw ValidationError("--\(flag) takes one value here (lists are for `sweep`), got '\(raw)'") }
-            try Self.set(flag, raw, on: &c)
+        for (setting, raw) in valued {
+            if let raw, raw.contains(",") {
+                throw ValidationError("--\(setting.name) takes one value here (lists are for `sweep`), got '\(raw)'")
+            }
         }
-        if perchannel && noPerchannel { throw ValidationError("--perchannel and --no-perchannel contradict each other") }
-        if perchannel { c.perchannel = true }
-        if noPerchannel { c.perchannel = false }
-        if sym { c.sym = true }
-        if qqZeroSym { c.qqZeroSym = true }
-        if simplifiedOutliers { c.simplifiedOutliers = true }
-        return c
+        return try combinations(base: base)[0]
     }
 
     /// Every combination of the comma-separated values given, on top of `base`, in a stable order
     /// (the first flag varies slowest).
     func combinations(base: SpQRConfig) throws -> [SpQRConfig] {
-        var single = self
-        for (flag, _) in valued { single.clear(flag) }
-        var configs = [try single.apply(to: base)]
-        for (flag, raw) in valued {
+        var single = base
+        for (setting, on, off) in flags where on || off {
+            if on && off {
+                throw ValidationError("--\(setting.name) and --\(setting.negatedCommandLineNames[0]) contradict each other")
+            }
+            try setting.set(.boolean(on), in: &single)
+        }
+        var configs = [single]
+        for (setting, raw) in valued {
             guard let raw else { continue }
-            let values = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !values.isEmpty, !values.contains("") else { throw ValidationError("--\(flag): empty value in '\(raw)'") }
-            var next: [SpQRConfig] = []
-            for c in configs {
-                for v in values {
+            let values = raw.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !values.contains("") else { throw ValidationError("--\(setting.name): empty value in '\(raw)'") }
+            let parsed = try values.map { text in
+                do { return try setting.parse(text) } catch let e as SpQRError { throw ValidationError(e.message) }
+            }
+            configs = try configs.flatMap { c in
+                try parsed.map { value in
                     var x = c
-                    try Self.set(flag, v, on: &x)
-                    next.append(x)
+                    try setting.set(value, in: &x)
+                    return x
                 }
             }
-            configs = next
         }
         return configs
-    }
-
-    private mutating func clear(_ flag: String) {
-        switch flag {
-        case "wbits": wbits = nil
-        case "groupsize": groupsize = nil
-        case "qq_scale_bits": qqScaleBits = nil
-        case "qq_zero_bits": qqZeroBits = nil
-        case "qq_groupsize": qqGroupsize = nil
-        case "round_zero": roundZero = nil
-        case "outlier_threshold": outlierThreshold = nil
-        case "permutation_order": permutationOrder = nil
-        case "percdamp": percdamp = nil
-        default: blocksize = nil
-        }
-    }
-
-    /// Parses one value of one setting.
-    static func set(_ flag: String, _ v: String, on c: inout SpQRConfig) throws {
-        func int() throws -> Int {
-            guard let i = Int(v) else { throw ValidationError("--\(flag) takes a whole number, got '\(v)'") }
-            return i
-        }
-        switch flag {
-        case "wbits": c.wbits = try int()
-        case "groupsize": c.groupsize = try optionalInt(v, flag: flag)
-        case "qq_scale_bits": c.qqScaleBits = try optionalInt(v, flag: flag)
-        case "qq_zero_bits": c.qqZeroBits = try optionalInt(v, flag: flag)
-        case "qq_groupsize": c.qqGroupsize = try int()
-        case "blocksize": c.blocksize = try int()
-        case "round_zero":
-            switch v.lowercased() {
-            case "1", "true", "yes": c.roundZero = true
-            case "0", "false", "no", "none": c.roundZero = false
-            default: throw ValidationError("--round_zero takes 1 or 0, got '\(v)'")
-            }
-        case "outlier_threshold":
-            switch v.lowercased() {
-            case "inf", "off", "none": c.outlierThreshold = .infinity
-            default:
-                guard let d = Double(v) else { throw ValidationError("--outlier_threshold takes a number or 'inf', got '\(v)'") }
-                c.outlierThreshold = d
-            }
-        case "permutation_order":
-            guard let o = PermutationOrder(rawValue: v) ?? (v == "act-order" ? .actOrder : nil) else {
-                throw ValidationError("--permutation_order takes identity, act_order or spearman, got '\(v)'")
-            }
-            c.permutationOrder = o
-        case "percdamp":
-            guard let d = Double(v) else { throw ValidationError("--percdamp takes a number, got '\(v)'") }
-            c.percdamp = d
-        default:
-            throw ValidationError("unknown setting --\(flag)")
-        }
-    }
-
-    static func optionalInt(_ s: String, flag: String) throws -> Int? {
-        if ["none", "null", "off"].contains(s.lowercased()) { return nil }
-        guard let v = Int(s) else { throw ValidationError("--\(flag) takes a whole number or 'none', got '\(s)'") }
-        return v
     }
 }

@@ -98,17 +98,17 @@ struct SweepCommand: ParsableCommand {
         printNotes(input.notes(configs[0]))
     }
 
+    /// CSV: every setting (`Setting.all`, in its text form) and the figures, one row per point.
     static func csv(_ points: [Point]) -> String {
-        var lines = ["wbits,groupsize,perchannel,sym,qq_scale_bits,qq_zero_bits,qq_groupsize,round_zero,outlier_threshold,permutation_order,percdamp,simplified_outliers,avg_bits,storage_bits,storage_bits_per_weight,n_outliers,outlier_fraction,rel_weight_error,rel_proxy_error,error_share_top1pct,pareto"]
-        func opt(_ x: Int?) -> String { x.map(String.init) ?? "none" }
+        let figures = ["avg_bits", "storage_bits", "storage_bits_per_weight", "n_outliers", "outlier_fraction", "rel_weight_error",
+                       "rel_proxy_error", "error_share_top1pct", "pareto"]
+        var lines = [(Setting.all.map(\.name) + figures).joined(separator: ",")]
         for p in points {
-            let c = p.config
-            lines.append([
-                "\(c.wbits)", opt(c.groupsize), "\(c.perchannel)", "\(c.sym)", opt(c.qqScaleBits), opt(c.qqZeroBits), "\(c.qqGroupsize)",
-                "\(c.roundZero)", c.outlierThreshold.isFinite ? "\(c.outlierThreshold)" : "inf", c.permutationOrder.rawValue,
-                "\(c.percdamp)", "\(c.simplifiedOutliers)", "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)",
-                "\(p.nOutliers)", "\(p.outlierFraction)", "\(p.relWeightError)", "\(p.relProxyError)", "\(p.errorShareTop1pct)", "\(p.pareto)",
-            ].joined(separator: ","))
+            let settings = Setting.all.map { $0.text(of: $0.value(in: p.config)) }
+            lines.append((settings + [
+                "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)", "\(p.nOutliers)", "\(p.outlierFraction)",
+                "\(p.relWeightError)", "\(p.relProxyError)", "\(p.errorShareTop1pct)", "\(p.pareto)",
+            ]).joined(separator: ","))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,5 +1,6 @@
 // The off-screen frame that views render into: a grid of cells (glyph, foreground, background,
-// attributes). The terminal seam receives whole buffers and sends only the changed cells; tests read
+// attributes, and the columns the glyph takes, so that wide characters keep the columns after them in
+// place). The terminal seam receives whole buffers and sends only the changed cells; tests read
 // the buffer's text and colours, never terminal bytes.
 
 /// A colour: the terminal default or an xterm-256 palette index (0–7 and 8–15 are the basic colours).
@@ -13,7 +14,6 @@ struct CellAttributes: OptionSet, Hashable, Sendable {
     let rawValue: UInt8
     static let bold = CellAttributes(rawValue: 1)
     static let reverse = CellAttributes(rawValue: 2)
-    static let underline = CellAttributes(rawValue: 4)
     static let dim = CellAttributes(rawValue: 8)
 }
 
@@ -27,13 +27,17 @@ struct Style: Equatable, Hashable, Sendable {
     static let bold = Style(attributes: .bold)
     static let reverse = Style(attributes: .reverse)
     static let dim = Style(attributes: .dim)
-    static func fg(_ c: UInt8, _ a: CellAttributes = []) -> Style { Style(fg: .index(c), attributes: a) }
 }
 
 /// One screen cell.
 struct Cell: Equatable, Sendable {
     var glyph: Unicode.Scalar = " "
+    /// Zero-width scalars (combining marks, joiners, variation selectors) drawn with `glyph`.
+    var marks: [Unicode.Scalar] = []
     var style: Style = .plain
+    /// The columns `glyph` takes (see `DisplayWidth`): 1, or 2 for a wide glyph, whose right half is the
+    /// next cell, of width 0.
+    var width: UInt8 = 1
 }
 
 /// A rectangle of cells.
@@ -42,6 +46,9 @@ struct Rect: Equatable, Sendable {
     var maxX: Int { x + width }
     var maxY: Int { y + height }
     var isEmpty: Bool { width <= 0 || height <= 0 }
+
+    /// Whether the cell at (x, y) lies inside.
+    func contains(x px: Int, y py: Int) -> Bool { px >= x && px < maxX && py >= y && py < maxY }
 
     /// Splits off `n` columns on the left (clamped); returns (left, rest).
     func splitLeft(_ n: Int) -> (Rect, Rect) {
@@ -75,32 +82,65 @@ struct CellBuffer: Equatable, Sendable {
 
     subscript(x: Int, y: Int) -> Cell {
         get { cells[y * width + x] }
-        set { if x >= 0 && y >= 0 && x < width && y < height { cells[y * width + x] = newValue } }
+        set { place(newValue, x, y, clip: nil) }
     }
 
     /// Sets one cell (clipped to the buffer and to `clip` when given).
     mutating func set(_ x: Int, _ y: Int, _ glyph: Unicode.Scalar, _ style: Style = .plain, clip: Rect? = nil) {
-        if let c = clip, x < c.x || y < c.y || x >= c.maxX || y >= c.maxY { return }
-        guard x >= 0, y >= 0, x < width, y < height else { return }
-        cells[y * width + x] = Cell(glyph: glyph, style: style)
+        let w = DisplayWidth.of(glyph)
+        guard w > 0 else { return }
+        place(Cell(glyph: glyph, style: style, width: UInt8(w)), x, y, clip: clip)
     }
 
-    /// Writes `text` from (x, y), one cell per scalar, clipped to `clip` (or the buffer); returns the end x.
+    /// Writes `text` from (x, y), each character in as many cells as it takes columns (combining marks go
+    /// with the character before them), clipped to `clip` (or the buffer); returns the end x. A wide
+    /// character that would straddle the clip's right edge is not drawn.
     @discardableResult
     mutating func write(_ text: String, x: Int, y: Int, style: Style = .plain, clip: Rect? = nil) -> Int {
         var cx = x
+        var last: Int?
         for scalar in text.unicodeScalars {
+            let w = DisplayWidth.of(scalar)
+            if w == 0 {
+                if let i = last { cells[i].marks.append(scalar) }
+                continue
+            }
             if let c = clip, cx >= c.maxX { break }
-            set(cx, y, scalar, style, clip: clip)
-            cx += 1
+            // Control characters would move the terminal's cursor: they show as U+FFFD.
+            let glyph = scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar
+            last = place(Cell(glyph: glyph, style: style, width: UInt8(w)), cx, y, clip: clip) ? y * width + cx : nil
+            cx += w
         }
         return cx
+    }
+
+    /// Puts `cell` at (x, y) when all its columns lie inside the buffer and `clip`; returns whether it did.
+    /// A wide glyph is never left in halves: one partly overwritten leaves a blank in its other half.
+    @discardableResult
+    private mutating func place(_ cell: Cell, _ x: Int, _ y: Int, clip: Rect?) -> Bool {
+        let w = max(1, Int(cell.width))
+        if let c = clip, x < c.x || y < c.y || x + w > c.maxX || y >= c.maxY { return false }
+        guard x >= 0, y >= 0, x + w <= width, y < height else { return false }
+        for cx in x..<(x + w) { breakWide(cx, y) }
+        cells[y * width + x] = cell
+        if w == 2 { cells[y * width + x + 1] = Cell(glyph: " ", style: cell.style, width: 0) }
+        return true
+    }
+
+    /// Before the cell at (x, y) is overwritten: blanks the other half of a wide glyph that covers it.
+    private mutating func breakWide(_ x: Int, _ y: Int) {
+        let i = y * width + x
+        if cells[i].width == 2, x + 1 < width { cells[i + 1] = Cell(style: cells[i + 1].style) }
+        if cells[i].width == 0, x > 0 { cells[i - 1] = Cell(style: cells[i - 1].style) }
     }
 
     /// Fills a rectangle.
     mutating func fill(_ r: Rect, _ glyph: Unicode.Scalar = " ", _ style: Style = .plain) {
         for y in max(0, r.y)..<min(height, r.maxY) {
-            for x in max(0, r.x)..<min(width, r.maxX) { cells[y * width + x] = Cell(glyph: glyph, style: style) }
+            for x in max(0, r.x)..<min(width, r.maxX) {
+                breakWide(x, y)
+                cells[y * width + x] = Cell(glyph: glyph, style: style)
+            }
         }
     }
 
@@ -110,15 +150,27 @@ struct CellBuffer: Equatable, Sendable {
             "×": "x", "›": ">", "–": "-", "—": "-", "−": "-", "·": ".", "²": "2", "▐": "|", "▂": "_", "●": "o",
             "─": "-", "│": "|", "▸": ">", "▀": "#", "▣": "X", "█": "#", "░": ".", "…": ".", "ᵀ": "T", "↑": "^", "↓": "v", "←": "<", "→": ">",
         ]
-        for i in cells.indices where !cells[i].glyph.isASCII {
-            cells[i].glyph = table[cells[i].glyph] ?? "?"
+        for i in cells.indices {
+            cells[i].marks = []
+            // A wide glyph becomes two narrow stand-ins, so that the columns stay where they were.
+            if cells[i].width != 1 {
+                cells[i].glyph = "?"
+                cells[i].width = 1
+            } else if !cells[i].glyph.isASCII {
+                cells[i].glyph = table[cells[i].glyph] ?? "?"
+            }
         }
     }
 
-    /// The glyphs as lines of text (for tests and snapshots).
+    /// The glyphs as lines of text (for tests and snapshots): a wide glyph once, marks after their glyph.
     var text: String {
         (0..<height).map { y in
-            String(String.UnicodeScalarView((0..<width).map { cells[y * width + $0].glyph }))
+            var line = String.UnicodeScalarView()
+            for cell in cells[(y * width)..<((y + 1) * width)] where cell.width > 0 {
+                line.append(cell.glyph)
+                line.append(contentsOf: cell.marks)
+            }
+            return String(line)
         }.joined(separator: "\n")
     }
 

@@ -67,7 +67,7 @@ struct HeatmapMaps: Sendable {
         self.colError = colError
         totalError = rowError.reduce(0, +)
         for mode in HeatmapMode.allCases {
-            var out = [Float](repeating: mode.maxPooled ? 0 : 0, count: pooledRows * pooledCols)
+            var out = [Float](repeating: 0, count: pooledRows * pooledCols)
             var counts = [Float](repeating: 0, count: pooledRows * pooledCols)
             var lo = Float.infinity, hi: Float = 0
             for r in 0..<rows {

@@ -86,10 +86,13 @@ enum KeyBindings {
         KeyBinding(keys: [.char("o")], label: "o", action: .openRecipe, context: .everywhere, help: "open a recipe and restore its settings", footer: true),
     ]
 
+    /// The bindings that apply on the layer screen or in the layer list.
+    static func active(onLayer: Bool) -> [KeyBinding] {
+        table.filter { $0.context == .everywhere || ($0.context == .layer) == onLayer }
+    }
+
     /// The action bound to `key` in the current screen.
     static func action(for key: Key, onLayer: Bool) -> Action? {
-        table.first { b in
-            b.keys.contains(key) && (b.context == .everywhere || (b.context == .layer) == onLayer)
-        }?.action
+        active(onLayer: onLayer).first { $0.keys.contains(key) }?.action
     }
 }

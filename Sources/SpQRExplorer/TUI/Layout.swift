@@ -1,29 +1,27 @@
-// Screen geometry shared by the views and the reducer (for mouse clicks and cursor movement).
+// Screen geometry shared by the views and the reducer (for mouse clicks, cursor movement and list
+// scrolling): the areas of a frame, of the layer screen and of the layer list, and the heatmap mapping.
 
 /// The areas of a frame.
 struct Layout: Equatable {
     static let minWidth = 72
     static let minHeight = 20
-    static let panelWidth = 54
 
     let title: Rect
     let body: Rect
     let status: Rect
     let footer: Rect
-    /// Layer screen: heatmap, its marginals and legend, and the right-hand panel.
-    let heatmap: Rect
-    let rowMarginal: Rect
-    let colMarginal: Rect
-    let legend: Rect
-    let panel: Rect
+    /// The layer screen's areas within the body.
+    let layer: LayerAreas
 
-    var tooSmall: Bool { body.isEmpty || heatmap.width < 8 || heatmap.height < 4 }
+    var heatmap: Rect { layer.heatmap }
+    var tooSmall: Bool { body.isEmpty || layer.heatmap.width < 8 || layer.heatmap.height < 4 }
 
     init(width: Int, height: Int) {
         let full = Rect(x: 0, y: 0, width: width, height: height)
         if width < Self.minWidth || height < Self.minHeight {
             let empty = Rect(x: 0, y: 0, width: 0, height: 0)
-            (title, body, status, footer, heatmap, rowMarginal, colMarginal, legend, panel) = (empty, empty, empty, empty, empty, empty, empty, empty, empty)
+            (title, body, status, footer) = (empty, empty, empty, empty)
+            layer = LayerAreas(body: empty)
             return
         }
         let (t, rest) = full.splitTop(1)
@@ -32,15 +30,61 @@ struct Layout: Equatable {
         body = b
         status = Rect(x: 0, y: bottom.y, width: width, height: 1)
         footer = Rect(x: 0, y: bottom.y + 1, width: width, height: 1)
-        let panelWidth = min(Self.panelWidth, max(30, width / 3))
+        layer = LayerAreas(body: b)
+    }
+}
+
+/// The layer screen within its area: the heatmap with a title row above, a row-marginal column at its
+/// right, a column-marginal row and a legend row below, and the right-hand panel.
+struct LayerAreas: Equatable {
+    static let panelWidth = 54
+
+    let heatmapTitle: Rect
+    let heatmap: Rect
+    let rowMarginal: Rect
+    let colMarginal: Rect
+    let legend: Rect
+    let panel: Rect
+
+    init(body b: Rect) {
+        guard !b.isEmpty else {
+            let empty = Rect(x: b.x, y: b.y, width: 0, height: 0)
+            (heatmapTitle, heatmap, rowMarginal, colMarginal, legend, panel) = (empty, empty, empty, empty, empty, empty)
+            return
+        }
+        let panelWidth = min(Self.panelWidth, max(30, b.width / 3))
         let (left, right) = b.splitLeft(b.width - panelWidth)
         panel = Rect(x: right.x + 1, y: right.y, width: right.width - 1, height: right.height)
-        // Heatmap: a title row, the map, a column-marginal row and a legend row; a marginal column at right.
         let mapArea = Rect(x: left.x, y: left.y + 1, width: left.width - 2, height: left.height - 3)
         heatmap = mapArea
+        heatmapTitle = Rect(x: mapArea.x, y: left.y, width: mapArea.width + 2, height: 1)
         rowMarginal = Rect(x: mapArea.maxX, y: mapArea.y, width: 1, height: mapArea.height)
         colMarginal = Rect(x: mapArea.x, y: mapArea.maxY, width: mapArea.width, height: 1)
         legend = Rect(x: mapArea.x, y: mapArea.maxY + 1, width: left.width, height: 1)
+    }
+}
+
+/// The layer list within its area: a header row, then one row per layer from the scroll position.
+struct ListGeometry: Equatable {
+    let area: Rect
+
+    /// Rows of layers shown at once.
+    var listHeight: Int { area.height - 1 }
+    /// Rows that PgUp and PgDn move.
+    var page: Int { max(1, area.height - 2) }
+
+    /// The first visible row: the current one, moved just enough to keep the selection in view.
+    func scroll(selection: Int, current: Int) -> Int {
+        var scroll = max(0, current)
+        if selection < scroll { scroll = selection }
+        if selection >= scroll + max(1, listHeight) { scroll = selection - max(1, listHeight) + 1 }
+        return scroll
+    }
+
+    /// The list row drawn on screen line `y` when the list starts at `scroll` (nil on the header and above).
+    func row(atY y: Int, scroll: Int) -> Int? {
+        let row = y - area.y - 1 + scroll
+        return y > area.y && row >= 0 ? row : nil
     }
 }
 

@@ -107,12 +107,17 @@ final class NcursesTerminal: Terminal {
         if let p = previous, p.width != buffer.width || p.height != buffer.height { clearok(spqr_stdscr(), true) }
         for index in buffer.changes(from: previous) {
             let cell = buffer.cells[index]
+            // The right half of a wide glyph is drawn with its left half.
+            if cell.width == 0 { continue }
             var attrs = spqr_a_normal()
             if cell.style.attributes.contains(.bold) { attrs |= spqr_a_bold() }
             if cell.style.attributes.contains(.reverse) { attrs |= spqr_a_reverse() }
-            if cell.style.attributes.contains(.underline) { attrs |= spqr_a_underline() }
             if cell.style.attributes.contains(.dim) { attrs |= spqr_a_dim() }
-            _ = spqr_put_wch(Int32(index / buffer.width), Int32(index % buffer.width), wchar_t(cell.glyph.value), attrs, pair(cell.style))
+            // A glyph and its combining marks, as the zero-terminated string setcchar takes.
+            let text = ([cell.glyph] + cell.marks.prefix(Int(spqr_ccharw_max()) - 1)).map { wchar_t($0.value) } + [0]
+            _ = text.withUnsafeBufferPointer { chars in
+                spqr_put_wchs(Int32(index / buffer.width), Int32(index % buffer.width), chars.baseAddress, attrs, pair(cell.style))
+            }
         }
         refresh()
         previous = buffer
@@ -166,10 +171,4 @@ final class NcursesTerminal: Terminal {
             endwin()
         }
     }
-}
-
-/// An error of the explorer itself (not of the input files).
-struct SpQRExplorerError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

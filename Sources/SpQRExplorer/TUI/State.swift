@@ -25,6 +25,13 @@ enum HeatmapMode: Int, CaseIterable, Sendable {
 /// Layer-list sort orders (key `s` cycles).
 enum SortKey: String, CaseIterable, Sendable {
     case name, size, error = "proxy error"
+
+    /// The order after this one (`s` cycles through them).
+    var next: SortKey {
+        let all = Self.allCases
+        let i = all.firstIndex(of: self) ?? all.startIndex
+        return all[(i + 1) % all.count]
+    }
 }
 
 /// One tensor of a checkpoint: a row of the layer browser and of `spqr-explorer layers`.
@@ -93,8 +100,6 @@ struct ExportStatus: Equatable, Sendable {
 struct LayerSession: Sendable {
     var name: String
     var row: LayerRow
-    /// W [out, in] as loaded (after dequantization and row reordering).
-    var weights: Matrix?
     /// The latest result (a preview or the full layer).
     var result: SpQRResult?
     /// The latest full result's maps, for the heatmap.
@@ -130,7 +135,8 @@ struct AppState: Sendable {
     var browserScroll = 0
     var onLayer = false
     var settings = SpQRConfig()
-    /// The settings each visited layer was last measured with, and what it measured.
+    /// The settings each visited layer was last quantized with (or is being quantized with), and the
+    /// figures it measured.
     var layerConfigs: [String: SpQRConfig] = [:]
     var reports: [String: LayerReport] = [:]
     var layer: LayerSession?

@@ -1,7 +1,5 @@
-import Foundation
-
 // The one seam between the explorer and a terminal: size, present a frame, next input event. The ncurses
-// implementation is the only code that touches the terminal; tests use `MemoryTerminal`.
+// implementation is the only code that touches the terminal; the tests have an in-memory one.
 
 /// Keys the explorer distinguishes.
 enum Key: Equatable, Hashable, Sendable {
@@ -44,31 +42,4 @@ protocol Terminal: AnyObject {
     func nextEvent(timeoutMilliseconds: Int) -> TerminalEvent?
     /// Gives the terminal back (idempotent).
     func restore()
-}
-
-/// An in-memory terminal for tests: scripted events, the last frame kept.
-final class MemoryTerminal: Terminal {
-    var size: (width: Int, height: Int)
-    var capabilities: TerminalCapabilities
-    var events: [TerminalEvent]
-    private(set) var frames: [CellBuffer] = []
-    private(set) var restored = false
-
-    init(width: Int, height: Int, capabilities: TerminalCapabilities = .full, events: [TerminalEvent] = []) {
-        size = (width, height)
-        self.capabilities = capabilities
-        self.events = events
-    }
-
-    func present(_ buffer: CellBuffer) { frames.append(buffer) }
-
-    func nextEvent(timeoutMilliseconds: Int) -> TerminalEvent? {
-        if events.isEmpty {
-            usleep(useconds_t(min(timeoutMilliseconds, 5) * 1000))
-            return nil
-        }
-        return events.removeFirst()
-    }
-
-    func restore() { restored = true }
 }

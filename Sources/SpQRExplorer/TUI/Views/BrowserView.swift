@@ -1,11 +1,12 @@
 // The layer browser: every tensor with block, shape, dtype, size, quick statistics and, once measured,
 // the figures at the settings it was measured with.
 
+import Foundation
 import SpQRCore
 
 enum BrowserView {
-    static func render(_ s: AppState, _ r: Rect, _ b: inout CellBuffer) {
-        let rows = s.visibleRows
+    static func render(_ m: BrowserModel, _ r: Rect, _ b: inout CellBuffer) {
+        let rows = m.rows
         let columns: [(String, Int)] = [("block", 7), ("layer", max(16, r.width - 92)), ("shape", 12), ("dtype", 6), ("size", 9),
                                         ("std", 9), ("max|w|", 9), ("kurt", 8), ("bits", 7), ("proxy err", 11)]
         var x = r.x + 1
@@ -13,52 +14,50 @@ enum BrowserView {
             b.write(name, x: x, y: r.y, style: .bold, clip: Rect(x: x, y: r.y, width: w, height: 1))
             x += w + 1
         }
-        let listHeight = r.height - 1
-        let scroll = scroll(selection: s.selection, current: s.browserScroll, listHeight: listHeight)
+        let list = ListGeometry(area: r)
+        let scroll = list.scroll(selection: m.selection, current: m.scroll)
         if rows.isEmpty {
-            b.write(s.filter.isEmpty ? "No tensors in this checkpoint." : "No layer matches \"\(s.filter)\" (Esc in the filter clears it).",
+            b.write(m.filter.isEmpty ? "No tensors in this checkpoint." : "No layer matches \"\(m.filter)\" (Esc in the filter clears it).",
                     x: r.x + 1, y: r.y + 2, style: .dim, clip: r)
         }
-        for (i, row) in rows.enumerated().dropFirst(scroll).prefix(listHeight) {
+        for (i, row) in rows.enumerated().dropFirst(scroll).prefix(list.listHeight) {
             let y = r.y + 1 + i - scroll
-            let selected = i == s.selection
+            let selected = i == m.selection
             let base: Style = selected ? .reverse : (row.quantizable ? .plain : .dim)
             if selected { b.fill(Rect(x: r.x, y: y, width: r.width, height: 1), " ", .reverse) }
-            var cells: [String] = []
-            let blockName = row.block.map { String($0.split(separator: ".").last ?? "") } ?? "-"
-            let short = row.block.map { row.name.hasPrefix($0 + ".") ? String(row.name.dropFirst($0.count + 1)) : row.name } ?? row.name
-            cells.append(blockName)
-            cells.append(short)
-            cells.append(row.shape.map(String.init).joined(separator: "×"))
-            cells.append(row.dtype)
-            cells.append(Num.bytes(row.bytes))
-            if let st = row.statistics {
-                // "~": figures from a sample of a very large tensor.
-                cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map { st.sampledElements == nil ? $0 : "~" + $0 }
-            } else {
-                cells += [row.quantizable ? "·" : "", "", ""]
-            }
-            if let rep = s.reports[row.name] {
-                cells += [Num.f(rep.avgBits, 3), Num.e(rep.relProxyError)]
-            } else {
-                cells += [row.quantizable ? "" : "—", row.quantizable ? "" : "not 2-D float"]
-            }
+            let cells = self.cells(row, m.measured[row.name])
             var cx = r.x + 1
             for (k, (_, w)) in columns.enumerated() {
                 b.write(cells[k], x: cx, y: y, style: base, clip: Rect(x: cx, y: y, width: w, height: 1))
                 cx += w + 1
             }
         }
-        if rows.count > listHeight {
-            b.write("\(s.selection + 1)/\(rows.count)", x: r.maxX - 10, y: r.y, style: .dim, clip: r)
+        if rows.count > list.listHeight {
+            b.write("\(m.selection + 1)/\(rows.count)", x: r.maxX - 10, y: r.y, style: .dim, clip: r)
         }
     }
 
-    /// The first visible row: the current one, moved just enough to keep the selection in view.
-    static func scroll(selection: Int, current: Int, listHeight: Int) -> Int {
-        var scroll = max(0, current)
-        if selection < scroll { scroll = selection }
-        if selection >= scroll + max(1, listHeight) { scroll = selection - max(1, listHeight) + 1 }
-        return scroll
+    /// The texts of one row, column by column.
+    static func cells(_ row: LayerRow, _ measured: BrowserModel.Measured?) -> [String] {
+        var cells: [String] = []
+        let blockName = row.block.map { String($0.split(separator: ".").last ?? "") } ?? "-"
+        let short = row.block.map { row.name.hasPrefix($0 + ".") ? String(row.name.dropFirst($0.count + 1)) : row.name } ?? row.name
+        cells.append(blockName)
+        cells.append(short)
+        cells.append(row.shape.map(String.init).joined(separator: "×"))
+        cells.append(row.dtype)
+        cells.append(Num.bytes(row.bytes))
+        if let st = row.statistics {
+            // "~": figures from a sample of a very large tensor.
+            cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map { st.sampledElements == nil ? $0 : "~" + $0 }
+        } else {
+            cells += [row.quantizable ? "·" : "", "", ""]
+        }
+        if let rep = measured {
+            cells += [Num.f(rep.avgBits, 3), Num.e(rep.relProxyError)]
+        } else {
+            cells += [row.quantizable ? "" : "—", row.quantizable ? "" : "not 2-D float"]
+        }
+        return cells
     }
 }

@@ -1,6 +1,5 @@
 // The right-hand panel: settings (sliders), figures of the run (preview or full), baselines, the
-// calibration source, the inspector of the cell under the cursor, and the rows and columns that carry
-// the most error.
+// inspector of the cell under the cursor, and the rows and columns that carry the most error.
 
 import Foundation
 import SpQRCore
@@ -8,16 +7,16 @@ import SpQRCore
 enum PanelView {
     typealias Line = (text: String, style: Style)
 
-    static func render(_ s: AppState, _ layer: LayerSession, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
+    static func render(_ m: PanelModel, _ r: Rect, _ b: inout CellBuffer) {
         var lines: [Line] = []
-        lines += settings(s)
+        lines += settings(m)
         lines.append(("", .plain))
-        lines += figures(s, layer)
+        lines += figures(m)
         lines.append(("", .plain))
-        lines += baselines(layer)
+        lines += baselines(m)
         lines.append(("", .plain))
-        lines += inspector(s, layer, g)
-        if let maps = layer.maps {
+        lines += inspector(m)
+        if let maps = m.maps {
             lines.append(("", .plain))
             lines += top(maps)
         }
@@ -33,23 +32,18 @@ enum PanelView {
         return name.padding(toLength: 18, withPad: " ", startingAt: 0) + value.padding(toLength: 6, withPad: " ", startingAt: 0) + bar + "  " + keys
     }
 
-    static func settings(_ s: AppState) -> [Line] {
-        let c = s.settings, u = s.capabilities.unicode
-        let gi = Reducer.groupSizes.firstIndex(of: c.groupsize).map { Double($0) / Double(Reducer.groupSizes.count - 1) } ?? 0.5
-        let ti: Double
-        if c.outlierThreshold.isFinite {
-            ti = log(c.outlierThreshold / Reducer.thresholds[0]) / log(Reducer.thresholds.last! / Reducer.thresholds[0]) * 0.9
-        } else { ti = 1 }
+    static func settings(_ m: PanelModel) -> [Line] {
+        let c = m.settings, u = m.unicode, position = m.sliders
         var out: [Line] = [
             ("Settings", .bold),
-            (slider("wbits", "\(c.wbits)", Double(c.wbits - 2) / 6, keys: "w/W", unicode: u), .plain),
-            (slider("groupsize", c.groupsize.map(String.init) ?? "none", gi, keys: "g/G", unicode: u), .plain),
-            (slider("outlier_threshold", c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off", ti, keys: "t/T x", unicode: u), .plain),
+            (slider("wbits", "\(c.wbits)", position.wbits, keys: "w/W", unicode: u), .plain),
+            (slider("groupsize", c.groupsize.map(String.init) ?? "none", position.groupsize, keys: "g/G", unicode: u), .plain),
+            (slider("outlier_threshold", c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off", position.outlierThreshold, keys: "t/T x", unicode: u), .plain),
         ]
-        if s.showAdvanced {
-            for (i, a) in Reducer.advanced.enumerated() {
-                let focus = i == s.advancedFocus
-                out.append(((focus ? "▸ " : "  ") + a.name.padding(toLength: 20, withPad: " ", startingAt: 0) + a.get(c) + (focus ? "   < >" : ""),
+        if m.showAdvanced {
+            for (i, a) in m.advanced.enumerated() {
+                let focus = i == m.advancedFocus
+                out.append(((focus ? "▸ " : "  ") + a.name.padding(toLength: 20, withPad: " ", startingAt: 0) + a.value + (focus ? "   < >" : ""),
                             focus ? .reverse : .plain))
             }
         } else {
@@ -58,19 +52,19 @@ enum PanelView {
         return out
     }
 
-    static func figures(_ s: AppState, _ layer: LayerSession) -> [Line] {
-        guard let r = layer.result else {
-            return [("Figures", .bold), (layer.error.map { "error: \($0)" } ?? "computing…", layer.error == nil ? .dim : .bold)]
+    static func figures(_ m: PanelModel) -> [Line] {
+        guard let r = m.result else {
+            return [("Figures", .bold), (m.error.map { "error: \($0)" } ?? "computing…", m.error == nil ? .dim : .bold)]
         }
         let f = r.figures
         let state = r.isPreview ? "PREVIEW (\(r.rowIndices.count) of \(r.outFeatures) rows)" : "FULL (\(r.outFeatures) rows)"
-        let stale = r.config != s.settings ? "  · updating" : ""
-        let sourceBits = layer.row.bitsPerWeight
+        let stale = r.config != m.settings ? "  · updating" : ""
+        let sourceBits = m.sourceBitsPerWeight
         return [
             ("Figures  \(state)\(stale)", .bold),
             ("avg bits          \(Num.f(f.avgBits))  (reference formula)", .plain),
             ("storage bits/w    \(Num.f(f.storageBitsPerWeight))  (exact)", .plain),
-            ("compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(layer.row.dtype)", .plain),
+            ("compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)", .plain),
             ("outliers          \(f.nOutliers) (\(Num.pct(f.outlierFraction)))", .plain),
             ("rel weight error  \(Num.e(f.relWeightError))", .plain),
             ("rel proxy error   \(Num.e(f.relProxyError))", .plain),
@@ -78,9 +72,9 @@ enum PanelView {
         ]
     }
 
-    static func baselines(_ layer: LayerSession) -> [Line] {
+    static func baselines(_ m: PanelModel) -> [Line] {
         var out: [Line] = [("Baselines         weight err  proxy err   top-1%", .bold)]
-        if let b = layer.baselines, let r = layer.result, !r.isPreview {
+        if let b = m.baselines, let r = m.result, !r.isPreview {
             func row(_ n: String, _ w: Double, _ p: Double, _ t: Double) -> Line {
                 (n.padding(toLength: 18, withPad: " ", startingAt: 0) + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain)
             }
@@ -93,9 +87,9 @@ enum PanelView {
         return out
     }
 
-    static func inspector(_ s: AppState, _ layer: LayerSession, _ g: HeatmapGeometry) -> [Line] {
-        guard let maps = layer.maps, let result = layer.result, !result.isPreview || layer.maps != nil else { return [] }
-        let (rr, cr) = g.region(cellX: s.viewport.cursorX, cellY: s.viewport.cursorY)
+    static func inspector(_ m: PanelModel) -> [Line] {
+        guard let maps = m.maps, let result = m.result, let cursor = m.cursor else { return [] }
+        let (rr, cr) = cursor
         let count = rr.count * cr.count
         var outliers = 0, maxS: Float = -1, best = (rr.lowerBound, cr.lowerBound)
         var sumW: Double = 0, sumE: Double = 0

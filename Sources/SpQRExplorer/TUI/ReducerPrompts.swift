@@ -1,0 +1,100 @@
+// The reducer's text prompts (filter, export path, recipe to open, overwrite confirmation) and the
+// exports they start.
+
+import Foundation
+import SpQRCore
+
+extension Reducer {
+    static let defaultRecipePath = "spqr-recipe.json"
+
+    /// A key while a prompt is open: the prompt takes every key.
+    static func promptKey(_ s: inout AppState, _ k: Key) -> [Effect] {
+        guard var p = s.prompt else { return [] }
+        if case .confirmOverwrite(let path) = p.kind {
+            s.prompt = nil
+            if k == .char("y") || k == .char("Y") { return export(&s, path: path, overwrite: true) }
+            setMessage(&s, "export cancelled; \(path) left as it was", error: false)
+            return []
+        }
+        switch k {
+        case .escape:
+            if p.kind == .filter { s.filter = "" }
+            s.prompt = nil
+            return []
+        case .enter:
+            s.prompt = nil
+            return submit(&s, p)
+        default:
+            guard edit(&p.text, k) else { return [] }
+            s.prompt = p
+            // The filter applies while it is typed.
+            if p.kind == .filter {
+                s.filter = p.text
+                s.selection = 0
+                s.browserScroll = 0
+            }
+            return []
+        }
+    }
+
+    /// Edits a prompt's text with `k`; false when the key is not an edit.
+    static func edit(_ text: inout String, _ k: Key) -> Bool {
+        switch k {
+        case .backspace, .delete:
+            if !text.isEmpty { text.removeLast() }
+            return true
+        case .char(let c):
+            text.append(c)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// What Enter does with a prompt's text.
+    static func submit(_ s: inout AppState, _ p: Prompt) -> [Effect] {
+        switch p.kind {
+        case .filter:
+            s.filter = p.text
+            return []
+        case .exportPath:
+            guard let path = path(p.text) else {
+                setMessage(&s, "no path given; nothing written", error: true)
+                return []
+            }
+            return export(&s, path: path, overwrite: false)
+        case .openRecipe:
+            guard let path = path(p.text) else { return [] }
+            return [.importRecipe(path: path)]
+        case .confirmOverwrite:
+            return []
+        }
+    }
+
+    /// A path typed at a prompt, without surrounding blanks; nil when nothing was typed.
+    static func path(_ text: String) -> String? {
+        let path = text.trimmingCharacters(in: .whitespaces)
+        return path.isEmpty ? nil : path
+    }
+
+    /// Starts an export (one at a time).
+    static func export(_ s: inout AppState, path: String, overwrite: Bool) -> [Effect] {
+        if let e = s.exporting {
+            setMessage(&s, "an export to \(e.path) is under way; wait for it or press Esc to cancel it", error: true)
+            return []
+        }
+        s.exportID += 1
+        s.exporting = ExportStatus(id: s.exportID, path: path)
+        s.message = nil
+        return [.exportRecipe(id: s.exportID, path: path, overwrite: overwrite, payload: payload(s))]
+    }
+
+    /// What an export writes: every visited layer's settings, and its figures only when they were measured
+    /// at those settings (a layer still being re-measured is written without figures).
+    static func payload(_ s: AppState) -> RecipePayload {
+        var shapes: [String: [Int]] = [:]
+        for r in s.rows where s.layerConfigs[r.name] != nil { shapes[r.name] = r.shape }
+        let reports = s.reports.filter { s.layerConfigs[$0.key] == nil || s.layerConfigs[$0.key] == $0.value.config }
+        return RecipePayload(defaults: s.settings, configs: s.layerConfigs, shapes: shapes, reports: reports)
+    }
+}

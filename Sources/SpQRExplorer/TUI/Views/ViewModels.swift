@@ -1,0 +1,132 @@
+// What each view draws, as small values, and how they are taken from the state. The views see only
+// these models, an area and the cell buffer, so each can be rendered (and tested) alone.
+
+import SpQRCore
+
+/// The title bar: the tool, the checkpoint, the open layer and the calibration source.
+struct TitleModel {
+    var checkpointPath: String
+    /// The open layer as "name  [shape] dtype" (nil in the layer list).
+    var layer: String?
+    /// The calibration source's label; nil when the session is data-free (H = I).
+    var calibration: String?
+    var colors: Int
+}
+
+/// The status line: a prompt, an export's progress, or the latest message.
+struct StatusModel {
+    var prompt: Prompt?
+    var exporting: ExportStatus?
+    var message: String?
+    var messageIsError = false
+    var capabilities: TerminalCapabilities
+}
+
+/// The help overlay: the bindings of one screen.
+struct HelpModel {
+    /// The screen the bindings apply to ("layer view", "layer list").
+    var screen: String
+    var bindings: [KeyBinding]
+    var unicode: Bool
+}
+
+/// The layer list: the rows after filter and sort, and the figures of the layers measured so far.
+struct BrowserModel {
+    /// The figures a measured layer shows in the list.
+    struct Measured {
+        var avgBits: Double
+        var relProxyError: Double
+    }
+
+    var rows: [LayerRow]
+    var measured: [String: Measured]
+    var selection: Int
+    /// The first row shown last time (the view moves it just enough to keep the selection in view).
+    var scroll: Int
+    var filter: String
+}
+
+/// The heatmap side of the layer screen.
+struct HeatmapModel {
+    var rows: Int
+    var cols: Int
+    /// The maps of the latest full result (nil until one is done).
+    var maps: HeatmapMaps?
+    /// Whether the maps belong to older settings than the figures shown.
+    var mapsStale: Bool
+    var mode: HeatmapMode
+    var viewport: Viewport
+    var progress: (phase: String, fraction: Double)?
+    var error: String?
+    var capabilities: TerminalCapabilities
+}
+
+/// The right-hand panel of the layer screen.
+struct PanelModel {
+    var settings: SpQRConfig
+    /// Slider knob positions in [0, 1] and the advanced settings' values.
+    var sliders: (wbits: Double, groupsize: Double, outlierThreshold: Double)
+    var advanced: [(name: String, value: String)]
+    var showAdvanced: Bool
+    var advancedFocus: Int
+    var result: SpQRResult?
+    var error: String?
+    var baselines: Baselines?
+    var maps: HeatmapMaps?
+    var sourceDtype: String
+    var sourceBitsPerWeight: Double
+    /// The matrix rows and columns under the heatmap cursor (nil: no inspector).
+    var cursor: (rows: Range<Int>, cols: Range<Int>)?
+    var unicode: Bool
+}
+
+/// The layer screen.
+struct LayerModel {
+    var heatmap: HeatmapModel
+    var panel: PanelModel
+}
+
+extension TitleModel {
+    init(_ s: AppState) {
+        var layer: String?
+        if s.onLayer, let l = s.layer { layer = "\(l.name)  [\(l.row.shape.map(String.init).joined(separator: "×"))] \(l.row.dtype)" }
+        self.init(checkpointPath: s.checkpointPath, layer: layer, calibration: s.calibrationKind == .none ? nil : s.calibrationLabel,
+                  colors: s.capabilities.colors)
+    }
+}
+
+extension StatusModel {
+    init(_ s: AppState) {
+        self.init(prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
+                  capabilities: s.capabilities)
+    }
+}
+
+extension HelpModel {
+    init(_ s: AppState) {
+        self.init(screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
+                  unicode: s.capabilities.unicode)
+    }
+}
+
+extension BrowserModel {
+    init(_ s: AppState) {
+        self.init(rows: s.visibleRows, measured: s.reports.mapValues { Measured(avgBits: $0.avgBits, relProxyError: $0.relProxyError) },
+                  selection: s.selection, scroll: s.browserScroll, filter: s.filter)
+    }
+}
+
+extension LayerModel {
+    /// The open layer's screen; nil when its shape is not a matrix.
+    init?(_ s: AppState, _ layer: LayerSession) {
+        let shape = layer.row.shape
+        guard shape.count == 2 else { return nil }
+        heatmap = HeatmapModel(rows: shape[0], cols: shape[1], maps: layer.maps, mapsStale: layer.mapsStale, mode: s.mode,
+                               viewport: s.viewport, progress: layer.progress, error: layer.error, capabilities: s.capabilities)
+        panel = PanelModel(settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
+                           advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
+                           advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
+                           maps: layer.maps, sourceDtype: layer.row.dtype, sourceBitsPerWeight: layer.row.bitsPerWeight,
+                           cursor: nil, unicode: s.capabilities.unicode)
+    }
+}
