@@ -6,6 +6,8 @@ public struct SpQRError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: String, Sendable {
         case shapeMismatch, emptyMatrix, nonFinite, notPositiveDefinite, invalidSetting, unsupported
         case cancelled, fileFormat, io
+        /// The input would need more memory than is available (see `MemoryBudget`).
+        case tooLarge
     }
 
     public let kind: Kind

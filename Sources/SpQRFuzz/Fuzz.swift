@@ -3,6 +3,9 @@
 //       together with SpQRCore's sources (swiftc -sanitize=fuzzer,address -DSPQR_LIBFUZZER) and runs it
 //   plain (replays inputs, part of the package): swift build --product spqr-fuzz && .build/debug/spqr-fuzz gguf FILE…
 // Targets: safetensors, gguf, imatrix, npy, recipe. An input must be read or rejected with SpQRError.
+// Checkpoints and arrays are read twice: whole and streamed (statistics) as given, then again after the
+// file has been cut to half its length while open, which must give SpQRError (a short pread), never
+// SIGBUS.
 
 import Foundation
 #if !SPQR_LIBFUZZER
@@ -14,26 +17,57 @@ enum FuzzTarget: String, CaseIterable {
 
     /// Reads `path` with the target's reader; every SpQRError is an accepted outcome.
     func exercise(_ path: String) {
-        do {
+        accept {
             switch self {
             case .safetensors:
-                let c = try SafetensorsCheckpoint(path: path)
-                for t in c.tensors where t.isQuantizable && t.elementCount <= 1 << 20 { _ = try c.matrix(t.name) }
+                try Self.readTwice(try SafetensorsCheckpoint(path: path), path)
             case .gguf:
-                let c = try GGUFCheckpoint(path: path)
-                for t in c.tensors where t.isQuantizable && t.elementCount <= 1 << 20 { _ = try c.matrix(t.name) }
+                try Self.readTwice(try GGUFCheckpoint(path: path), path)
             case .imatrix:
                 let m = try ImportanceMatrixCalibration(path: path)
                 for (name, v) in m.meanSquares where !v.isEmpty { _ = try m.hessian(forLayer: name, inFeatures: v.count) }
             case .npy:
-                _ = try NumpyArray.read(path: path)
+                let array = try NumpyArray(path: path)
+                let activations = try ActivationsCalibration(path: path)
+                _ = try array.matrix()
+                Self.cut(path)
+                accept { _ = try array.matrix() }
+                accept { _ = try activations.hessian(forLayer: "x", inFeatures: array.cols) }
             case .recipe:
                 _ = try Recipe.read(path: path)
             }
+        }
+    }
+
+    /// Runs `body`; an SpQRError is an accepted outcome, any other error a finding.
+    func accept(_ body: () throws -> Void) {
+        do {
+            try body()
         } catch is SpQRError {
         } catch {
             fatalError("\(rawValue): an error that is not SpQRError: \(error)")
         }
+    }
+
+    /// Reads every small quantizable tensor whole and streamed, cuts the file to half its length, and
+    /// reads them again.
+    static func readTwice(_ c: any Checkpoint, _ path: String) throws {
+        let small = c.tensors.filter { $0.isQuantizable && $0.elementCount <= 1 << 20 }
+        for t in small {
+            _ = try c.matrix(t.name)
+            _ = try c.statistics(t.name)
+        }
+        cut(path)
+        for t in small {
+            do { _ = try c.matrix(t.name) } catch is SpQRError {}
+            do { _ = try c.statistics(t.name) } catch is SpQRError {}
+        }
+    }
+
+    /// Truncates the file to half its length, as another process might while it is open.
+    static func cut(_ path: String) {
+        var st = stat()
+        if stat(path, &st) == 0 { _ = truncate(path, st.st_size / 2) }
     }
 }
 

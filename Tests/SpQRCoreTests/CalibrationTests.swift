@@ -188,7 +188,7 @@ struct ActivationsTests {
         let npy = try NumpyArray(path: "\(fixtures)/\(file)")
         #expect(npy.rows == 6 && npy.cols == 4)
         #expect(npy.version == (file.contains("v2") ? "2.0" : file.contains("v3") ? "3.0" : "1.0"))
-        #expect(npy.matrix().values.map(\.bitPattern) == x.values.map(\.bitPattern))
+        #expect(try npy.matrix().values.map(\.bitPattern) == x.values.map(\.bitPattern))
         let source = try ModelFiles.openCalibration(activations: "\(fixtures)/\(file)")
         #expect(source.kind == .activations && source.label == "activations \(file) (H = 2XᵀX/n)")
         #expect(Self.close(try source.hessian(forLayer: "l", inFeatures: 4), try Hessian.fromActivations(x)))

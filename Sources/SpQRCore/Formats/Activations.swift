@@ -3,7 +3,7 @@
 //
 //     H = (2 / n) · Xᵀ X = (2 / n) · Σ over row chunks C of X_Cᵀ X_C
 //
-// (Hessian.swift; GPTQ, Frantar et al. 2022). X is read from the memory map a chunk of rows at a time and
+// (Hessian.swift; GPTQ, Frantar et al. 2022). X is read from the file a chunk of rows at a time and
 // accumulated with sgemm, so an X larger than memory costs only [in, in] plus one chunk. Leading
 // dimensions are flattened ([batch, seq, in] → [batch·seq, in]). One X serves every layer with `in`
 // inputs; the H computed for each input width is kept.
@@ -26,8 +26,9 @@ public struct ActivationsCalibration: CalibrationSource {
     public init(path: String, tensor: String? = nil) throws {
         file = path
         self.tensor = tensor
-        let head = try MappedFile.map(path).prefix(6)
-        if head == Data([0x93] + Array("NUMPY".utf8)) {
+        let file = try FileBytes(path: path)
+        let head = try file.bytes(at: 0, count: min(6, file.size), what: "magic")
+        if head == [0x93] + Array("NUMPY".utf8) {
             if let tensor { throw SpQRError(.invalidSetting, "\(path): a .npy file holds one array; drop --activations-tensor \(tensor)") }
             npy = try NumpyArray(path: path)
             st = nil
@@ -57,6 +58,7 @@ public struct ActivationsCalibration: CalibrationSource {
 
     public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
         if let h = cache.get(n) { return h }
+        try MemoryBudget.checkHessian(n, layer: layer, source: "2XᵀX/n from \(file!)")
         let h: Matrix
         if let npy {
             guard npy.cols == n else {
@@ -71,9 +73,9 @@ public struct ActivationsCalibration: CalibrationSource {
             }
             let rows = t.shape.dropLast().reduce(1, *), dtype = t.dtype!
             h = try Self.hessian(rows: rows, cols: n, dtype: dtype, what: "\(st.path): \(t.name)") { range, body in
-                try st.withBytes(t) { raw in
-                    try body(UnsafeRawBufferPointer(rebasing: raw[(range.lowerBound * n * dtype.size)..<(range.upperBound * n * dtype.size)]))
-                }
+                let rowBytes = n * dtype.size
+                try st.bytes.withBytes(at: st.offset(of: t) + range.lowerBound * rowBytes, count: range.count * rowBytes,
+                                       what: "rows \(range.lowerBound)..<\(range.upperBound) of tensor \"\(t.name)\"", body)
             }
         }
         cache.set(n, h)

@@ -48,11 +48,27 @@ public protocol Checkpoint: Sendable {
     var tensors: [TensorEntry] { get }
     /// The entry named `name` (user-facing or stored name).
     func entry(_ name: String) throws -> TensorEntry
-    /// Loads a 2-D tensor as Float [out, in].
+    /// Loads a 2-D tensor as Float [out, in]; refused with `SpQRError.Kind.tooLarge` when that copy
+    /// would not fit the available memory (`MemoryBudget`).
     func matrix(_ name: String) throws -> Matrix
+    /// std, max |w| and kurtosis of a quantizable tensor, computed in bounded memory (streamed, or from a
+    /// labelled sample for very large tensors: `TensorStatistics.streamed`).
+    func statistics(_ name: String) throws -> TensorStatistics
 }
 
 extension Checkpoint {
+    /// Statistics of the loaded matrix (for checkpoints that hold their tensors in memory).
+    public func statistics(_ name: String) throws -> TensorStatistics { TensorStatistics(try matrix(name).values) }
+
+    /// The entry named `name`, which must be quantizable.
+    func quantizableEntry(_ name: String) throws -> TensorEntry {
+        let e = try entry(name)
+        if let reason = e.notQuantizableReason {
+            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" cannot be quantized: \(reason)")
+        }
+        return e
+    }
+
     /// Looks `name` up by a scan of `tensors` (the readers here use an index instead).
     public func entry(_ name: String) throws -> TensorEntry {
         if let e = tensors.first(where: { $0.name == name || $0.storedName == name }) { return e }
@@ -127,12 +143,11 @@ public struct SafetensorsCheckpoint: Checkpoint {
 
     public func entry(_ name: String) throws -> TensorEntry { try table.entry(name, path: path) }
 
-    public func matrix(_ name: String) throws -> Matrix {
-        let e = try entry(name)
-        if let reason = e.notQuantizableReason {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" cannot be quantized: \(reason)")
-        }
-        return try file.matrix(e.storedName)
+    public func matrix(_ name: String) throws -> Matrix { try file.matrix(try quantizableEntry(name).storedName) }
+
+    public func statistics(_ name: String) throws -> TensorStatistics {
+        let e = try quantizableEntry(name)
+        return try TensorStatistics.streamed(count: e.elementCount) { try file.floats(e.storedName, elements: $0) }
     }
 }
 
@@ -168,5 +183,8 @@ public struct IdentityCalibration: CalibrationSource {
     public var label: String { "none: data-free (H = I)" }
     public var file: String? { nil }
     public var tensor: String? { nil }
-    public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix { Hessian.identity(inFeatures) }
+    public func hessian(forLayer layer: String, inFeatures: Int) throws -> Matrix {
+        try MemoryBudget.checkHessian(inFeatures, layer: layer, source: "H = I")
+        return Hessian.identity(inFeatures)
+    }
 }

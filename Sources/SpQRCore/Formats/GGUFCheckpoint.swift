@@ -157,11 +157,17 @@ public struct GGUFCheckpoint: Checkpoint {
         return out
     }
 
-    public func matrix(_ name: String) throws -> Matrix {
-        let e = try entry(name)
-        if let reason = e.notQuantizableReason {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" cannot be quantized: \(reason)")
+    public func statistics(_ name: String) throws -> TensorStatistics {
+        let e = try quantizableEntry(name)
+        // Statistics do not depend on the row order, so the stored order is read as it is.
+        let info = try file.info(e.storedName)
+        return try TensorStatistics.streamed(count: e.elementCount, granularity: info.type.blockSize) {
+            try file.floats(e.storedName, elements: $0)
         }
+    }
+
+    public func matrix(_ name: String) throws -> Matrix {
+        let e = try quantizableEntry(name)
         let info = try file.info(e.storedName)
         let m = Matrix(rows: e.shape[0], cols: e.shape[1], values: try file.floats(e.storedName))
         if architecture.map(Self.llamaFamily.contains) == true, let heads = try Self.rotaryHeads(info, file) {

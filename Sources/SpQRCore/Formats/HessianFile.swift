@@ -125,6 +125,7 @@ public struct HessianFileCalibration: CalibrationSource {
         guard t.shape == [n * (n + 1) / 2] else {
             throw SpQRError(.shapeMismatch, "\(file!): packed Hessian \(t.name) has \(t.shape[0]) values (a \(Self.triangularSide(t.shape[0]) ?? 0)-input layer); layer \(layer) with \(n) inputs needs \(n * (n + 1) / 2)")
         }
+        try MemoryBudget.checkFloats(n * n, tensor: "\(t.name) unpacked to [\(n), \(n)]", path: file!)
         let triu = try st.floats(t.name)
         var h = [Float](repeating: 0, count: n * n)
         var k = 0

@@ -59,16 +59,16 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
     /// Reads a legacy `.imatrix` or a GGUF imatrix (told apart by the GGUF magic).
     public init(path: String) throws {
         file = path
-        let data = try MappedFile.map(path)
+        let bytes = try FileBytes(path: path)
         var raw: [Entry] = []
-        if data.starts(with: Array("GGUF".utf8)) {
+        if try bytes.bytes(at: 0, count: min(4, bytes.size), what: "magic") == Array("GGUF".utf8) {
             let g = try GGUFFile(path: path)
             isLegacy = false
             (raw, chunks, chunkSize, datasets) = try Self.readGGUF(g)
         } else {
             isLegacy = true
             chunkSize = nil
-            (raw, chunks, datasets) = try Self.readLegacy(data, path: path)
+            (raw, chunks, datasets) = try Self.readLegacy(bytes)
         }
         var named: [String: Entry] = [:]
         for e in raw { named[e.name] = e }
@@ -76,13 +76,13 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
         entries = named
     }
 
-    static func readLegacy(_ data: Data, path: String) throws -> ([Entry], Int?, [String]) {
-        func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        var r = ByteReader(data: data, path: path)
+    static func readLegacy(_ file: FileBytes) throws -> ([Entry], Int?, [String]) {
+        func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(file.path): \(m)") }
+        var r = ByteReader(file: file)
         let n = try r.i32("entry count")
         // Each entry takes at least 4 + 1 + 4 + 4 + 4 bytes.
         guard n >= 1 else { throw fail("entry count \(n): not an importance matrix, or one without data") }
-        guard n <= data.count / 17 else { throw fail("entry count \(n) cannot fit in the \(data.count)-byte file (truncated, or not an importance matrix)") }
+        guard n <= file.size / 17 else { throw fail("entry count \(n) cannot fit in the \(file.size)-byte file (truncated, or not an importance matrix)") }
         var entries: [Entry] = []
         for i in 0..<n {
             let len = try r.i32("name length of entry \(i)")
@@ -96,16 +96,7 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
             guard nval <= r.remaining / 4 else {
                 throw fail("truncated: \(name) claims \(nval) values, \(r.remaining / 4) remain")
             }
-            let values = data.withUnsafeBytes { b in
-                [Float](unsafeUninitializedCapacity: nval) { out, initialized in
-                    for j in 0..<nval {
-                        let v = Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: r.offset + 4 * j, as: UInt32.self)))
-                        out[j] = ncall > 0 ? v / Float(ncall) : v
-                    }
-                    initialized = nval
-                }
-            }
-            try r.skip(4 * nval, what: "values of \(name)")
+            let values = try r.floats(nval, what: "values of \(name)") { ncall > 0 ? $0 / Float(ncall) : $0 }
             entries.append(Entry(name: name, meanSquares: values, matrices: 1))
         }
         // The trailer is optional and was added later; a partial one is ignored, as llama.cpp does.
@@ -171,6 +162,7 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
         if let bad = e.meanSquares.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
             throw SpQRError(.nonFinite, "\(file!): the importance matrix entry \(e.name) holds \(e.meanSquares[bad]) at column \(bad); E[x²] must be finite and non-negative")
         }
+        try MemoryBudget.checkHessian(n, layer: layer, source: "2·diag(E[x²]) from \(file!)")
         return Hessian.fromDiagonal(e.meanSquares.map { 2 * $0 })
     }
 }

@@ -116,7 +116,8 @@ public enum LayerDiscovery {
     }
 }
 
-/// Per-tensor statistics (std, max |w|, kurtosis: `TensorStatistics`) computed on demand and kept for
+/// Per-tensor statistics (std, max |w|, kurtosis: `TensorStatistics`, in bounded memory through
+/// `Checkpoint.statistics`) computed on demand and kept for
 /// the life of the checkpoint. Thread-safe: concurrent requests for the same tensor read it once (the
 /// others wait for that result); `cached` never waits.
 public final class StatisticsCache: Sendable {
@@ -148,7 +149,7 @@ public final class StatisticsCache: Sendable {
         }
         return try slot.value.withLock { value in
             if let value { return value }
-            let s = TensorStatistics(try checkpoint.matrix(key).values)
+            let s = try checkpoint.statistics(key)
             value = s
             done.withLock { $0[key] = s }
             return s

@@ -7,11 +7,11 @@
 // Read here: little-endian (or byte-order-free) f2, f4 and f8 in C order with at least two dimensions;
 // leading dimensions are flattened into rows, so [batch, seq, in] reads as [batch·seq, in]. Big-endian
 // data, Fortran order, structured and other dtypes are refused with a message saying how to re-save.
-// The file is memory-mapped; rows are converted only when read.
+// Rows are read (with pread, `FileBytes`) and converted only when asked for.
 
 import Foundation
 
-/// A .npy array of floats, memory-mapped.
+/// A .npy array of floats, read on demand.
 public struct NumpyArray: Sendable {
     public let path: String
     /// "1.0", "2.0" or "3.0".
@@ -20,7 +20,7 @@ public struct NumpyArray: Sendable {
     public let dtype: SafetensorsDType
     /// The shape as stored.
     public let shape: [Int]
-    let data: Data
+    let file: FileBytes
     let dataOffset: Int
 
     /// Rows after flattening the leading dimensions.
@@ -32,8 +32,8 @@ public struct NumpyArray: Sendable {
     public init(path: String) throws {
         self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        let data = try MappedFile.map(path)
-        var r = ByteReader(data: data, path: path)
+        let file = try FileBytes(path: path)
+        var r = ByteReader(file: file)
         guard try r.bytes(6, what: "magic") == [0x93] + Array("NUMPY".utf8) else { throw fail("not a .npy file (bad magic)") }
         let v = try r.bytes(2, what: "version")
         let headerLength: Int
@@ -80,21 +80,30 @@ public struct NumpyArray: Sendable {
         }
         self.version = "\(v[0]).\(v[1])"
         self.shape = shape
-        self.data = data
+        self.file = file
         self.dataOffset = r.offset
     }
 
     /// Runs `body` over the raw little-endian bytes of rows `range` (after flattening).
-    func withRows<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    func withRows<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let rowBytes = cols * dtype.size
-        return try data.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[(dataOffset + range.lowerBound * rowBytes)..<(dataOffset + range.upperBound * rowBytes)]))
-        }
+        return try file.withBytes(at: dataOffset + range.lowerBound * rowBytes, count: range.count * rowBytes,
+                                  what: "rows \(range.lowerBound)..<\(range.upperBound) of the array", body)
     }
 
-    /// The whole array as a matrix [rows, cols].
-    public func matrix() -> Matrix {
-        Matrix(rows: rows, cols: cols, values: withRows(0..<rows) { FloatConversion.toFloat($0, dtype: dtype) })
+    /// The whole array as a matrix [rows, cols]; refused before anything is allocated when it does not
+    /// fit the available memory.
+    public func matrix() throws -> Matrix {
+        let count = rows * cols
+        try MemoryBudget.checkFloats(count, tensor: "array", path: path)
+        let values = try [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            initialized = 0
+            if let base = out.baseAddress {
+                try file.readFloats(at: dataOffset, count: count, dtype: dtype, into: base, what: "the array's data")
+            }
+            initialized = count
+        }
+        return Matrix(rows: rows, cols: cols, values: values)
     }
 
     /// Reads X as a matrix.

@@ -3,7 +3,9 @@
 // that follows the header), an optional "__metadata__" string map, then the raw little-endian data.
 // Source: https://github.com/huggingface/safetensors (format description in its README).
 //
-// Files are memory-mapped; only the tensors asked for are read and converted.
+// Only the header is read when a file is opened; tensors are read with pread (`FileBytes`, never a
+// memory map, so a file truncated while open gives an error, not SIGBUS) when asked for, after the
+// memory guard (`MemoryBudget`) has checked that their Float copy fits.
 
 import Foundation
 
@@ -54,13 +56,13 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
-/// A memory-mapped safetensors file.
+/// A safetensors file, read on demand.
 ///
 /// Opening reads and validates only the header: its length (at least 8 bytes of file, at most
 /// `maxHeaderBytes`, within the file), UTF-8 JSON object, every entry's dtype, shape (non-negative
 /// integers whose product does not overflow) and `data_offsets` (inside the data section, matching
 /// element count × dtype size for known dtypes, not overlapping another tensor). Tensor data is read
-/// from the map only when asked for, so listing a 100 GB checkpoint touches a few kilobytes.
+/// only when asked for, so listing a 100 GB checkpoint reads a few kilobytes.
 public final class SafetensorsFile: @unchecked Sendable {
     /// The path it was opened from.
     public let path: String
@@ -69,7 +71,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The "__metadata__" map.
     public let metadata: [String: String]
     private let index: [String: Int]
-    private let data: Data
+    /// The open file.
+    let bytes: FileBytes
     private let dataStart: Int
 
     /// Largest header accepted (the reference implementation's limit is 100 MB).
@@ -79,16 +82,16 @@ public final class SafetensorsFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
-        let data = try MappedFile.map(path)
-        guard data.count >= 8 else { throw fail("file is \(data.count) bytes, too short for a safetensors header (needs at least 8)") }
-        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        let file = try FileBytes(path: path)
+        guard file.size >= 8 else { throw fail("file is \(file.size) bytes, too short for a safetensors header (needs at least 8)") }
+        let headerLength = try file.bytes(at: 0, count: 8, what: "header length").withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
             throw fail("header length \(headerLength) bytes exceeds the \(Self.maxHeaderBytes)-byte limit; not a safetensors file?")
         }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("header length \(headerLength) runs past the end of the \(data.count)-byte file (truncated?)")
+        guard headerLength <= UInt64(file.size - 8) else {
+            throw fail("header length \(headerLength) runs past the end of the \(file.size)-byte file (truncated?)")
         }
-        let headerBytes = data.subdata(in: 8..<(8 + Int(headerLength)))
+        let headerBytes = try file.data(at: 8, count: Int(headerLength), what: "header")
         guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail("header is not valid UTF-8") }
         let json: Any
         do {
@@ -98,7 +101,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         guard let object = json as? [String: Any] else { throw fail("header is not a JSON object") }
         let dataStart = 8 + Int(headerLength)
-        let dataLength = data.count - dataStart
+        let dataLength = file.size - dataStart
         var metadata: [String: String] = [:]
         var tensors: [SafetensorsTensorInfo] = []
         tensors.reserveCapacity(object.count)
@@ -151,7 +154,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             if let f = furthest, t.begin < f.end { throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section") }
             if t.end > (furthest?.end ?? 0) { furthest = t }
         }
-        self.data = data
+        self.bytes = file
         self.dataStart = dataStart
         self.tensors = tensors
         self.metadata = metadata
@@ -170,20 +173,42 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Whether the file holds a tensor named `name`.
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
-    /// The raw bytes of a tensor.
-    public func withBytes<R>(_ t: SafetensorsTensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try data.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.begin)..<(dataStart + t.end)]))
-        }
-    }
+    /// The file offset of a tensor's first byte.
+    func offset(of t: SafetensorsTensorInfo) -> Int { dataStart + t.begin }
 
-    /// A floating-point tensor converted to Float (F64, F32, F16, BF16).
-    public func floats(_ name: String) throws -> [Float] {
+    /// The float tensor `name`, checked to be convertible.
+    func floatInfo(_ name: String) throws -> (SafetensorsTensorInfo, SafetensorsDType) {
         let t = try info(name)
         guard let dtype = t.dtype, dtype.isFloat else {
             throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float")
         }
-        return withBytes(t) { FloatConversion.toFloat($0, dtype: dtype) }
+        return (t, dtype)
+    }
+
+    /// Converts elements `range` of the float tensor `t` into `out`.
+    func readFloats(_ t: SafetensorsTensorInfo, dtype: SafetensorsDType, elements range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount)
+        try bytes.readFloats(at: dataStart + t.begin + range.lowerBound * dtype.size, count: range.count, dtype: dtype,
+                             into: out, what: "tensor \"\(t.name)\"")
+    }
+
+    /// A floating-point tensor converted to Float (F64, F32, F16, BF16); refused before anything is
+    /// allocated when its Float copy does not fit the available memory.
+    public func floats(_ name: String) throws -> [Float] {
+        let t = try info(name)
+        return try floats(name, elements: 0..<t.elementCount)
+    }
+
+    /// Elements `range` (row-major) of a floating-point tensor converted to Float.
+    public func floats(_ name: String, elements range: Range<Int>) throws -> [Float] {
+        let (t, dtype) = try floatInfo(name)
+        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount, "elements \(range) of \(t.elementCount)")
+        try MemoryBudget.checkFloats(range.count, tensor: name, path: path)
+        return try [Float](unsafeUninitializedCapacity: range.count) { out, initialized in
+            initialized = 0
+            if let base = out.baseAddress { try readFloats(t, dtype: dtype, elements: range, into: base) }
+            initialized = range.count
+        }
     }
 
     /// A 2-D floating-point tensor as a matrix.
@@ -198,14 +223,17 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// An integer tensor (I64, I32, I8, U8, BOOL) as Int.
     public func integers(_ name: String) throws -> [Int] {
         let t = try info(name)
-        return try withBytes(t) { raw -> [Int] in
+        guard [.I64, .I32, .U8, .BOOL, .I8].contains(t.dtype) else {
+            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName), not an integer type")
+        }
+        try MemoryBudget.check(bytes: t.elementCount * (MemoryLayout<Int>.size + 1), for: "tensor \"\(name)\" (\(t.elementCount) integers)", path: path)
+        let raw = try bytes.bytes(at: dataStart + t.begin, count: t.end - t.begin, what: "tensor \"\(name)\"")
+        return raw.withUnsafeBytes { raw -> [Int] in
             switch t.dtype {
             case .I64?: return (0..<t.elementCount).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
             case .I32?: return (0..<t.elementCount).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
-            case .U8?, .BOOL?: return raw.map { Int($0) }
             case .I8?: return raw.map { Int(Int8(bitPattern: $0)) }
-            default:
-                throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName), not an integer type")
+            default: return raw.map { Int($0) }
             }
         }
     }
@@ -221,170 +249,4 @@ func checkedProduct(_ dims: [Int]) -> Int? {
         p = q
     }
     return p
-}
-
-/// Read-only memory maps of whole files.
-enum MappedFile {
-    /// The file's bytes, mapped (not read): pages are loaded only when touched.
-    static func map(_ path: String) throws -> Data {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw SpQRError(.io, "\(path): is a directory, not a file")
-        }
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw SpQRError(.io, "\(path): cannot open (\((error as NSError).localizedDescription)); check the path and permissions")
-        }
-    }
-}
-
-/// Reading values out of `JSONSerialization` results.
-enum JSONValue {
-    /// An exact integer (not a boolean, not a fraction).
-    static func integer(_ x: Any) -> Int? {
-        guard let n = x as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
-        return x as? Int
-    }
-}
-
-/// Conversion of little-endian float encodings to Float, without per-element allocation.
-public enum FloatConversion {
-    /// Converts `raw` holding elements of `dtype` (F64, F32, F16 or BF16; other types give an empty array).
-    public static func toFloat(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType) -> [Float] {
-        guard dtype.isFloat else { return [] }
-        let count = raw.count / dtype.size
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            convert(raw, dtype: dtype, count: count, into: out.baseAddress!)
-            initialized = count
-        }
-    }
-
-    /// Converts the first `count` elements of `raw` into `out`.
-    static func convert(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType, count: Int, into out: UnsafeMutablePointer<Float>) {
-        guard count > 0, let base = raw.baseAddress else { return }
-        switch dtype {
-        case .F32:
-            #if _endian(little)
-            UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * count)
-            #else
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            #endif
-        case .F16:
-            for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
-        case .BF16:
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
-        case .F64:
-            for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-        default:
-            preconditionFailure("FloatConversion.convert called with \(dtype)")
-        }
-    }
-}
-
-/// Writes safetensors files atomically (temporary file in the same directory, then rename).
-public enum SafetensorsWriter {
-    /// A tensor to write: name, dtype, shape and its little-endian bytes.
-    public struct Tensor {
-        public let name: String
-        public let dtype: SafetensorsDType
-        public let shape: [Int]
-        public let bytes: Data
-
-        public init(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Data) {
-            self.name = name
-            self.dtype = dtype
-            self.shape = shape
-            self.bytes = bytes
-        }
-
-        /// An F32 tensor.
-        public static func f32(_ name: String, shape: [Int], _ values: [Float]) -> Tensor {
-            Tensor(name: name, dtype: .F32, shape: shape, bytes: values.withUnsafeBufferPointer { Data(buffer: $0) })
-        }
-
-        /// A U8 tensor.
-        public static func u8(_ name: String, shape: [Int], _ values: [UInt8]) -> Tensor {
-            Tensor(name: name, dtype: .U8, shape: shape, bytes: Data(values))
-        }
-
-        /// An I64 tensor.
-        public static func i64(_ name: String, shape: [Int], _ values: [Int]) -> Tensor {
-            let v = values.map { Int64($0).littleEndian }
-            return Tensor(name: name, dtype: .I64, shape: shape, bytes: v.withUnsafeBufferPointer { Data(buffer: $0) })
-        }
-    }
-
-    /// The complete file contents.
-    public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) throws -> Data {
-        var header: [String: Any] = [:]
-        var offset = 0
-        for t in tensors {
-            guard t.name != "__metadata__", header[t.name] == nil else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
-            }
-            guard let count = checkedProduct(t.shape), t.dtype.byteCount(elements: count) == t.bytes.count else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor \"\(t.name)\" has \(t.bytes.count) bytes for shape \(t.shape) of \(t.dtype)")
-            }
-            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
-            offset += t.bytes.count
-        }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while (8 + json.count) % 8 != 0 { json.append(0x20) }
-        var out = Data()
-        out.reserveCapacity(8 + json.count + offset)
-        var len = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
-        out.append(json)
-        for t in tensors { out.append(t.bytes) }
-        return out
-    }
-
-    /// Writes the file atomically; on failure nothing is left behind and an existing file is untouched.
-    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to path: String) throws {
-        try AtomicFile.write(try encode(tensors, metadata: metadata), to: path)
-    }
-}
-
-/// Atomic file replacement: write a temporary file beside the target, flush it, rename it over.
-public enum AtomicFile {
-    /// Writes `data` to `path` atomically.
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else {
-            throw SpQRError(.io, "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory")
-        }
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                done += n
-            }
-        }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil && rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
-        if failure == nil {
-            // Make the rename itself durable; a directory that cannot be opened only loses that guarantee.
-            let dirfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
-            if dirfd >= 0 {
-                _ = fsync(dirfd)
-                close(dirfd)
-            }
-        }
-        if let failure {
-            unlink(tmp)
-            throw SpQRError(.io, "\(path): could not write (\(failure)); the previous file, if any, is unchanged")
-        }
-    }
 }

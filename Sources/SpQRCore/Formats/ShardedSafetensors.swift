@@ -1,8 +1,8 @@
 // A Hugging Face checkpoint directory: `model.safetensors.index.json` = {"metadata": {…}, "weight_map":
 // {tensor name: shard file}} beside the shards (transformers' sharded save, huggingface_hub
 // `split_torch_state_dict_into_shards`), or, without an index, the `.safetensors` files in the directory
-// (a single `model.safetensors` being the usual case). Every shard is opened (headers only,
-// memory-mapped) when the checkpoint is listed; tensor data is read on demand from the shard that
+// (a single `model.safetensors` being the usual case). Every shard is opened (headers only) when the
+// checkpoint is listed; tensor data is read on demand from the shard that
 // holds it.
 
 import Foundation
@@ -86,10 +86,20 @@ public struct SafetensorsDirectoryCheckpoint: Checkpoint {
 
     public func matrix(_ name: String) throws -> Matrix {
         let e = try entry(name)
+        return try shard(of: e).matrix(e.name)
+    }
+
+    public func statistics(_ name: String) throws -> TensorStatistics {
+        let e = try entry(name)
+        return try shard(of: e).statistics(e.name)
+    }
+
+    /// The open shard that holds `e`.
+    func shard(of e: TensorEntry) throws -> SafetensorsCheckpoint {
         guard let shard = shards[(e.file as NSString).lastPathComponent] else {
-            throw SpQRError(.io, "\(path): the shard holding \(name) (\(e.file)) is not open")
+            throw SpQRError(.io, "\(path): the shard holding \(e.name) (\(e.file)) is not open")
         }
-        return try shard.matrix(e.name)
+        return shard
     }
 
     /// The shard files.

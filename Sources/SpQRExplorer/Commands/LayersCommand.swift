@@ -17,7 +17,7 @@ struct LayersCommand: ParsableCommand {
     @Argument(help: "Checkpoint: a safetensors file, a directory of shards (or its model.safetensors.index.json), or a GGUF file.")
     var path: String
 
-    @Flag(help: "Add std, max |w| and kurtosis (reads every quantizable tensor).")
+    @Flag(help: "Add std, max |w| and kurtosis (reads every quantizable tensor in bounded memory; tensors over \(TensorStatistics.exactLimit) elements are sampled, and marked so).")
     var stats = false
 
     @Flag(help: "Print JSON instead of a table.")
@@ -37,7 +37,9 @@ struct LayersCommand: ParsableCommand {
                         ReportFormat.bytes(r.bytes),
                         r.quantizable ? "yes" : "no: \(r.reason ?? "")"]
             if stats {
-                line += r.statistics.map { [String(format: "%.4g", $0.std), String(format: "%.4g", $0.maxAbs), String(format: "%.3f", $0.kurtosis)] } ?? ["-", "-", "-"]
+                line += r.statistics.map { s in
+                    [String(format: "%.4g", s.std), String(format: "%.4g", s.maxAbs), String(format: "%.3f", s.kurtosis)].map { s.sampledElements == nil ? $0 : $0 + "*" }
+                } ?? ["-", "-", "-"]
             }
             lines.append(line)
         }
@@ -45,14 +47,19 @@ struct LayersCommand: ParsableCommand {
         // Notes (re-quantization, row order) once per distinct text; --json has them per tensor.
         var noted: [String: [String]] = [:]
         for r in rows { if let note = r.note { noted[note, default: []].append(r.name) } }
+        for r in rows {
+            if let s = r.statistics, let n = s.sampledElements {
+                noted["statistics marked * are from a sample of \(n) of its \(r.shape.reduce(1, *)) elements (\(TensorStatistics.sampleRuns) runs spread over the tensor)", default: []].append(r.name)
+            }
+        }
         printNotes(noted.keys.sorted().map { note in
             let names = noted[note]!
             return names.count == 1 ? "\(names[0]): \(note)" : "\(names.count) tensors: \(note)"
         })
     }
 
-    /// Reads the quantizable tensors a few at a time (each read converts a whole tensor to Float) and
-    /// fills in their statistics; the first error is reported.
+    /// Summarises the quantizable tensors a few at a time (each streamed in chunks) and fills in their
+    /// statistics; the first error is reported.
     static func addStatistics(_ rows: inout [LayerRow], _ checkpoint: any Checkpoint) throws {
         let todo = rows.indices.filter { rows[$0].quantizable }
         let names = todo.map { rows[$0].name }
@@ -66,7 +73,7 @@ struct LayersCommand: ParsableCommand {
                     return n
                 }
                 guard j < todo.count else { return }
-                let r = Result { TensorStatistics(try checkpoint.matrix(names[j]).values) }
+                let r = Result { try checkpoint.statistics(names[j]) }
                 results.withLock { $0[todo[j]] = r }
             }
         }

@@ -48,7 +48,8 @@ enum BrowserView {
         cells.append(row.dtype)
         cells.append(Num.bytes(row.bytes))
         if let st = row.statistics {
-            cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)]
+            // "~": figures from a sample of a very large tensor.
+            cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map { st.sampledElements == nil ? $0 : "~" + $0 }
         } else {
             cells += [row.quantizable ? "·" : "", "", ""]
         }
