@@ -13,9 +13,8 @@
 // factorisation. Only one is kept at a time (U alone is in² floats), so `measureEach` orders its
 // configurations by preparation key: each key is factorised once however the configurations are listed.
 
-
 /// The phases of a measurement, in the order they run; the raw value is what progress displays show.
-public enum MeasurementPhase: String, Sendable, CaseIterable {
+public enum MeasurementPhase: String, Sendable {
     case loading
     case factorising
     case preview
