@@ -145,7 +145,11 @@ final class GPTQPass: Sendable {
     let config: SpQRConfig
     /// Rows of the whole run (the stride of the statistics) and input columns.
     let rows: Int, n: Int
-    let groupsize: Int, blocksize: Int, qqBlocks: Int
+    /// Columns per group, and per lazy-update block (the reference's `blocksize`): a block's errors reach
+    /// the later columns in one sgemm, which does nearly all the flops.
+    let groupsize: Int, blocksize: Int
+    /// Second-level blocks of qq_groupsize rows.
+    let qqBlocks: Int
     let tau: Float
     let detectsOutliers: Bool, usesLeaveOneOut: Bool
     let maxq: Float
