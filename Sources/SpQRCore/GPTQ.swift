@@ -11,6 +11,10 @@
 // perchannel, through shared group statistics. So each core takes a contiguous range of whole qq blocks
 // and runs the entire loop on it, its own sgemm included: no barrier between blocks. Within a range the
 // column work goes in chunks of about 64 rows so a chunk's block of weights stays in L1.
+//
+// `GPTQ.run` splits the rows over the cores, `GPTQPass.quantize` is the loop over blocks above,
+// `quantizeColumns` the per-column steps and `fitGroup` the group statistics; `GPTQBuffers` names the
+// arrays they share.
 
 import Dispatch
 import Foundation
@@ -40,6 +44,14 @@ func uninitializedArray<T>(_ count: Int) -> [T] {
 }
 
 enum GPTQ {
+    /// Rows per chunk of the column loop: 64 rows of a 128-column block are 32 KiB of weights, the L1 data
+    /// cache of a core, so the per-column work and its rank-1 updates run from L1.
+    static let rowsPerChunk = 64
+    /// Columns per sub-block: inside one, a column's errors reach the next columns by rank-1 updates (few
+    /// columns, so cheap and in cache); at its end one small sgemm carries the sub-block's errors to the
+    /// rest of the block, which keeps the rank-1 work from growing with the block size.
+    static let rankOneColumns = 32
+
     /// Runs GPTQ with SpQR outliers over `wp` (permuted, dead columns zeroed, row-major [rows, n]), which it
     /// consumes and quantizes in place.
     /// - Parameters:
@@ -47,186 +59,241 @@ enum GPTQ {
     static func run(wp: consuming [Float], rows: Int, factor: HessianFactor, config: SpQRConfig, tau: Float,
                     cancel: CancellationToken?, progress: ProgressHandler?) throws -> GPTQOutput {
         let n = factor.count
-        let g = config.effectiveGroupsize(inFeatures: n)
-        let blocksize = config.blocksize
-        var w = consume wp
-        var sens: [Float] = uninitializedArray(rows * n)
-        var err: [Float] = uninitializedArray(rows * n)
-        var mask: [UInt8] = uninitializedArray(rows * n)
-        var e: [Float] = uninitializedArray(rows * blocksize)
-        var stats = GroupStatistics(groupsize: g, inFeatures: n, rows: rows, qqGroupsize: config.qqGroupsize,
-                                    qqScale: config.qqScaleBits != nil, qqZero: config.quantizesZeros)
-        var scales = stats.scales, zeros = stats.zeros, qqScale = stats.qqScale, qqZero = stats.qqZero
-        let useLOO = !config.simplifiedOutliers && tau != .infinity
-        let detect = tau != .infinity
+        var output = GPTQOutput(
+            q: consume wp, sensitivity: uninitializedArray(rows * n), errorContribution: uninitializedArray(rows * n),
+            outliers: uninitializedArray(rows * n),
+            statistics: GroupStatistics(groupsize: config.effectiveGroupsize(inFeatures: n), inFeatures: n, rows: rows,
+                                        qqGroupsize: config.qqGroupsize, qqScale: config.qqScaleBits != nil,
+                                        qqZero: config.quantizesZeros),
+            proxyLoss: 0, groupFitSeconds: 0)
         // Chunks of whole second-level blocks; without perchannel all rows share statistics: one chunk.
         let align = (config.qqScaleBits != nil || config.quantizesZeros) ? config.qqGroupsize : 1
-        let chunkRows = config.perchannel ? align * max(1, (64 + align - 1) / align) : rows
+        let chunkRows = config.perchannel ? align * max(1, (rowsPerChunk + align - 1) / align) : rows
         let chunkCount = (rows + chunkRows - 1) / chunkRows
         let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))
-        let qqBlocks = stats.qqBlockCount
-        let fitNanoseconds = Atomic<UInt64>(0)
-        var losses = [Double](repeating: 0, count: threads)
+        let blockErrors = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * config.blocksize)
+        let losses = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
+        losses.initialize(repeating: 0)
+        defer {
+            blockErrors.deallocate()
+            losses.deallocate()
+        }
 
-        w.withUnsafeMutableBufferPointer { wBuf in
-        sens.withUnsafeMutableBufferPointer { sBuf in
-        err.withUnsafeMutableBufferPointer { eBuf in
-        mask.withUnsafeMutableBufferPointer { mBuf in
-        e.withUnsafeMutableBufferPointer { blockErr in
-        scales.withUnsafeMutableBufferPointer { scBuf in
-        zeros.withUnsafeMutableBufferPointer { zBuf in
-        qqScale.withUnsafeMutableBufferPointer { qqsBuf in
-        qqZero.withUnsafeMutableBufferPointer { qqzBuf in
-        losses.withUnsafeMutableBufferPointer { lossBuf in
-        factor.u.withUnsafeBufferPointer { uBuf in
-        factor.d.withUnsafeBufferPointer { dBuf in
-            let W = SharedPointer(wBuf.baseAddress!), S = SharedPointer(sBuf.baseAddress!)
-            let ERR = SharedPointer(eBuf.baseAddress!), M = SharedPointer(mBuf.baseAddress!)
-            let E = SharedPointer(blockErr.baseAddress!), LOSS = SharedPointer(lossBuf.baseAddress!)
-            let SC = SharedPointer(scBuf.baseAddress!), Z = SharedPointer(zBuf.baseAddress!)
-            let QQS = qqsBuf.baseAddress.map(SharedPointer.init), QQZ = qqzBuf.baseAddress.map(SharedPointer.init)
-            let U = SharedPointer(UnsafeMutablePointer(mutating: uBuf.baseAddress!))
-            let D = SharedPointer(UnsafeMutablePointer(mutating: dBuf.baseAddress!))
-            let maxq = Float((1 << config.wbits) - 1)
-
-            /// Fits the statistics of group [j0, j1) for rows [r0, r1).
-            @Sendable func fitGroup(_ j0: Int, _ j1: Int, _ r0: Int, _ r1: Int,
-                                    _ cand: UnsafeMutablePointer<Bool>, _ scratch: UnsafeMutablePointer<Float>,
-                                    _ replaced: UnsafeMutablePointer<Float>) {
-                let len = j1 - j0
-                let gi = j0 / g
-                let sc = SC.base + gi * rows, z = Z.base + gi * rows
-                if config.perchannel {
-                    for r in r0..<r1 {
-                        let x = W.base + r * n + j0
-                        var values = UnsafePointer(x)
-                        if useLOO {
-                            let count = LeaveOneOut.candidates(x: x, d: D.base + j0, g: len, bits: config.wbits, sym: config.sym,
-                                                               tau: tau, candidate: cand, scratch: scratch)
-                            if count > 0 {
-                                var sum: Float = 0
-                                for k in 0..<len where !cand[k] { sum += x[k] }
-                                let mean = sum / Float(max(len - count, 1))
-                                for k in 0..<len { replaced[k] = cand[k] ? mean : x[k] }
-                                values = UnsafePointer(replaced)
-                            }
-                        }
-                        let q = MinMaxQuantizer(fitting: UnsafeBufferPointer(start: values, count: len),
-                                                bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
-                        sc[r] = q.scale
-                        z[r] = q.zero
-                    }
-                } else {
-                    var lo = Float.infinity, hi = -Float.infinity
-                    for r in r0..<r1 {
-                        let x = W.base + r * n + j0
-                        for k in 0..<len { lo = min(lo, x[k]); hi = max(hi, x[k]) }
-                    }
-                    let q = MinMaxQuantizer(xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
-                    for r in r0..<r1 { sc[r] = q.scale; z[r] = q.zero }
-                }
-                // Second level over blocks of qq_groupsize rows (chunks hold whole blocks).
-                var b0 = r0
-                while b0 < r1 {
-                    let b1 = min(b0 + config.qqGroupsize, r1)
-                    let block = b0 / config.qqGroupsize
-                    if let bits = config.qqScaleBits, let qqs = QQS {
-                        qqs.base[gi * qqBlocks + block] = MinMaxQuantizer.quantizeBlock(
-                            UnsafeMutableBufferPointer(start: sc + b0, count: b1 - b0), bits: bits, sym: false)
-                    }
-                    if config.quantizesZeros, let bits = config.qqZeroBits, let qqz = QQZ {
-                        qqz.base[gi * qqBlocks + block] = MinMaxQuantizer.quantizeBlock(
-                            UnsafeMutableBufferPointer(start: z + b0, count: b1 - b0), bits: bits, sym: config.qqZeroSym)
-                    }
-                    b0 = b1
-                }
-            }
-
-            /// The column loop of block [b, blockEnd) for rows [r0, r1); returns Σ e² of those weights.
-            @Sendable func columns(_ b: Int, _ blockEnd: Int, _ r0: Int, _ r1: Int, _ cand: UnsafeMutablePointer<Bool>,
-                                   _ scratch: UnsafeMutablePointer<Float>, _ replaced: UnsafeMutablePointer<Float>) -> Double {
-                var loss: Double = 0
-                let sub = 32
-                @inline(__always) func subEnd(_ j: Int) -> Int { min(b + ((j - b) / sub + 1) * sub, blockEnd) }
-                for j in b..<blockEnd {
-                    if j % g == 0 {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        fitGroup(j, min(j + g, n), r0, r1, cand, scratch, replaced)
-                        fitNanoseconds.add(DispatchTime.now().uptimeNanoseconds - t0, ordering: .relaxed)
-                    }
-                    let gi = j / g
-                    let dj = D.base[j]
-                    let urow = U.base + j * n
-                    for r in r0..<r1 {
-                        let row = W.base + r * n
-                        let quant = MinMaxQuantizer(scale: SC.base[gi * rows + r], zero: Z.base[gi * rows + r], maxq: maxq)
-                        let wv = row[j]
-                        var qv = quant(wv)
-                        var ev = (wv - qv) / dj
-                        let sv = ev * ev
-                        S.base[r * n + j] = sv
-                        let isOutlier = detect && sv > tau
-                        if isOutlier {
-                            qv = wv
-                            ev = 0
-                        }
-                        M.base[r * n + j] = isOutlier ? 1 : 0
-                        row[j] = qv
-                        E.base[r * blocksize + (j - b)] = ev
-                        let contribution = ev * ev
-                        ERR.base[r * n + j] = contribution
-                        loss += Double(contribution)
-                        if ev != 0 {
-                            for c in (j + 1)..<max(subEnd(j), j + 1) { row[c] -= ev * urow[c] }
-                        }
-                    }
-                    // At the end of a sub-block, its errors reach the rest of the block in one small product.
-                    if j + 1 == subEnd(j) && j + 1 < blockEnd {
-                        let s0 = j + 1 - ((j - b) % sub + 1)
-                        BLAS.sgemm(m: r1 - r0, n: blockEnd - j - 1, k: j + 1 - s0, alpha: -1,
-                                   a: E.base + r0 * blocksize + (s0 - b), lda: blocksize,
-                                   b: U.base + s0 * n + j + 1, ldb: n,
-                                   beta: 1, c: W.base + r0 * n + j + 1, ldc: n)
-                    }
-                }
-                return loss
-            }
-
+        let lossOfWorker = SharedPointer(losses.baseAddress!)
+        let fitNanoseconds = GPTQBuffers.pinning(&output, factor: factor, blockErrors: blockErrors) { buffers in
+            let pass = GPTQPass(buffers, config: config, rows: rows, n: n, tau: tau)
             DispatchQueue.concurrentPerform(iterations: threads) { t in
+                // Worker t takes chunks [c0, c1): a contiguous range of rows.
                 let c0 = t * chunkCount / threads, c1 = (t + 1) * chunkCount / threads
-                let rStart = c0 * chunkRows, rEnd = min(c1 * chunkRows, rows)
-                guard rStart < rEnd else { return }
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * g + 1) { tmp in
-                    withUnsafeTemporaryAllocation(of: Bool.self, capacity: g + 1) { cand in
-                        let scratch = tmp.baseAddress!, replaced = tmp.baseAddress! + g
-                        var loss: Double = 0
-                        var blockStart = 0
-                        while blockStart < n {
-                            if cancel?.isCancelled == true { break }
-                            let blockEnd = min(blockStart + blocksize, n)
-                            for chunk in c0..<c1 {
-                                let r0 = chunk * chunkRows, r1 = min(r0 + chunkRows, rows)
-                                loss += columns(blockStart, blockEnd, r0, r1, cand.baseAddress!, scratch, replaced)
-                            }
-                            BLAS.sgemm(m: rEnd - rStart, n: n - blockEnd, k: blockEnd - blockStart, alpha: -1,
-                                       a: E.base + rStart * blocksize, lda: blocksize,
-                                       b: U.base + blockStart * n + blockEnd, ldb: n,
-                                       beta: 1, c: W.base + rStart * n + blockEnd, ldc: n)
-                            if t == 0 { progress?(Double(blockEnd) / Double(n)) }
-                            blockStart = blockEnd
-                        }
-                        LOSS.base[t] = loss
-                    }
+                let chunks = (c0..<c1).map { c in (c * chunkRows)..<min((c + 1) * chunkRows, rows) }
+                guard !chunks.isEmpty else { return }
+                lossOfWorker.base[t] = pass.quantize(chunks: chunks, cancel: cancel, progress: t == 0 ? progress : nil)
+            }
+            return pass.fitNanoseconds.load(ordering: .relaxed)
+        }
+        try cancel?.check()
+        output.proxyLoss = losses.reduce(0, +)
+        output.groupFitSeconds = Double(fitNanoseconds) / 1e9
+        return output
+    }
+}
+
+/// The arrays of one run as raw pointers shared by the worker threads, which write disjoint rows.
+struct GPTQBuffers: @unchecked Sendable {
+    /// Wp [rows, n], quantized in place.
+    let weights: UnsafeMutablePointer<Float>
+    /// e² before the outlier decision, e² after it, and the outlier flags, each [rows, n].
+    let sensitivity: UnsafeMutablePointer<Float>
+    let errorContribution: UnsafeMutablePointer<Float>
+    let outliers: UnsafeMutablePointer<UInt8>
+    /// E [rows, blocksize]: the errors e of the current block, kept for the updates of later columns.
+    let blockErrors: UnsafeMutablePointer<Float>
+    /// Scales and zeros [group · rows + row]; second-level quantizers [group · qqBlocks + block] or nil.
+    let scales: UnsafeMutablePointer<Float>
+    let zeros: UnsafeMutablePointer<Float>
+    let qqScale: UnsafeMutablePointer<MinMaxQuantizer>?
+    let qqZero: UnsafeMutablePointer<MinMaxQuantizer>?
+    /// U [n, n] (row j holds the updates of column j's error) and d_j = U[j, j].
+    let u: UnsafePointer<Float>
+    let d: UnsafePointer<Float>
+
+    /// Calls `body` with the storage of `output`'s arrays and of the factor, pinned for its duration.
+    static func pinning<R>(_ output: inout GPTQOutput, factor: HessianFactor, blockErrors: UnsafeMutableBufferPointer<Float>,
+                           _ body: (GPTQBuffers) -> R) -> R {
+        output.q.withUnsafeMutableBufferPointer { w in
+        output.sensitivity.withUnsafeMutableBufferPointer { s in
+        output.errorContribution.withUnsafeMutableBufferPointer { e in
+        output.outliers.withUnsafeMutableBufferPointer { m in
+        output.statistics.scales.withUnsafeMutableBufferPointer { scales in
+        output.statistics.zeros.withUnsafeMutableBufferPointer { zeros in
+        output.statistics.qqScale.withUnsafeMutableBufferPointer { qqScale in
+        output.statistics.qqZero.withUnsafeMutableBufferPointer { qqZero in
+        factor.u.withUnsafeBufferPointer { u in
+        factor.d.withUnsafeBufferPointer { d in
+            body(GPTQBuffers(weights: w.baseAddress!, sensitivity: s.baseAddress!, errorContribution: e.baseAddress!,
+                             outliers: m.baseAddress!, blockErrors: blockErrors.baseAddress!,
+                             scales: scales.baseAddress!, zeros: zeros.baseAddress!,
+                             qqScale: qqScale.baseAddress, qqZero: qqZero.baseAddress,
+                             u: u.baseAddress!, d: d.baseAddress!))
+        } } } } } } } } } }
+    }
+}
+
+/// One run's settings and buffers; its methods are the steps of the loop in the header, on a set of rows.
+final class GPTQPass: Sendable {
+    let buffers: GPTQBuffers
+    let config: SpQRConfig
+    /// Rows of the whole run (the stride of the statistics) and input columns.
+    let rows: Int, n: Int
+    /// Columns per group, and per lazy-update block (the reference's `blocksize`): a block's errors reach
+    /// the later columns in one sgemm, which does nearly all the flops.
+    let groupsize: Int, blocksize: Int
+    /// Second-level blocks of qq_groupsize rows.
+    let qqBlocks: Int
+    let tau: Float
+    let detectsOutliers: Bool, usesLeaveOneOut: Bool
+    let maxq: Float
+    /// Time spent in `fitGroup`, summed over threads.
+    let fitNanoseconds = Atomic<UInt64>(0)
+
+    init(_ buffers: GPTQBuffers, config: SpQRConfig, rows: Int, n: Int, tau: Float) {
+        self.buffers = buffers
+        self.config = config
+        self.rows = rows
+        self.n = n
+        groupsize = config.effectiveGroupsize(inFeatures: n)
+        blocksize = config.blocksize
+        qqBlocks = (rows + config.qqGroupsize - 1) / config.qqGroupsize
+        self.tau = tau
+        detectsOutliers = tau != .infinity
+        usesLeaveOneOut = !config.simplifiedOutliers && detectsOutliers
+        maxq = Float((1 << config.wbits) - 1)
+    }
+
+    /// The whole loop on consecutive row chunks (at least one); returns Σ e² of their weights. Stops at a
+    /// block boundary once `cancel` is set.
+    func quantize(chunks: [Range<Int>], cancel: CancellationToken?, progress: ProgressHandler?) -> Double {
+        let scratch = LeaveOneOutScratch(groupsize: groupsize)
+        defer { scratch.deallocate() }
+        let rowRange = chunks.first!.lowerBound..<chunks.last!.upperBound
+        var loss: Double = 0
+        var blockStart = 0
+        while blockStart < n {
+            if cancel?.isCancelled == true { break }
+            let block = blockStart..<min(blockStart + blocksize, n)
+            for chunk in chunks { loss += quantizeColumns(of: block, rows: chunk, scratch) }
+            // Wp[:, b+B:] −= E[:, block] · U[block, b+B:]
+            BLAS.sgemm(m: rowRange.count, n: n - block.upperBound, k: block.count, alpha: -1,
+                       a: buffers.blockErrors + rowRange.lowerBound * blocksize, lda: blocksize,
+                       b: buffers.u + block.lowerBound * n + block.upperBound, ldb: n,
+                       beta: 1, c: buffers.weights + rowRange.lowerBound * n + block.upperBound, ldc: n)
+            progress?(Double(block.upperBound) / Double(n))
+            blockStart = block.upperBound
+        }
+        return loss
+    }
+
+    /// The column loop of `block` on `rows`; returns Σ e² of those weights.
+    func quantizeColumns(of block: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch) -> Double {
+        var loss: Double = 0
+        for j in block {
+            if j % groupsize == 0 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                fitGroup(columns: j..<min(j + groupsize, n), rows: rows, scratch)
+                fitNanoseconds.add(DispatchTime.now().uptimeNanoseconds - t0, ordering: .relaxed)
+            }
+            let group = j / groupsize
+            let dj = buffers.d[j]
+            let uRow = buffers.u + j * n
+            // The rank-1 sub-block holding j: its later columns get j's error right away.
+            let subStart = block.lowerBound + (j - block.lowerBound) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
+            let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
+            for r in rows {
+                let row = buffers.weights + r * n
+                let quant = MinMaxQuantizer(scale: buffers.scales[group * self.rows + r],
+                                            zero: buffers.zeros[group * self.rows + r], maxq: maxq)
+                // e = (w − Q(w)) / d_j, s = e²; an outlier keeps w and passes no error on.
+                let wv = row[j]
+                var qv = quant(wv)
+                var ev = (wv - qv) / dj
+                let sv = ev * ev
+                buffers.sensitivity[r * n + j] = sv
+                let isOutlier = detectsOutliers && sv > tau
+                if isOutlier {
+                    qv = wv
+                    ev = 0
+                }
+                buffers.outliers[r * n + j] = isOutlier ? 1 : 0
+                row[j] = qv
+                buffers.blockErrors[r * blocksize + (j - block.lowerBound)] = ev
+                let contribution = ev * ev
+                buffers.errorContribution[r * n + j] = contribution
+                loss += Double(contribution)
+                // Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd]
+                if ev != 0 {
+                    for c in (j + 1)..<max(subEnd, j + 1) { row[c] -= ev * uRow[c] }
                 }
             }
-        } } } } } } } } } } } }
-        try cancel?.check()
-        stats.scales = scales
-        stats.zeros = zeros
-        stats.qqScale = qqScale
-        stats.qqZero = qqZero
-        return GPTQOutput(q: w, sensitivity: sens, errorContribution: err, outliers: mask, statistics: stats,
-                          proxyLoss: losses.reduce(0, +),
-                          groupFitSeconds: Double(fitNanoseconds.load(ordering: .relaxed)) / 1e9)
+            // At the end of a sub-block, its errors reach the rest of the block in one small product.
+            if j + 1 == subEnd && j + 1 < block.upperBound {
+                BLAS.sgemm(m: rows.count, n: block.upperBound - j - 1, k: j + 1 - subStart, alpha: -1,
+                           a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - block.lowerBound), lda: blocksize,
+                           b: buffers.u + subStart * n + j + 1, ldb: n,
+                           beta: 1, c: buffers.weights + rows.lowerBound * n + j + 1, ldc: n)
+            }
+        }
+        return loss
+    }
+
+    /// Fits the statistics of the group `columns` for `rows`: the leave-one-out pre-pass replaces the
+    /// outlier candidates by the mean of the others, min–max gives scale and zero, then the second level
+    /// quantizes them over blocks of qq_groupsize rows (chunks hold whole blocks).
+    func fitGroup(columns: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch) {
+        let len = columns.count, group = columns.lowerBound / groupsize
+        let scales = buffers.scales + group * self.rows, zeros = buffers.zeros + group * self.rows
+        if config.perchannel {
+            for r in rows {
+                let x = buffers.weights + r * n + columns.lowerBound
+                var values = UnsafePointer(x)
+                if usesLeaveOneOut {
+                    let count = LeaveOneOut.candidates(x: x, d: buffers.d + columns.lowerBound, g: len, bits: config.wbits,
+                                                       sym: config.sym, tau: tau, candidate: scratch.candidate,
+                                                       scratch: scratch.errors)
+                    if count > 0 {
+                        var sum: Float = 0
+                        for k in 0..<len where !scratch.candidate[k] { sum += x[k] }
+                        let mean = sum / Float(max(len - count, 1))
+                        for k in 0..<len { scratch.replaced[k] = scratch.candidate[k] ? mean : x[k] }
+                        values = UnsafePointer(scratch.replaced)
+                    }
+                }
+                let q = MinMaxQuantizer(fitting: UnsafeBufferPointer(start: values, count: len),
+                                        bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+                scales[r] = q.scale
+                zeros[r] = q.zero
+            }
+        } else {
+            var lo = Float.infinity, hi = -Float.infinity
+            for r in rows {
+                let x = buffers.weights + r * n + columns.lowerBound
+                for k in 0..<len { lo = min(lo, x[k]); hi = max(hi, x[k]) }
+            }
+            let q = MinMaxQuantizer(xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+            for r in rows { scales[r] = q.scale; zeros[r] = q.zero }
+        }
+        var b0 = rows.lowerBound
+        while b0 < rows.upperBound {
+            let b1 = min(b0 + config.qqGroupsize, rows.upperBound)
+            let qqIndex = group * qqBlocks + b0 / config.qqGroupsize
+            if let bits = config.qqScaleBits, let qqScale = buffers.qqScale {
+                qqScale[qqIndex] = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(start: scales + b0, count: b1 - b0),
+                                                                 bits: bits, sym: false)
+            }
+            if config.quantizesZeros, let bits = config.qqZeroBits, let qqZero = buffers.qqZero {
+                qqZero[qqIndex] = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(start: zeros + b0, count: b1 - b0),
+                                                                bits: bits, sym: config.qqZeroSym)
+            }
+            b0 = b1
+        }
     }
 }

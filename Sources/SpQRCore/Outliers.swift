@@ -95,3 +95,22 @@ enum LeaveOneOut {
         return count
     }
 }
+
+/// Per-thread scratch of the leave-one-out pre-pass: candidate flags, per-weight errors and the group with
+/// its candidates replaced.
+struct LeaveOneOutScratch {
+    let candidate: UnsafeMutablePointer<Bool>
+    let errors: UnsafeMutablePointer<Float>
+    let replaced: UnsafeMutablePointer<Float>
+
+    init(groupsize g: Int) {
+        candidate = .allocate(capacity: g + 1)
+        errors = .allocate(capacity: 2 * g + 1)
+        replaced = errors + g
+    }
+
+    func deallocate() {
+        candidate.deallocate()
+        errors.deallocate()
+    }
+}

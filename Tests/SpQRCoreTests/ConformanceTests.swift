@@ -59,16 +59,28 @@ func loadExpected(_ c: VectorCase) throws -> Expected {
 
 @Suite("Conformance with the reference engine")
 struct ConformanceTests {
-    /// Cases whose entry-wise Q agreement is decided by float32 rounding noise rather than by the algorithm.
-    /// They must still agree on at least 97% of the entries, and on every other figure.
-    static let floatNoiseBound: Set<String> = ["synthetic-b/w2-g8"]
+    /// Entries of Q within 1e-5 · max|W| of the reference where that is not all of them (README, "Faithful to
+    /// the reference"): the counts achieved, pinned so that any regression fails. synthetic-b/w2-g8 (98.9%)
+    /// is float32 noise (see `qAgreementIsWithinFloatNoise`); stories260k-l2-down_proj/w2-g8 (99.97%) differs
+    /// in 3 entries.
+    static let qAgreement: [String: Int] = [
+        "synthetic-b/w2-g8": 25313,
+        "stories260k-l2-down_proj/w2-g8": 11005,
+    ]
+    /// The reference's average bits are the same formula summed in another order: up to 3 ulps apart.
+    static let avgBitsUlps = 3.0
+    /// Largest relative differences achieved over the 36 cases: the weight error 4.3e-7 (synthetic-a/w2-g8)
+    /// and τ 1.8e-7 (stories260k-l2-down_proj), a few float32 ulps of a float32 computation.
+    static let weightErrorTolerance = 4 * Double(Float.ulpOfOne)
+    static let tauTolerance = 2 * Double(Float.ulpOfOne)
 
     /// synthetic-b at 2 bits with groups of 8 is chaotic: perturbing H by about one float32 ulp (relative
     /// 1.2e-7, far below any real calibration noise) moves the share of Q entries equal to the reference
     /// over more than a percentage point (measured: 97.4%–99.8% over 16 perturbations); changes of that
     /// size come from any change of float32 summation order (another BLAS, another blocking, another
-    /// thread split), so no float32 implementation can hold this bar deterministically. Outliers, bits and errors stay
-    /// within their tolerances throughout; only the entry-wise agreement of Q is noise-bound.
+    /// thread split), so the count pinned in `qAgreement` holds for this implementation's order only.
+    /// Outliers, bits and errors stay within their tolerances throughout; only the entry-wise agreement of Q
+    /// is noise-bound.
     @Test("Q agreement of synthetic-b/w2-g8 is within float32 noise")
     func qAgreementIsWithinFloatNoise() throws {
         let c = VectorCase(name: "synthetic-b", config: "w2-g8")
@@ -94,7 +106,7 @@ struct ConformanceTests {
             #expect(abs(r.figures.relProxyError - e.relProxyError) <= 0.01 * e.relProxyError)
         }
         let spread = Double(agreement.max()! - agreement.min()!) / Double(refQ.count)
-        #expect(spread > 0.005, "agreement \(agreement): the case is no longer noise-bound; remove it from floatNoiseBound")
+        #expect(spread > 0.005, "agreement \(agreement): the case is no longer noise-bound; correct the note on qAgreement")
         #expect(outliers.allSatisfy { abs($0 - e.nOutliers) <= max(2, e.nOutliers / 50) })
     }
 
@@ -112,51 +124,36 @@ struct ConformanceTests {
         let r = try SpQR.run(layer, config: e.config)
         let f = r.figures
 
-        // Outlier count: within 2%, or ±2 when small.
-        let tolerance = max(2, Int((0.02 * Double(e.nOutliers)).rounded(.up)))
-        #expect(abs(f.nOutliers - e.nOutliers) <= tolerance, "n_outliers \(f.nOutliers) vs reference \(e.nOutliers)")
-        // Proxy error within 1% relative.
-        #expect(abs(f.relProxyError - e.relProxyError) <= 0.01 * e.relProxyError,
-                "rel_proxy_error \(f.relProxyError) vs \(e.relProxyError)")
-        // Reference average bits exactly (uses our outlier share, which must then match exactly too when
-        // the counts agree).
-        let expectedBits = BitCost.referenceAverageBits(e.config, outlierShare: Double(e.nOutliers) / Double(w.rows * w.cols))
-        #expect(abs(expectedBits - e.avgBits) < 1e-9, "reference formula \(expectedBits) vs \(e.avgBits)")
-        if f.nOutliers == e.nOutliers { #expect(abs(f.avgBits - e.avgBits) < 1e-9) }
-        #expect(f.deadColumns == e.deadColumns)
-        if e.tau.isFinite && e.config.outliersEnabled {
-            #expect(abs(f.tau - e.tau) <= 1e-4 * e.tau, "tau \(f.tau) vs \(e.tau)")
-        }
-
-        // Outlier masks: Jaccard ≥ 0.95, or at most 2 positions differ when the reference has < 50.
+        // The outlier count and the outlier mask exactly; the average bits up to the summation order.
+        #expect(f.nOutliers == e.nOutliers, "n_outliers \(f.nOutliers) vs reference \(e.nOutliers)")
         let refMask = try file.integers("\(c.config).outliers")
-        var both = 0, either = 0, differ = 0
-        for k in 0..<refMask.count {
-            let a = refMask[k] != 0, b = r.outlierMask[k] != 0
-            if a && b { both += 1 }
-            if a || b { either += 1 }
-            if a != b { differ += 1 }
-        }
-        if e.nOutliers < 50 {
-            #expect(differ <= 2, "\(differ) outlier positions differ")
-        } else {
-            let jaccard = Double(both) / Double(max(either, 1))
-            #expect(jaccard >= 0.95, "outlier Jaccard \(jaccard)")
+        let differ = zip(refMask, r.outlierMask).filter { ($0 != 0) != ($1 != 0) }.count
+        #expect(differ == 0, "\(differ) outlier positions differ")
+        #expect(abs(f.avgBits - e.avgBits) <= Self.avgBitsUlps * e.avgBits.ulp, "avg_bits \(f.avgBits) vs reference \(e.avgBits)")
+        #expect(f.deadColumns == e.deadColumns)
+        // The relative proxy error within 1e-5 relative (achieved: 1.8e-6); the weight error and τ as closely as
+        // achieved.
+        #expect(abs(f.relProxyError - e.relProxyError) <= 1e-5 * e.relProxyError,
+                "rel_proxy_error \(f.relProxyError) vs \(e.relProxyError)")
+        #expect(abs(f.relWeightError - e.relWeightError) <= Self.weightErrorTolerance * e.relWeightError,
+                "rel_weight_error \(f.relWeightError) vs \(e.relWeightError)")
+        if e.tau.isFinite && e.config.outliersEnabled {
+            #expect(abs(f.tau - e.tau) <= Self.tauTolerance * e.tau, "tau \(f.tau) vs \(e.tau)")
         }
 
-        // Q: at least 99% of entries within 1e-5 · max|W|.
+        // Q: every entry within 1e-5 · max|W| of the reference, or at least the count achieved for the
+        // cases listed in `qAgreement`.
         let refQ = try file.floats("\(c.config).Q")
         let maxW = w.values.map { abs($0) }.max() ?? 0
         let close = zip(refQ, r.dequantized.values).filter { abs($0 - $1) <= 1e-5 * maxW }.count
-        if ProcessInfo.processInfo.environment["SPQR_CONFORMANCE_REPORT"] != nil { print("REPORT \(c) outliers \(f.nOutliers)/\(e.nOutliers) differ \(differ) proxy \(f.relProxyError)/\(e.relProxyError) werr \(f.relWeightError)/\(e.relWeightError) Qmatch \(close)/\(refQ.count) tau \(f.tau)/\(e.tau)") }
-        if Self.floatNoiseBound.contains(c.description) {
-            // See `qAgreementIsWithinFloatNoise`: here the 99% bar lies inside the float32 noise floor.
-            withKnownIssue("Q agreement of this 2-bit case varies by >1% under 1-ulp changes of H", isIntermittent: true) {
-                #expect(Double(close) >= 0.99 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
-            }
-            #expect(Double(close) >= 0.97 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
-        } else {
-            #expect(Double(close) >= 0.99 * Double(refQ.count), "only \(close) of \(refQ.count) entries of Q match")
+        if ProcessInfo.processInfo.environment["SPQR_CONFORMANCE_REPORT"] != nil {
+            let identical = zip(refQ, r.dequantized.values).filter { $0 == $1 }.count
+            print("REPORT \(c) outliers \(f.nOutliers)/\(e.nOutliers) differ \(differ) "
+                + "bits \(f.avgBits - e.avgBits) proxy \(abs(f.relProxyError - e.relProxyError) / e.relProxyError) "
+                + "werr \(abs(f.relWeightError - e.relWeightError) / e.relWeightError) "
+                + "tau \(e.tau.isFinite ? abs(f.tau - e.tau) / e.tau : 0) Qclose \(close) Qidentical \(identical) of \(refQ.count)")
         }
+        let required = Self.qAgreement[c.description] ?? refQ.count
+        #expect(close >= required, "only \(close) of \(refQ.count) entries of Q match; pinned at \(required)")
     }
 }

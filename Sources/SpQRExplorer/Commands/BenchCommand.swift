@@ -75,26 +75,25 @@ struct BenchCommand: ParsableCommand {
         let generation = clock.lap()
         Memory.resetPeak()
         let baseRSS = Memory.residentBytes()
-        let layer = try PreparedLayer(name: "bench-\(out)x\(n)", weights: w, hessian: h, config: config)
-        let prepare = clock.lap()
-        let full = try SpQR.run(layer, config: config)
-        let first = clock.lap()
+        let measurement = LayerMeasurement(name: "bench-\(out)x\(n)", weights: w, hessian: h)
+        let full = try measurement.measure(config, steps: [.fullLayer]).result
+        let firstRun = clock.lap()
         let peak = Memory.peakResidentBytes()
+        // The preparation the first run made and the later runs reuse.
+        let layer = try measurement.prepare(for: config)
         var reruns: [Double] = []
         for _ in 1..<max(`repeat`, 1) {
-            _ = try SpQR.run(layer, config: config)
+            _ = try measurement.measure(config, steps: [.fullLayer])
             reruns.append(clock.lap())
         }
-        let rows = SpQR.previewRows(outFeatures: out, config: config)
-        var preview = try SpQR.run(layer, config: config, rows: rows)
+        var preview = try measurement.measure(config, steps: [.preview]).result
         _ = preview
         clock.lap()
-        preview = try SpQR.run(layer, config: config, rows: rows)
+        preview = try measurement.measure(config, steps: [.preview]).result
         let previewSeconds = clock.lap()
         var baselineSeconds: Double?
         if baselines {
-            _ = try SpQR.baselines(layer, config: config)
-            baselineSeconds = clock.lap()
+            baselineSeconds = try measurement.measure(config, steps: [.fullLayer, .baselines]).phaseSeconds[.baselines]
         }
         let inputBytes = Double(4 * (out * n + n * n))
         let t = full.timings
@@ -111,11 +110,11 @@ struct BenchCommand: ParsableCommand {
                 "figures": round3(t.figures),
                 "proxy_denominator_once": round3(layer.denominatorSeconds),
                 "spqr_first_run": round3(layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures),
-                "full_first_run": round3(prepare + first),
+                "full_first_run": round3(firstRun),
                 "full_rerun_same_factor": reruns.map(round3),
                 "preview": round3(previewSeconds),
             ],
-            "preview_rows": rows.count,
+            "preview_rows": preview.rowIndices.count,
             "gflops_gptq_loop": round3(Double(out) * Double(n) * Double(n) / t.gptqLoop / 1e9),
             "n_outliers": full.figures.nOutliers,
             "rel_proxy_error": full.figures.relProxyError,

@@ -96,16 +96,15 @@ enum SampleBundle {
 enum RenderBench {
     static func run(checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig) throws {
         guard let entry = checkpoint.tensors.first(where: \.isQuantizable) else { throw SpQRError(.unsupported, "no quantizable layer") }
-        let w = try checkpoint.matrix(entry.name)
-        let h = try calibration.hessian(forLayer: entry.name, inFeatures: w.cols)
-        let p = try PreparedLayer(name: entry.name, weights: w, hessian: h, config: config)
-        let r = try SpQR.run(p, config: config)
+        let layer = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: calibration)
+        let measured = try layer.measure(config, steps: [.fullLayer])
+        let r = measured.result, w = layer.weights
         var s = ExplorerApp.initialState(checkpoint: checkpoint, calibration: calibration, settings: config, width: 200, height: 60, capabilities: .full)
         let row = s.rows.first { $0.name == entry.name }!
         _ = Reducer.open(&s, row)
         let maps = HeatmapMaps(result: r, weights: w)
         _ = Reducer.reduce(&s, .result(generation: s.generation, layer: entry.name, result: r,
-                                       report: LayerReport(layer: entry.name, result: r, baselines: nil), maps: maps))
+                                       report: measured.report, maps: maps))
         let frames = 50
         let start = DispatchTime.now().uptimeNanoseconds
         var cells = 0

@@ -20,20 +20,21 @@ struct CheckpointOptions: ParsableArguments {
     var resolved: String { path ?? weights ?? "" }
 }
 
-/// A loaded layer with its calibration.
+/// A loaded layer with its calibration, ready to measure.
 struct LoadedLayer {
     let checkpoint: any Checkpoint
     let entry: TensorEntry
-    let weights: Matrix
-    let hessian: Matrix
     let source: any CalibrationSource
+    /// W and H of the layer, measured through the one pipeline all commands share.
+    let measurement: LayerMeasurement
+
+    var weights: Matrix { measurement.weights }
 
     init(checkpoint path: String, layer: String, calibration: CalibrationOptions) throws {
         checkpoint = try ModelFiles.openCheckpoint(path)
         entry = try checkpoint.entry(layer)
-        weights = try checkpoint.matrix(entry.name)
         source = try calibration.source()
-        hessian = try source.hessian(forLayer: entry.name, inFeatures: weights.cols)
+        measurement = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: source)
     }
 
     /// Notes for stderr: adjusted settings and a data-free calibration.

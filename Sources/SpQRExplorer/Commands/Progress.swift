@@ -29,6 +29,11 @@ final class StderrProgress: Sendable {
         write("\(label): \(text)")
     }
 
+    /// A measurement's phase by name, and the share of the full layer done as a percentage; terminal only.
+    func show(_ measurementPhase: MeasurementPhase, _ fraction: Double) {
+        if measurementPhase == .fullLayer { percent(fraction) } else { phase(measurementPhase.rawValue) }
+    }
+
     /// Clears the in-place line on a terminal, so results and notes start on a clean line.
     func finish() {
         if tty && shown.withLock({ $0 }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

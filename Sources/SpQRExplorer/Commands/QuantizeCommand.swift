@@ -67,16 +67,12 @@ struct QuantizeCommand: ParsableCommand {
         let progress = StderrProgress("quantize")
         progress.phase("loading \(layer)")
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
-        let start = DispatchTime.now().uptimeNanoseconds
-        progress.phase("factorising")
-        let prepared = try PreparedLayer(name: input.entry.name, weights: input.weights, hessian: input.hessian, config: config)
-        let result = try SpQR.run(prepared, config: config) { progress.percent($0) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if !noBaselines { progress.phase("baselines") }
-        let baselines = noBaselines ? nil : try SpQR.baselines(prepared, config: config)
+        let measured = try input.measurement.measure(config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines],
+                                                     progress: { progress.show($0, $1) })
         progress.finish()
-        let report = LayerReport(layer: input.entry.name, result: result, baselines: baselines, sourceDtype: input.entry.dtype,
-                                 sourceBits: input.entry.bitsPerWeight, seconds: seconds, calibration: input.source.label)
+        let result = measured.result
+        var report = measured.report
+        report.seconds = measured.seconds
         let shape = [input.weights.rows, input.weights.cols]
         if let save {
             try SafetensorsWriter.write([

@@ -83,13 +83,9 @@ struct RecipeCommand: ParsableCommand {
             for (i, name) in names.enumerated() {
                 progress.step(i + 1, of: names.count, name)
                 let config = try recipe.config(for: name)
-                let w = try checkpoint.matrix(name)
-                let h = try source.hessian(forLayer: name, inFeatures: w.cols)
-                let p = try PreparedLayer(name: name, weights: w, hessian: h, config: config)
-                let result = try SpQR.run(p, config: config)
+                let layer = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: source)
                 let recorded = recipe.layers[name]!.figures
-                let baselines = recorded?.rtn != nil ? try SpQR.baselines(p, config: config) : nil
-                let report = LayerReport(layer: name, result: result, baselines: baselines)
+                let report = try layer.measure(config, steps: recorded?.rtn != nil ? [.fullLayer, .baselines] : [.fullLayer]).report
                 measured[name] = report
                 guard let recorded else { continue }
                 let pairs: [(String, Double, Double)] = [

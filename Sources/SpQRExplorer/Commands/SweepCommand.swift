@@ -62,27 +62,8 @@ struct SweepCommand: ParsableCommand {
         let configs = try settings.combinations(base: SpQRConfig())
         for c in configs { try c.validate() }
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
-        var prepared: [String: PreparedLayer] = [:]
-        var quadratic: Double?
-        var points: [Point] = []
         let progress = StderrProgress("sweep")
-        for (i, c) in configs.enumerated() {
-            let key = "\(c.permutationOrder.rawValue)/\(c.percdamp)"
-            let p: PreparedLayer
-            if let existing = prepared[key] {
-                p = existing
-            } else {
-                p = try PreparedLayer(name: input.entry.name, weights: input.weights, hessian: input.hessian, config: c,
-                                      weightQuadratic: quadratic)
-                quadratic = p.weightQuadratic
-                prepared = [key: p]
-            }
-            let f = try SpQR.run(p, config: c).figures
-            points.append(Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
-                                nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
-                                relProxyError: f.relProxyError, errorShareTop1pct: f.errorShareTop1pct, pareto: false))
-            progress.step(i + 1, of: configs.count)
-        }
+        var points = try Self.measure(configs, on: input.measurement) { progress.step($0, of: configs.count) }
         progress.finish()
         for i in Pareto.front(bits: points.map(\.avgBits), error: points.map(\.relProxyError)) { points[i].pareto = true }
         if json {
@@ -96,6 +77,20 @@ struct SweepCommand: ParsableCommand {
                                                                       width: 60, height: 16, colour: tty) + "\n").utf8))
         }
         printNotes(input.notes(configs[0]))
+    }
+
+    /// The point of every combination, in the order of `configs`; the pipeline measures them grouped by
+    /// permutation order and percdamp, so each of those is factorised once. `step` gets the number done.
+    static func measure(_ configs: [SpQRConfig], on layer: LayerMeasurement, step: (Int) -> Void) throws -> [Point] {
+        var points = [Point?](repeating: nil, count: configs.count)
+        try layer.measureEach(configs) { i, done, m in
+            let c = configs[i], f = m.result.figures
+            points[i] = Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
+                              nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
+                              relProxyError: f.relProxyError, errorShareTop1pct: f.errorShareTop1pct, pareto: false)
+            step(done)
+        }
+        return points.compactMap { $0 }
     }
 
     /// CSV: every setting (`Setting.all`, in its text form) and the figures, one row per point.

@@ -1,9 +1,10 @@
 // Runs the reducer's effects off the input loop and reports back through an event queue.
 //
 // Quantization runs on one serial queue: a new request cancels the one under way (its token is checked
-// between GPTQ blocks), loads W and H if the layer changed, factorises only when the permutation order
-// or percdamp changed, then reports a preview on whole second-level row blocks, the full layer with
-// progress, and the baselines. File work (statistics, recipes) runs on a second queue.
+// between GPTQ blocks) and goes through the layer's `LayerMeasurement`, which loads W and H if the layer
+// changed, factorises only when the permutation order or percdamp changed, then reports a preview on
+// whole second-level row blocks, the full layer with progress, and the baselines. File work (statistics,
+// recipes) runs on a second queue.
 
 import Dispatch
 import Foundation
@@ -20,10 +21,8 @@ final class EffectRunner: @unchecked Sendable {
     private let statistics: StatisticsCache
     private let work = DispatchQueue(label: "spqr.quantize")
     private let files = DispatchQueue(label: "spqr.files")
-    // Touched only on `work`.
-    private var loaded: (name: String, weights: Matrix, hessian: Matrix)?
-    private var prepared: PreparedLayer?
-    private var quadratic: Double?
+    // Touched only on `work`: the layer last loaded, with its latest preparation.
+    private var measurement: LayerMeasurement?
 
     init(checkpoint: any Checkpoint, calibration: any CalibrationSource) {
         self.checkpoint = checkpoint
@@ -125,44 +124,25 @@ final class EffectRunner: @unchecked Sendable {
 
     private func quantize(_ generation: Int, _ name: String, _ config: SpQRConfig, _ token: CancellationToken) throws {
         try config.validate()
-        if loaded?.name != name {
-            post(.progress(generation: generation, phase: "loading", fraction: 0))
-            let entry = try checkpoint.entry(name)
-            let w = try checkpoint.matrix(entry.name)
-            let h = try calibration.hessian(forLayer: entry.name, inFeatures: w.cols)
-            loaded = (name, w, h)
-            prepared = nil
-            quadratic = nil
-            post(.layerLoaded(generation: generation, layer: name, weights: w))
+        let progress: MeasurementProgress = { [self] phase, fraction in
+            post(.progress(generation: generation, phase: phase.rawValue, fraction: fraction))
+        }
+        if measurement?.name != name {
+            measurement = nil
+            let m = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
+            measurement = m
+            post(.layerLoaded(generation: generation, layer: name, weights: m.weights))
         }
         try token.check()
-        guard let (_, w, h) = loaded else { return }
-        if prepared.map({ !$0.matches(config) }) ?? true {
-            post(.progress(generation: generation, phase: "factorising", fraction: 0))
-            let p = try PreparedLayer(name: name, weights: w, hessian: h, config: config, weightQuadratic: quadratic)
-            prepared = p
-            quadratic = p.weightQuadratic
+        guard let measurement else { return }
+        let m = try measurement.measure(config, steps: [.preview, .fullLayer, .baselines], cancel: token,
+                                        progress: progress, partial: { [self] partial in
+            let r = partial.result
+            post(.result(generation: generation, layer: name, result: r, report: partial.report,
+                         maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
+        })
+        if let baselines = m.baselines {
+            post(.baselines(generation: generation, layer: name, baselines: baselines, report: m.report))
         }
-        guard let p = prepared else { return }
-        try token.check()
-        let entry = try checkpoint.entry(name)
-        func report(_ r: SpQRResult, _ b: Baselines?) -> LayerReport {
-            LayerReport(layer: name, result: r, baselines: b, sourceDtype: entry.dtype, sourceBits: entry.bitsPerWeight,
-                        calibration: calibration.label)
-        }
-        let rows = SpQR.previewRows(outFeatures: w.rows, config: config)
-        if rows.count < w.rows {
-            post(.progress(generation: generation, phase: "preview", fraction: 0))
-            let preview = try SpQR.run(p, config: config, rows: rows, cancel: token)
-            post(.result(generation: generation, layer: name, result: preview, report: report(preview, nil), maps: nil))
-        }
-        let full = try SpQR.run(p, config: config, cancel: token) { [self] f in
-            post(.progress(generation: generation, phase: "full layer", fraction: f))
-        }
-        try token.check()
-        let maps = HeatmapMaps(result: full, weights: w)
-        post(.result(generation: generation, layer: name, result: full, report: report(full, nil), maps: maps))
-        let baselines = try SpQR.baselines(p, config: config, cancel: token)
-        post(.baselines(generation: generation, layer: name, baselines: baselines, report: report(full, baselines)))
     }
 }
