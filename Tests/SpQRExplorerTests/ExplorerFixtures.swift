@@ -51,7 +51,6 @@ enum ExplorerFixtures {
         let p = try PreparedLayer(name: name, weights: w, hessian: Hessian.identity(w.cols), config: s.settings)
         let r = try SpQR.run(p, config: s.settings)
         let b = try SpQR.baselines(p, config: s.settings)
-        _ = Reducer.reduce(&s, .layerLoaded(generation: s.generation, layer: name, weights: w))
         _ = Reducer.reduce(&s, .result(generation: s.generation, layer: name, result: r,
                                        report: LayerReport(layer: name, result: r, baselines: nil), maps: HeatmapMaps(result: r, weights: w)))
         _ = Reducer.reduce(&s, .baselines(generation: s.generation, layer: name, baselines: b,

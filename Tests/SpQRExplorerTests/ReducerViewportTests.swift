@@ -131,4 +131,13 @@ struct ReducerResultTests {
         _ = Reducer.reduce(&s, .statistics([qProj: TensorStatistics([1, -1])]))
         #expect(s.rows.first { $0.name == qProj }?.statistics?.std == 1)
     }
+
+    @Test("statistics that cannot be read say why on the status line")
+    func statisticsFailure() throws {
+        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
+        let message = "model.safetensors: the file is 100 bytes shorter than when it was opened"
+        _ = Reducer.reduce(&s, .statistics([:], failures: [qProj: message]))
+        #expect(s.message == message && s.messageIsError)
+        #expect(s.rows.first { $0.name == qProj }?.statistics == nil)
+    }
 }

@@ -70,9 +70,13 @@ final class EffectRunner: @unchecked Sendable {
             exporting.withLock { $0?.cancel(); $0 = nil }
         case .computeStatistics(let names):
             files.async { [self] in
-                var out: [String: TensorStatistics] = [:]
-                for n in names { if let s = try? statistics.statistics(n) { out[n] = s } }
-                post(.statistics(out))
+                var out: [String: TensorStatistics] = [:], failures: [String: String] = [:]
+                for n in names {
+                    do { out[n] = try statistics.statistics(n) } catch let e as SpQRError { failures[n] = e.message } catch {
+                        failures[n] = "\(n): \(error)"
+                    }
+                }
+                post(.statistics(out, failures: failures))
             }
         case .exportRecipe(let id, let path, let overwrite, let payload):
             let token = CancellationToken()
@@ -129,9 +133,7 @@ final class EffectRunner: @unchecked Sendable {
         }
         if measurement?.name != name {
             measurement = nil
-            let m = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
-            measurement = m
-            post(.layerLoaded(generation: generation, layer: name, weights: m.weights))
+            measurement = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
         }
         try token.check()
         guard let measurement else { return }

@@ -29,12 +29,12 @@ struct RecipePayload: Equatable, Sendable {
 /// Everything that can happen: terminal input and the results of effects.
 enum AppEvent: Sendable {
     case terminal(TerminalEvent)
-    case layerLoaded(generation: Int, layer: String, weights: Matrix)
     case progress(generation: Int, phase: String, fraction: Double)
     case result(generation: Int, layer: String, result: SpQRResult, report: LayerReport, maps: HeatmapMaps?)
     case baselines(generation: Int, layer: String, baselines: Baselines, report: LayerReport)
     case failed(generation: Int, layer: String, message: String)
-    case statistics([String: TensorStatistics])
+    /// Quick statistics of the requested tensors, and the message of each that could not be read.
+    case statistics([String: TensorStatistics], failures: [String: String] = [:])
     /// Bytes of the model and calibration files hashed so far for export `id`.
     case exportProgress(id: Int, done: Int, total: Int)
     case exported(id: Int, path: String)

@@ -10,9 +10,6 @@ enum Reducer {
     static func reduce(_ s: inout AppState, _ event: AppEvent) -> [Effect] {
         switch event {
         case .terminal(let t): return terminal(&s, t)
-        case .layerLoaded:
-            // The weights reach the views through the result's maps; nothing in the state keeps them.
-            return []
         case .progress(let g, let phase, let fraction):
             if g == s.generation { s.layer?.progress = (phase, fraction) }
             return []
@@ -46,8 +43,10 @@ enum Reducer {
             s.layer?.progress = nil
             setMessage(&s, message, error: true)
             return []
-        case .statistics(let stats):
+        case .statistics(let stats, let failures):
             for i in s.rows.indices { if let st = stats[s.rows[i].name] { s.rows[i].statistics = st } }
+            // A tensor whose statistics cannot be read (a file cut short since it was opened) says why.
+            if let message = failures.sorted(by: { $0.key < $1.key }).first?.value { setMessage(&s, message, error: true) }
             return []
         // Events of an export other than the latest one started are dropped, except that a written file
         // is always reported.
