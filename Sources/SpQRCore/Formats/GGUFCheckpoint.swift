@@ -131,26 +131,22 @@ public struct GGUFCheckpoint: Checkpoint {
 
     /// llama.cpp's permutation: rows in Hugging Face order → rows in rotary order.
     static func rotaryOrder(_ m: Matrix, heads: Int) -> Matrix {
-        var out = m
-        for r in 0..<m.rows {
-            let src = huggingFaceRow(r, rows: m.rows, heads: heads)
-            out.values.withUnsafeMutableBufferPointer { o in
-                m.values.withUnsafeBufferPointer { i in
-                    (o.baseAddress! + r * m.cols).update(from: i.baseAddress! + src * m.cols, count: m.cols)
-                }
-            }
-        }
-        return out
+        moveRows(m) { r in (to: r, from: huggingFaceRow(r, rows: m.rows, heads: heads)) }
     }
 
     /// The inverse of llama.cpp's permutation: rows in rotary order → rows in Hugging Face order.
     static func huggingFaceOrder(_ m: Matrix, heads: Int) -> Matrix {
+        moveRows(m) { r in (to: huggingFaceRow(r, rows: m.rows, heads: heads), from: r) }
+    }
+
+    /// A copy of `m` with, for every r, row `from` of `m` written to row `to` (`pair(r)` for r in 0..<rows).
+    private static func moveRows(_ m: Matrix, _ pair: (Int) -> (to: Int, from: Int)) -> Matrix {
         var out = m
-        for r in 0..<m.rows {
-            let dst = huggingFaceRow(r, rows: m.rows, heads: heads)
-            out.values.withUnsafeMutableBufferPointer { o in
-                m.values.withUnsafeBufferPointer { i in
-                    (o.baseAddress! + dst * m.cols).update(from: i.baseAddress! + r * m.cols, count: m.cols)
+        out.values.withUnsafeMutableBufferPointer { o in
+            m.values.withUnsafeBufferPointer { i in
+                for r in 0..<m.rows {
+                    let (to, from) = pair(r)
+                    (o.baseAddress! + to * m.cols).update(from: i.baseAddress! + from * m.cols, count: m.cols)
                 }
             }
         }
