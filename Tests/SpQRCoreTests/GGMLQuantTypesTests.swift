@@ -120,4 +120,34 @@ struct GGMLQuantTypesTests {
         }
         #expect(Self.differing(whole, one) == 0)
     }
+
+    static let realFiles = ProcessInfo.processInfo.environment["SPQR_GGUF_QUANTS"]
+
+    @Test("real llama-quantize files: every 2-D weight is quantizable and every tensor equals gguf-py's",
+          .enabled(if: realFiles != nil, "needs SPQR_GGUF_QUANTS: a folder of GGUF files with gguf-py-digests.json (tools/gguf_reference_digests.py)"))
+    func realFilesMatchGGUFPy() throws {
+        let folder = try #require(Self.realFiles)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/gguf-py-digests.json")))
+        let files = try #require((json as? [String: Any])?["files"] as? [String: [String: Any]])
+        #expect(!files.isEmpty)
+        var typesSeen = Set<GGMLType>()
+        for (name, file) in files.sorted(by: { $0.key < $1.key }) {
+            let path = "\(folder)/\(name)"
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            #expect(size == file["bytes"] as? Int, "\(name) is not the file the digests were made from")
+            let checkpoint = try GGUFCheckpoint(path: path)
+            for t in checkpoint.tensors where t.shape.count == 2 {
+                #expect(t.notQuantizableReason == nil, "\(name): \(t.name): \(t.notQuantizableReason ?? "")")
+            }
+            let digests = try #require(file["tensors"] as? [String: [String: String]])
+            #expect(digests.count == checkpoint.file.tensors.count)
+            for t in checkpoint.file.tensors {
+                typesSeen.insert(t.type)
+                var h = SHA256()
+                try checkpoint.file.floats(t.name).withUnsafeBytes { h.update($0) }
+                #expect(h.hexDigest() == digests[t.name]?["sha256"], "\(name): \(t.name) (\(t.type)) differs from gguf-py")
+            }
+        }
+        print("real files: \(files.count), types: \(typesSeen.map(\.name).sorted().joined(separator: " "))")
+    }
 }

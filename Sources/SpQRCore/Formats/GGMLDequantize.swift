@@ -110,6 +110,17 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     /// Whether the stored weights are already quantized (re-quantizing them is then a double quantization);
     /// false for float and integer element types.
     public var isQuantized: Bool { ![.F32, .F16, .BF16, .F64, .I8, .I16, .I32, .I64].contains(self) }
+
+    /// `count` weights stored as this type in `raw` (whole blocks, as in a GGUF tensor), as Float; large
+    /// inputs are decoded on all cores.
+    public func dequantize(_ raw: UnsafeRawBufferPointer, count: Int) throws -> [Float] {
+        guard isSupported else { throw SpQRError(.unsupported, "ggml type \(name) cannot be dequantized here") }
+        guard count >= 0, count % blockSize == 0, raw.count >= count / blockSize * bytesPerBlock else {
+            throw SpQRError(.shapeMismatch, "\(count) \(name) weights need whole blocks of \(blockSize) "
+                + "(\(bytesPerBlock) bytes each); \(raw.count) bytes were given")
+        }
+        return GGMLDequantize.toFloat(raw, type: self, count: count)
+    }
 }
 
 enum GGMLDequantize {
