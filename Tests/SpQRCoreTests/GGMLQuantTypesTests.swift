@@ -106,6 +106,24 @@ struct GGMLQuantTypesTests {
         #expect(out.count == count && out.allSatisfy { $0.isFinite })
     }
 
+    @Test("every value of every byte of a block decodes: no field indexes outside its table", arguments: types)
+    func everyByte(type: GGMLType) {
+        // The tables are bounds-checked arrays: an index out of range would trap and fail the run.
+        var g = SeededGenerator(seed: 100 + UInt64(type.rawValue))
+        let base = (0..<type.bytesPerBlock).map { _ in UInt8.random(in: 0...255, using: &g) }
+        var block = base, out = [Float](repeating: 0, count: type.blockSize)
+        var decoded = 0
+        for position in 0..<type.bytesPerBlock {
+            for value in 0...255 {
+                block[position] = UInt8(value)
+                block.withUnsafeBytes { b in out.withUnsafeMutableBufferPointer { GGMLDequantize.block(b.baseAddress!, type, $0.baseAddress!) } }
+                decoded += 1
+            }
+            block[position] = base[position]
+        }
+        #expect(decoded == type.bytesPerBlock * 256)
+    }
+
     @Test("a large tensor of a grid type splits over the cores and dequantizes every block exactly once", arguments: [GGMLType.IQ2_XS, .TQ1_0])
     func parallel(type: GGMLType) {
         var g = SeededGenerator(seed: 9)

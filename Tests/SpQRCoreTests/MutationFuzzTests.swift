@@ -82,6 +82,13 @@ struct MutationFuzzTests {
             for t in c.tensors where t.isQuantizable { _ = try c.matrix(t.name) }
         }
         #expect(a2 + r2 == Self.iterations)
+        // Q2_K, Q3_K, the i-quants, ternary and FP4 blocks: most mutants change block bytes (grid indices,
+        // signs, scales), and every such tensor must still decode.
+        let (a3, r3) = try Self.fuzz(try Self.seed("quants-lowbit.gguf"), ext: "gguf", seedValue: 5) { p in
+            let c = try GGUFCheckpoint(path: p)
+            for t in c.tensors where t.isQuantizable { _ = try c.matrix(t.name) }
+        }
+        #expect(a3 + r3 == Self.iterations && a3 > 0)
     }
 
     @Test(arguments: ["tiny.imatrix", "tiny.imatrix.gguf"])
