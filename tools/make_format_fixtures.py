@@ -35,6 +35,16 @@ def safetensors_bytes(tensors):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def finish(writer, expected, expected_name):
+    """Writes the GGUF file and, beside it, the values a reader must produce."""
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with open(os.path.join(OUT, expected_name), "wb") as f:
+        f.write(safetensors_bytes(expected))
+
+
 def quant_fixture():
     rows, cols = 2, 512
     writer = gguf.GGUFWriter(os.path.join(OUT, "quants.gguf"), "fixture")
@@ -58,12 +68,7 @@ def quant_fixture():
     bf16 = (bf.view(np.uint32) >> 16).astype(np.uint16)
     writer.add_tensor("bf16", bf16.view(np.uint8).reshape(rows, cols * 2), raw_dtype=T.BF16)
     expected["bf16"] = (bf16.astype(np.uint32) << 16).view(np.float32)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "quants-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "quants-expected.safetensors")
 
 
 # The types added later, in a fixture of their own (quants-lowbit.gguf) drawn from a generator of their own,
@@ -113,12 +118,7 @@ def lowbit_quant_fixture():
             writer.add_tensor(name, data, raw_dtype=qt)
             with np.errstate(invalid="ignore", over="ignore"):
                 expected[name] = gguf.quants.dequantize(data, qt).reshape(shape)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "quants-lowbit-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "quants-lowbit-expected.safetensors")
 
 
 def llama_permute(w, n_head):
@@ -168,12 +168,7 @@ def llama_fixture():
         add(f"blk.{b}.ffn_up.weight", pre + "mlp.up_proj.weight", matrix(ffn, hidden))
         add(f"blk.{b}.ffn_down.weight", pre + "mlp.down_proj.weight", matrix(hidden, ffn))
         writer.add_tensor(f"blk.{b}.ffn_norm.weight", np.ones(hidden, dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "llama-tiny-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "llama-tiny-expected.safetensors")
 
 
 def llama_unpermute(w, n_head):
@@ -212,12 +207,7 @@ def imatrix_fixtures():
     writer.add_tensor("blk.0.ffn_up_exps.weight.in_sum2", (experts * np.array([[300.0], [0.0]], dtype=np.float32)))
     writer.add_tensor("blk.0.ffn_up_exps.weight.counts", np.array([[300.0], [0.0]], dtype=np.float32))
     expected["blk.0.ffn_up_exps.weight"] = np.concatenate([experts[0], np.ones(16, dtype=np.float32)])
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "imatrix-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "imatrix-expected.safetensors")
 
 
 def npy_fixture():
