@@ -2,7 +2,7 @@
 // and NVFP4 — against gguf-py's dequantizer: random valid blocks and rows of NaN, infinite, subnormal and
 // zero scales (fixtures by tools/make_format_fixtures.py), ggml's tables (tools/make_ggml_grids.py), the
 // storage cost of each type, and, where SPQR_GGUF_QUANTS names a folder of llama-quantize outputs, every
-// tensor of real files against digests of gguf-py's values (tools/gguf_reference_digests.py).
+// tensor of real files (llama-quantize or tools/ggml_requantize.cpp outputs) against digests of gguf-py's values (tools/gguf_reference_digests.py).
 
 import Foundation
 import Testing
@@ -141,7 +141,7 @@ struct GGMLQuantTypesTests {
 
     static let realFiles = ProcessInfo.processInfo.environment["SPQR_GGUF_QUANTS"]
 
-    @Test("real llama-quantize files: every 2-D weight is quantizable and every tensor equals gguf-py's",
+    @Test("real quantized GGUF files: every 2-D weight is quantizable and every tensor equals gguf-py's",
           .enabled(if: realFiles != nil, "needs SPQR_GGUF_QUANTS: a folder of GGUF files with gguf-py-digests.json (tools/gguf_reference_digests.py)"))
     func realFilesMatchGGUFPy() throws {
         let folder = try #require(Self.realFiles)
