@@ -1,8 +1,9 @@
 // The ggml types beyond the legacy quants and Q4_K…Q6_K — Q2_K, Q3_K, the i-quants, TQ1_0, TQ2_0, MXFP4
 // and NVFP4 — against gguf-py's dequantizer: random valid blocks and rows of NaN, infinite, subnormal and
 // zero scales (fixtures by tools/make_format_fixtures.py), ggml's tables (tools/make_ggml_grids.py), the
-// storage cost of each type, and, where SPQR_GGUF_QUANTS names a folder of llama-quantize outputs, every
-// tensor of real files (llama-quantize or tools/ggml_requantize.cpp outputs) against digests of gguf-py's values (tools/gguf_reference_digests.py).
+// storage cost of each type, and, where SPQR_GGUF_QUANTS names a folder of quantized files (llama-quantize
+// or tools/ggml_requantize.cpp outputs), every tensor against digests of gguf-py's values
+// (tools/gguf_reference_digests.py).
 
 import Foundation
 import Testing
