@@ -9,7 +9,7 @@ decodes with, so the Swift decoders and the reference they are tested against sh
 
 LLAMA_CPP_DIR is a llama.cpp source tree, e.g. vendor/llama.cpp of the llama-cpp-python sdist
 (pip download --no-binary :all: --no-deps llama-cpp-python; tar xf …). Prints each table's SHA-256 (of
-its little-endian bytes), the figures GGMLGridsTests pins.
+its little-endian bytes), the figures the grids test of GGMLQuantTypesTests pins.
 """
 import argparse
 import hashlib
@@ -97,7 +97,7 @@ def main():
         f"//   source: {version}",
         f"//   ggml-common.h SHA-256: {hashlib.sha256(raw).hexdigest()}",
         "// Data, not code: one concept (the reference tables) kept in one file, hence longer than 300 lines.",
-        "// SHA-256 of each table's little-endian bytes (checked by GGMLGridsTests):",
+        "// SHA-256 of each table's little-endian bytes (checked by GGMLQuantTypesTests, "grids"):",
     ]
     for name, swift, ctype, size, _ in TABLES:
         lines.append(f"//   {swift:<13} {hashlib.sha256(le_bytes(tables[name], ctype)).hexdigest()}")

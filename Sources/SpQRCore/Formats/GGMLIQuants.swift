@@ -19,7 +19,7 @@
 // Products are formed in float32 in the order of dequantize_row_* and gguf-py's dequantize_blocks, so the
 // values agree bit for bit. Every grid index is in range by construction: it is a byte (256-entry grids),
 // a byte plus 1, 2 or 3 high bits masked from qh (512, 1024 and 2048 entries), q & 511 (512), a 7-bit
-// sign index (128) or a nibble (16); GGMLGrids' tests pin each table's length to those widths, so any
+// sign index (128) or a nibble (16); GGMLQuantTypesTests pins each table's length to those widths, so any
 // bytes decode without a range check failing.
 
 extension GGMLDequantize {
