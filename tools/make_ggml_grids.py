@@ -97,7 +97,7 @@ def main():
         f"//   source: {version}",
         f"//   ggml-common.h SHA-256: {hashlib.sha256(raw).hexdigest()}",
         "// Data, not code: one concept (the reference tables) kept in one file, hence longer than 300 lines.",
-        "// SHA-256 of each table's little-endian bytes (checked by GGMLQuantTypesTests, "grids"):",
+        "// SHA-256 of each table's little-endian bytes (checked by the grids test of GGMLQuantTypesTests):",
     ]
     for name, swift, ctype, size, _ in TABLES:
         lines.append(f"//   {swift:<13} {hashlib.sha256(le_bytes(tables[name], ctype)).hexdigest()}")
