@@ -35,6 +35,16 @@ def safetensors_bytes(tensors):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def finish(writer, expected, expected_name):
+    """Writes the GGUF file and, beside it, the values a reader must produce."""
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with open(os.path.join(OUT, expected_name), "wb") as f:
+        f.write(safetensors_bytes(expected))
+
+
 def quant_fixture():
     rows, cols = 2, 512
     writer = gguf.GGUFWriter(os.path.join(OUT, "quants.gguf"), "fixture")
@@ -58,12 +68,57 @@ def quant_fixture():
     bf16 = (bf.view(np.uint32) >> 16).astype(np.uint16)
     writer.add_tensor("bf16", bf16.view(np.uint8).reshape(rows, cols * 2), raw_dtype=T.BF16)
     expected["bf16"] = (bf16.astype(np.uint32) << 16).view(np.float32)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "quants-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "quants-expected.safetensors")
+
+
+# The types added later, in a fixture of their own (quants-lowbit.gguf) drawn from a generator of their own,
+# so that regenerating leaves the fixtures above unchanged. Byte offsets of fp16 scales per block; IQ1_M
+# spreads its fp16 scale over the top nibbles of four u16 words at bytes 48..55; MXFP4 and NVFP4 scales
+# are 8-bit (every byte is a valid scale).
+LOWBIT_F16_FIELDS = {T.Q2_K: [80, 82], T.Q3_K: [108], T.IQ2_XXS: [0], T.IQ2_XS: [0], T.IQ2_S: [0], T.IQ3_XXS: [0],
+                     T.IQ3_S: [0], T.IQ1_S: [0], T.IQ1_M: [], T.IQ4_NL: [0], T.IQ4_XS: [0], T.TQ1_0: [52],
+                     T.TQ2_0: [64], T.MXFP4: [], T.NVFP4: []}
+SPECIAL_F16 = [np.inf, -np.inf, np.nan, np.float16(2 ** -24), 0.0, -65504.0]
+
+
+def set_iq1m_scale(raw, at, value):
+    bits = int(np.float16(value).view(np.uint16))
+    for k in range(4):
+        word = int.from_bytes(raw[at + 48 + 2 * k: at + 50 + 2 * k], "little")
+        word = (word & 0x0FFF) | (((bits >> (4 * k)) & 0xF) << 12)
+        raw[at + 48 + 2 * k: at + 50 + 2 * k] = word.to_bytes(2, "little")
+
+
+def lowbit_quant_fixture():
+    """Random but valid blocks of every type (any bytes are a valid block once the scales are finite), and a
+    `<type>_special` row whose scales are ±inf, NaN, subnormal, zero and the fp16 extreme (for MXFP4 and
+    NVFP4 the scale bytes 0, 1, 0x7F, 0x80, 0xFE, 0xFF), dequantized by gguf-py."""
+    g = np.random.default_rng(5678)
+    rows, cols = 2, 512
+    writer = gguf.GGUFWriter(os.path.join(OUT, "quants-lowbit.gguf"), "fixture")
+    expected = {}
+    for qt, fields in LOWBIT_F16_FIELDS.items():
+        block, size = gguf.GGML_QUANT_SIZES[qt]
+        for special in (False, True):
+            shape = (1, 6 * max(block, 64)) if special else (rows, cols)
+            nblocks = shape[0] * shape[1] // block
+            raw = bytearray(g.integers(0, 256, nblocks * size, dtype=np.uint8).tobytes())
+            for b in range(nblocks):
+                values = [SPECIAL_F16[(b + i) % len(SPECIAL_F16)] if special else g.uniform(-1, 1) for i in range(2)]
+                for off, v in zip(fields, values):
+                    raw[b * size + off: b * size + off + 2] = np.float16(v).tobytes()
+                if qt == T.IQ1_M:
+                    set_iq1m_scale(raw, b * size, values[0])
+                if special and qt == T.MXFP4:
+                    raw[b * size] = [0, 1, 0x7F, 0x80, 0xFE, 0xFF][b % 6]
+                if special and qt == T.NVFP4:
+                    raw[b * size: b * size + 4] = bytes([0, 0x7F, 0x80, 0xFF] if b % 2 else [1, 0x08, 0x78, 0xFE])
+            data = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(shape[0], shape[1] // block * size)
+            name = qt.name.lower() + ("_special" if special else "")
+            writer.add_tensor(name, data, raw_dtype=qt)
+            with np.errstate(invalid="ignore", over="ignore"):
+                expected[name] = gguf.quants.dequantize(data, qt).reshape(shape)
+    finish(writer, expected, "quants-lowbit-expected.safetensors")
 
 
 def llama_permute(w, n_head):
@@ -113,12 +168,7 @@ def llama_fixture():
         add(f"blk.{b}.ffn_up.weight", pre + "mlp.up_proj.weight", matrix(ffn, hidden))
         add(f"blk.{b}.ffn_down.weight", pre + "mlp.down_proj.weight", matrix(hidden, ffn))
         writer.add_tensor(f"blk.{b}.ffn_norm.weight", np.ones(hidden, dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "llama-tiny-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "llama-tiny-expected.safetensors")
 
 
 def llama_unpermute(w, n_head):
@@ -157,12 +207,7 @@ def imatrix_fixtures():
     writer.add_tensor("blk.0.ffn_up_exps.weight.in_sum2", (experts * np.array([[300.0], [0.0]], dtype=np.float32)))
     writer.add_tensor("blk.0.ffn_up_exps.weight.counts", np.array([[300.0], [0.0]], dtype=np.float32))
     expected["blk.0.ffn_up_exps.weight"] = np.concatenate([experts[0], np.ones(16, dtype=np.float32)])
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with open(os.path.join(OUT, "imatrix-expected.safetensors"), "wb") as f:
-        f.write(safetensors_bytes(expected))
+    finish(writer, expected, "imatrix-expected.safetensors")
 
 
 def npy_fixture():
@@ -187,5 +232,6 @@ if __name__ == "__main__":
     llama_fixture()
     imatrix_fixtures()
     npy_fixture()
+    lowbit_quant_fixture()
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(os.path.join(OUT, name)))

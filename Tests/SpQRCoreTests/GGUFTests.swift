@@ -148,15 +148,17 @@ struct GGUFTests {
 
     @Test("a type that cannot be dequantized is listed with the reason")
     func unsupportedType() throws {
-        // Q2_K: 84 bytes per 256 weights.
-        let bytes = ggufBytes(tensors: [("w", [256, 1], 10, 0)], data: [UInt8](repeating: 0, count: 96))
+        // Q8_1 (ggml's internal dot-product type, never written by llama-quantize): 36 bytes per 32 weights.
+        let bytes = ggufBytes(tensors: [("w", [32, 1], 9, 0)], data: [UInt8](repeating: 0, count: 64))
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.gguf").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let c = try ModelFiles.openCheckpoint(path)
-        #expect(c.tensors[0].dtype == "Q2_K" && c.tensors[0].bitsPerWeight == 2.625)
-        #expect(c.tensors[0].notQuantizableReason == "type Q2_K cannot be dequantized here (F32, F16, BF16, F64, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K can)")
+        #expect(c.tensors[0].dtype == "Q8_1" && c.tensors[0].bitsPerWeight == 9)
+        #expect(c.tensors[0].notQuantizableReason == "type Q8_1 cannot be dequantized here (F32, F16, BF16, F64, Q8_0, Q4_0, Q4_1, "
+            + "Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS, "
+            + "TQ1_0, TQ2_0, MXFP4, NVFP4 can)")
     }
 
     static func message(_ bytes: [UInt8]) throws -> String {

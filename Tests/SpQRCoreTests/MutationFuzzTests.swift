@@ -99,6 +99,12 @@ struct MutationFuzzTests {
             try Self.readCheckpoint(try GGUFCheckpoint(path: p))
         }
         #expect(a2 > 0 && r2 > 0, "\(a2) accepted, \(r2) rejected")
+        // Q2_K, Q3_K, the i-quants, ternary and FP4 blocks: most mutants change block bytes (grid indices,
+        // signs, scales), and every such tensor must still decode.
+        let (a3, r3) = try Self.fuzz(try Self.seed("quants-lowbit.gguf"), ext: "gguf", seedValue: 5) { p in
+            try Self.readCheckpoint(try GGUFCheckpoint(path: p))
+        }
+        #expect(a3 > 0 && r3 > 0, "\(a3) accepted, \(r3) rejected")
     }
 
     @Test(arguments: ["tiny.imatrix", "tiny.imatrix.gguf"])

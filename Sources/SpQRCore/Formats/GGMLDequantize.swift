@@ -11,6 +11,8 @@
 //   Q5_K  [d, dmin, 12 B scales, 32 B qh, 128 B qs] as Q4_K with a fifth bit from qh
 //   Q6_K  [128 B ql, 64 B qh, 16×i8 scales, d]      y = d·sc·(q − 32), q 6 bits from ql and qh
 //
+// Q2_K and Q3_K are decoded in GGMLKQuants.swift, the i-quants (IQ1_S … IQ4_XS) in GGMLIQuants.swift
+// with the tables of GGMLGrids.swift, TQ1_0, TQ2_0, MXFP4 and NVFP4 in GGMLTernaryFP4.swift.
 // F32, F16, BF16 and F64 are converted element by element. The arithmetic follows dequantize_row_* in
 // the same order (products formed in float32 as there), so results agree with llama.cpp and gguf-py's
 // gguf.quants.dequantize bit for bit; the tests check that against fixtures gguf-py wrote.
@@ -30,7 +32,10 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     static let removed: Set<UInt32> = [4, 5, 31, 32, 33, 36, 37, 38]
 
     /// The types dequantized here.
-    public static let supported: [GGMLType] = [.F32, .F16, .BF16, .F64, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q4_K, .Q5_K, .Q6_K]
+    public static let supported: [GGMLType] = [
+        .F32, .F16, .BF16, .F64, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q2_K, .Q3_K, .Q4_K, .Q5_K, .Q6_K,
+        .IQ1_S, .IQ1_M, .IQ2_XXS, .IQ2_XS, .IQ2_S, .IQ3_XXS, .IQ3_S, .IQ4_NL, .IQ4_XS, .TQ1_0, .TQ2_0, .MXFP4, .NVFP4,
+    ]
 
     public var description: String { name }
 
@@ -105,6 +110,17 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     /// Whether the stored weights are already quantized (re-quantizing them is then a double quantization);
     /// false for float and integer element types.
     public var isQuantized: Bool { ![.F32, .F16, .BF16, .F64, .I8, .I16, .I32, .I64].contains(self) }
+
+    /// `count` weights stored as this type in `raw` (whole blocks, as in a GGUF tensor), as Float; large
+    /// inputs are decoded on all cores.
+    public func dequantize(_ raw: UnsafeRawBufferPointer, count: Int) throws -> [Float] {
+        guard isSupported else { throw SpQRError(.unsupported, "ggml type \(name) cannot be dequantized here") }
+        guard count >= 0, count % blockSize == 0, raw.count >= count / blockSize * bytesPerBlock else {
+            throw SpQRError(.shapeMismatch, "\(count) \(name) weights need whole blocks of \(blockSize) "
+                + "(\(bytesPerBlock) bytes each); \(raw.count) bytes were given")
+        }
+        return GGMLDequantize.toFloat(raw, type: self, count: count)
+    }
 }
 
 enum GGMLDequantize {
@@ -128,11 +144,12 @@ enum GGMLDequantize {
             case .BF16: FloatConversion.convert(raw, dtype: .BF16, count: count, into: out.baseAddress!)
             case .F64: FloatConversion.convert(raw, dtype: .F64, count: count, into: out.baseAddress!)
             default:
-                // Blocks are independent: large tensors are split over the cores.
+                // Blocks are independent: tensors of half a million weights or more are split over the cores
+                // in contiguous runs of blocks (the output is the only memory written).
                 let blocks = count / type.blockSize
                 let src = SharedPointer(UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: UInt8.self))
                 let dst = SharedPointer(out.baseAddress!)
-                let parts = blocks >= 1 << 14 ? ProcessInfo.processInfo.activeProcessorCount : 1
+                let parts = count >= 1 << 19 ? ProcessInfo.processInfo.activeProcessorCount : 1
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
                     for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
                         block(UnsafeRawPointer(src.base + b * type.bytesPerBlock), type, dst.base + b * type.blockSize)
@@ -215,6 +232,21 @@ enum GGMLDequantize {
                 }
                 out += 128; ql += 64; qh += 32; sc += 8
             }
+        case .Q2_K: q2K(p, y)
+        case .Q3_K: q3K(p, y)
+        case .IQ2_XXS: iq2XXS(p, y)
+        case .IQ2_XS: iq2XS(p, y)
+        case .IQ2_S: iq2S(p, y)
+        case .IQ3_XXS: iq3XXS(p, y)
+        case .IQ3_S: iq3S(p, y)
+        case .IQ1_S: iq1S(p, y)
+        case .IQ1_M: iq1M(p, y)
+        case .IQ4_NL: iq4NL(p, y)
+        case .IQ4_XS: iq4XS(p, y)
+        case .TQ1_0: tq1_0(p, y)
+        case .TQ2_0: tq2_0(p, y)
+        case .MXFP4: mxfp4(p, y)
+        case .NVFP4: nvfp4(p, y)
         default:
             preconditionFailure("GGMLDequantize.block called with \(type)")
         }

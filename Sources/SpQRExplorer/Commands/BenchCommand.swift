@@ -18,8 +18,10 @@ struct BenchCommand: ParsableCommand {
               swift build -c release && .build/release/spqr-explorer bench
               .build/release/spqr-explorer bench --shapes 4096x4096 --repeat 3
               .build/release/spqr-explorer bench --shapes 8192x28672     # needs ~12 GB
+              .build/release/spqr-explorer bench --dequant               # ggml dequantization speed per type
             Each line has the shape, the settings (the README 3-bit recipe unless flags say otherwise), the seconds
-            of each phase, GFLOP/s of the GPTQ loop and the peak resident memory.
+            of each phase, GFLOP/s of the GPTQ loop and the peak resident memory. With --dequant, one line per
+            ggml type: the best of --repeat decodes of a 4096×11008 tensor of random blocks on all cores.
             """)
 
     @Option(help: "Comma-separated OUTxIN shapes.")
@@ -36,7 +38,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time the baselines (round-to-nearest and GPTQ without outliers).")
     var baselines = false
 
+    @Flag(help: "Time the dequantization of every ggml type GGUF files are read in, on a 4096×11008 tensor, instead.")
+    var dequant = false
+
     func run() throws {
+        if dequant {
+            try DequantBench.run(out: 4096, in: 11008, repeats: max(`repeat`, 1))
+            return
+        }
         let config = try settings.apply(to: SpQRConfig())
         try config.validate()
         let list = shapes.split(separator: ",").map(String.init)
@@ -129,6 +138,36 @@ struct BenchCommand: ParsableCommand {
     }
 
     func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
+
+/// Dequantization speed of each ggml type on random blocks (every bit pattern is a valid block; NaN or
+/// infinite scales among them cost the same as finite ones).
+enum DequantBench {
+    static func run(out: Int, in n: Int, repeats: Int) throws {
+        for type in GGMLType.supported {
+            let count = out * n, bytes = count / type.blockSize * type.bytesPerBlock
+            var g = SeededRandom(seed: UInt64(type.rawValue) + 1)
+            var raw = [UInt8](repeating: 0, count: bytes)
+            raw.withUnsafeMutableBytes { r in
+                for i in stride(from: 0, to: bytes - 7, by: 8) { r.storeBytes(of: g.next(), toByteOffset: i, as: UInt64.self) }
+            }
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                var clock = Stopwatch()
+                let values = try raw.withUnsafeBytes { try type.dequantize($0, count: count) }
+                best = min(best, clock.lap())
+                precondition(values.count == count)
+            }
+            let line: [String: Any] = [
+                "dequant": type.name, "shape": [out, n], "bits_per_weight": type.bitsPerWeight,
+                "threads": ProcessInfo.processInfo.activeProcessorCount, "seconds": (best * 1e4).rounded() / 1e4,
+                "gweights_per_s": (Double(count) / best / 1e7).rounded() / 100,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            fflush(nil)
+        }
+    }
 }
 
 /// Generated layers with LLM-like statistics.
