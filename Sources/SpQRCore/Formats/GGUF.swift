@@ -274,6 +274,13 @@ public final class GGUFFile: @unchecked Sendable {
     /// Whether the file holds a tensor named `name`.
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
+    /// The stored (possibly block-quantized) bytes of a tensor, read from the mapped file.
+    public func withBytes<R>(_ t: GGUFTensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try data.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.offset)..<(dataStart + t.offset + t.byteCount)]))
+        }
+    }
+
     /// A tensor dequantized to Float, in row-major order of `shape`.
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
