@@ -24,16 +24,19 @@ let package = Package(
             dependencies: ["COpenBLAS", "COpenSSL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // The model runtime: tokenizers, forward pass, evaluation, calibration.
+        .target(name: "SpQRModel", dependencies: ["SpQRCore", "COpenBLAS"]),
         .executableTarget(
             name: "SpQRExplorer",
             dependencies: [
-                "SpQRCore", "CNcurses",
+                "SpQRCore", "SpQRModel", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Fixtures and snapshots are read from the source tree (#filePath), not bundled.
         .executableTarget(name: "SpQRFuzz", dependencies: ["SpQRCore"]),
         .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SpQRModelTests", dependencies: ["SpQRModel", "SpQRCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore"], exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
