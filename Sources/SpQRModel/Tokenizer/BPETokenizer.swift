@@ -9,7 +9,7 @@ import SpQRCore
 struct BPETokenizer: TextTokenizer {
     let definition: TokenizerDefinition
     private let index: [[UInt8]: Int32]
-    /// Byte-level: the token of each byte's character. SentencePiece: the <0xNN> token of each byte.
+    /// Byte-level: the token of each byte's character (-1 if none). SentencePiece: the <0xNN> token of each byte.
     private let byteTokens: [Int32]
     /// Added tokens by their first byte, longest first.
     private let addedByFirstByte: [[AddedToken]]
@@ -17,7 +17,7 @@ struct BPETokenizer: TextTokenizer {
     /// SentencePiece: the byte each <0xNN> token stands for.
     private let byteOfToken: [Int: UInt8]
 
-    init(_ d: TokenizerDefinition) throws {
+    init(_ d: TokenizerDefinition) {
         definition = d
         let index = MergeTable.index(d.tokens)
         self.index = index
@@ -32,9 +32,6 @@ struct BPETokenizer: TextTokenizer {
         case .sentencePiece:
             byteTokens = (0..<256).map { index[Array(String(format: "<0x%02X>", $0).utf8)] ?? -1 }
             byteOfToken = Dictionary(uniqueKeysWithValues: byteTokens.enumerated().filter { $0.element >= 0 }.map { (Int($0.element), UInt8($0.offset)) })
-        }
-        if case .byteLevel = d.model, let missing = byteTokens.firstIndex(of: -1) {
-            throw SpQRError(.fileFormat, "\(d.source): the byte-level vocabulary has no token for byte 0x\(String(format: "%02X", missing)) (\"\(ByteLevel.characters[missing])\"); every byte must have one")
         }
     }
 
@@ -113,7 +110,9 @@ struct BPETokenizer: TextTokenizer {
             if definition.ignoreMerges, let whole = index[ByteLevel.encode(wordBytes)] {
                 ids = [whole]
             } else {
-                ids = BPEMerge.merge(wordBytes.map { byteTokens[Int($0)] }, definition.merges).map(\.id)
+                // A byte with no token (StarCoder's vocabulary lacks some) becomes the unknown token or,
+                // without one, is dropped, as llama.cpp does.
+                ids = BPEMerge.merge(wordBytes.map { byteTokens[Int($0)] }, definition.merges).compactMap { $0.id >= 0 ? $0.id : definition.unknown.map(Int32.init) }
             }
             cache[wordBytes] = ids
             out.append(contentsOf: ids.lazy.map(Int.init))
