@@ -45,8 +45,9 @@ public enum Perplexity {
         return s[lo] + (s[hi] - s[lo]) * (x - Double(lo))
     }
 
-    /// Windows per batch: the hidden states of a batch stay within about 64 MiB.
-    static func batchSize(seqlen: Int, hidden: Int) -> Int { max(1, (64 << 20) / (seqlen * hidden * 4)) }
+    /// Windows per batch: one group of a block's activation buffers (`BlockScratch.rowBudget` tokens), so
+    /// that a batch's weights are converted once and progress moves every few seconds.
+    static func batchSize(seqlen: Int) -> Int { max(1, BlockScratch.rowBudget / seqlen) }
 
     /// Evaluates `model` (and `base`, when given) on `windows`; `progress(done, total)` after every window.
     public static func evaluate(_ model: Decoder, base: Decoder? = nil, windows: [[Int]], cancel: CancellationToken? = nil,
@@ -59,7 +60,7 @@ public enum Perplexity {
         var result = PerplexityResult(windows: windows.count, seqlen: t, windowNLL: [])
         let v = model.config.vocabulary
         let logits = FloatBuffer(t * v), baseLogits = base.map { _ in FloatBuffer(t * v) }
-        let batch = batchSize(seqlen: t, hidden: max(model.config.hidden, base?.config.hidden ?? 0))
+        let batch = batchSize(seqlen: t)
         for first in stride(from: 0, to: windows.count, by: batch) {
             let group = Array(windows[first..<min(windows.count, first + batch)])
             let x = try hidden(model, group, cancel)

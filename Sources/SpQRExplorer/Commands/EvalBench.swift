@@ -32,9 +32,11 @@ struct EvalBench: Encodable {
         let rate = Throughput.sgemmRate()
         var bench = EvalBench(tokens_per_s: tps, sgemm_gflops: rate / 1e9,
                               floor_tokens_per_s: rate / Throughput.flopsPerToken(decoder.config, seqlen: seqlen))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../tools/bench_transformers.py").standardized.path
-        guard FileManager.default.fileExists(atPath: script) else {
-            bench.transformers_note = "not measured: \(script) is not present"
+        // The script of the working copy the command runs from, else of the tree it was built from.
+        let candidates = [FileManager.default.currentDirectoryPath + "/tools/bench_transformers.py",
+                          URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../tools/bench_transformers.py").standardized.path]
+        guard let script = candidates.first(where: FileManager.default.fileExists(atPath:)) else {
+            bench.transformers_note = "not measured: tools/bench_transformers.py is not in \(candidates.joined(separator: " or "))"
             return bench
         }
         let file = NSTemporaryDirectory() + "spqr-bench-windows-\(getpid()).json"
