@@ -142,6 +142,9 @@ enum Kernels {
     /// Causal self-attention for `windows` windows of T tokens: O [rows, heads·D] from Q [rows, heads·D] and
     /// K, V [rows, kvHeads·D]; query head h reads KV head h / (heads / kvHeads). Positions farther back than
     /// `window` (Mistral's sliding window) are masked too.
+    /// Query rows per attention block.
+    static let causalBlock = 128
+
     static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, windows: Int, windowLength t: Int,
                           heads: Int, kvHeads: Int, headDim d: Int, slidingWindow: Int?, into o: UnsafeMutablePointer<Float>) {
         let (qs, ks, vs, os) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(o))
@@ -152,26 +155,32 @@ enum Kernels {
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
             let qh = qs.p + w * t * qWidth + h * d, kh = ks.p + w * t * kvWidth + g * d, vh = vs.p + w * t * kvWidth + g * d
-            BLAS.sgemm(m: t, n: t, k: d, alpha: scale, a: qh, lda: qWidth, b: kh, ldb: kvWidth, transB: true,
-                       beta: 0, c: scores, ldc: t)
-            for i in 0..<t {
-                let row = scores + i * t
-                let first = slidingWindow.map { max(0, i - $0 + 1) } ?? 0
-                var m = -Float.infinity
-                for j in first...i { m = max(m, row[j]) }
-                var sum: Float = 0
-                for j in 0..<first { row[j] = 0 }
-                for j in first...i {
-                    let e = Foundation.exp(row[j] - m)
-                    row[j] = e
-                    sum += e
+            let oh = os.p + w * t * qWidth + h * d
+            // Query rows in blocks; a block reads only the keys up to its last row (the causal triangle).
+            for r0 in stride(from: 0, to: t, by: causalBlock) {
+                let rows = min(causalBlock, t - r0), keys = r0 + rows
+                let lowest = slidingWindow.map { max(0, r0 - $0 + 1) } ?? 0
+                BLAS.sgemm(m: rows, n: keys - lowest, k: d, alpha: scale, a: qh + r0 * qWidth, lda: qWidth,
+                           b: kh + lowest * kvWidth, ldb: kvWidth, transB: true, beta: 0, c: scores, ldc: t)
+                for ii in 0..<rows {
+                    let i = r0 + ii, row = scores + ii * t - lowest
+                    let first = slidingWindow.map { max(0, i - $0 + 1) } ?? 0
+                    var m = -Float.infinity
+                    for j in first...i { m = max(m, row[j]) }
+                    var sum: Float = 0
+                    for j in lowest..<first { row[j] = 0 }
+                    for j in first...i {
+                        let e = Foundation.exp(row[j] - m)
+                        row[j] = e
+                        sum += e
+                    }
+                    let inv = 1 / sum
+                    for j in first...i { row[j] *= inv }
+                    for j in (i + 1)..<keys { row[j] = 0 }
                 }
-                let inv = 1 / sum
-                for j in first...i { row[j] *= inv }
-                for j in (i + 1)..<t { row[j] = 0 }
+                BLAS.sgemm(m: rows, n: d, k: keys - lowest, alpha: 1, a: scores, lda: t, b: vh + lowest * kvWidth, ldb: kvWidth,
+                           beta: 0, c: oh + r0 * qWidth, ldc: qWidth)
             }
-            BLAS.sgemm(m: t, n: d, k: t, alpha: 1, a: scores, lda: t, b: vh, ldb: kvWidth,
-                       beta: 0, c: os.p + w * t * qWidth + h * d, ldc: qWidth)
         }
     }
 }

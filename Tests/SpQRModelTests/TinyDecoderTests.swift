@@ -122,32 +122,39 @@ extension ModelConfig {
 }
 
 final class TinyDecoderTests: XCTestCase {
-    /// Runs two windows of 12 tokens and compares every logit with the Double reference: |Δ| ≤ 1e-4 relative to
+    /// Runs two windows of `length` tokens and compares every logit with the Double reference: |Δ| ≤ 1e-4 relative to
     /// the largest |logit| (float32 through two blocks; measured figures are near 1e-6).
-    func check(_ overrides: [String: Any], shards: Int = 1, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(_ overrides: [String: Any], shards: Int = 1, length t: Int = 12, file: StaticString = #filePath, line: UInt = #line) throws {
         let tiny = TinyModel(overrides)
         try tiny.write(shards: shards)
         defer { tiny.remove() }
         let model = try Decoder(path: tiny.dir)
         var rng = SeededRandom(seed: 3)
-        let windows = (0..<2).map { _ in (0..<12).map { _ in Int(rng.next() % 50) } }
+        let windows = (0..<2).map { _ in (0..<t).map { _ in Int(rng.next() % 50) } }
         let x = try model.embed(windows)
         for b in 0..<model.config.blocks { try model.runBlock(b, on: x) }
         let v = model.config.vocabulary
-        let logits = FloatBuffer(12 * v), normed = FloatBuffer(12 * model.config.hidden)
+        let logits = FloatBuffer(t * v), normed = FloatBuffer(t * model.config.hidden)
         for (w, ids) in windows.enumerated() {
             model.finalNormed(x, window: w, into: normed.pointer)
-            model.logits(normed: normed.pointer, rows: 12, into: logits.pointer)
+            model.logits(normed: normed.pointer, rows: t, into: logits.pointer)
             let ref = tiny.referenceLogits(ids)
             let scale = ref.flatMap { $0 }.map(abs).max()!
             var worst = 0.0
-            for i in 0..<12 { for j in 0..<v { worst = max(worst, abs(Double(logits.pointer[i * v + j]) - ref[i][j]) / scale) } }
+            for i in 0..<t { for j in 0..<v { worst = max(worst, abs(Double(logits.pointer[i * v + j]) - ref[i][j]) / scale) } }
             XCTAssertLessThan(worst, 1e-4, "\(overrides)", file: file, line: line)
         }
     }
 
     func testLlamaWithGroupedQueryAttention() throws { try check([:]) }
     func testSeparateOutputLayerAndShards() throws { try check(["tie_word_embeddings": false], shards: 3) }
+    /// Windows longer than one block of query rows (Kernels.causalBlock), with and without a sliding window
+    /// that starts inside the second block.
+    func testLongWindowsAcrossAttentionBlocks() throws {
+        try check([:], length: Kernels.causalBlock + 40)
+        try check(["model_type": "mistral", "sliding_window": 100], length: Kernels.causalBlock + 40)
+    }
+
     func testQwen2Biases() throws { try check(["model_type": "qwen2"]) }
     func testMistralSlidingWindow() throws { try check(["model_type": "mistral", "sliding_window": 5, "num_key_value_heads": 1]) }
     func testLlama3RopeScaling() throws {
