@@ -49,9 +49,10 @@ public enum Perplexity {
     /// that a batch's weights are converted once and progress moves every few seconds.
     static func batchSize(seqlen: Int) -> Int { max(1, BlockScratch.rowBudget / seqlen) }
 
-    /// Evaluates `model` (and `base`, when given) on `windows`; `progress(done, total)` after every window.
+    /// Evaluates `model` (and `base`, when given) on `windows`; `progress(done, total)` after every block of
+    /// a batch and every window scored, `done` counting windows (fractional inside a batch).
     public static func evaluate(_ model: Decoder, base: Decoder? = nil, windows: [[Int]], cancel: CancellationToken? = nil,
-                                progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {
+                                progress: ((Double, Int) -> Void)? = nil) throws -> PerplexityResult {
         let t = windows.first?.count ?? 0
         guard t > 1 else { throw SpQRError(.invalidSetting, "no window to evaluate (windows need at least 2 tokens)") }
         if let base, base.config.vocabulary != model.config.vocabulary {
@@ -63,8 +64,13 @@ public enum Perplexity {
         let batch = batchSize(seqlen: t)
         for first in stride(from: 0, to: windows.count, by: batch) {
             let group = Array(windows[first..<min(windows.count, first + batch)])
-            let x = try hidden(model, group, cancel)
-            let bx = try base.map { try hidden($0, group, cancel) }
+            // The blocks count for 90% of a batch's work, scoring its windows for the rest.
+            let models = base == nil ? 1.0 : 2.0
+            let report = { (m: Int, b: Int, blocks: Int) in
+                progress?(Double(first) + 0.9 * Double(group.count) * (Double(m) + Double(b) / Double(blocks)) / models, windows.count)
+            }
+            let x = try hidden(model, group, cancel) { report(0, $0, $1) }
+            let bx = try base.map { try hidden($0, group, cancel) { report(1, $0, $1) } }
             for (w, ids) in group.enumerated() {
                 try cancel?.check()
                 windowLogits(model, x, w, into: logits)
@@ -76,16 +82,21 @@ public enum Perplexity {
                     result.kl += scores.kl
                     result.top1Agreements += scores.agreements
                 }
-                progress?(first + w + 1, windows.count)
+                let scored = w + 1 == group.count ? Double(group.count) : Double(group.count) * 0.9 + 0.1 * Double(w + 1)
+                progress?(Double(first) + scored, windows.count)
             }
         }
         return result
     }
 
     /// The final hidden states of a group of windows.
-    static func hidden(_ model: Decoder, _ windows: [[Int]], _ cancel: CancellationToken?) throws -> Hidden {
+    static func hidden(_ model: Decoder, _ windows: [[Int]], _ cancel: CancellationToken?,
+                       blockDone: (Int, Int) -> Void = { _, _ in }) throws -> Hidden {
         let x = try model.embed(windows)
-        for b in 0..<model.config.blocks { try model.runBlock(b, on: x, cancel: cancel) }
+        for b in 0..<model.config.blocks {
+            try model.runBlock(b, on: x, cancel: cancel)
+            blockDone(b + 1, model.config.blocks)
+        }
         return x
     }
 

@@ -79,7 +79,7 @@ struct CalibrateCommand: ParsableCommand {
         let progress = ETAProgress("calibrate")
         do {
             try HessianCollector.collect(decoder, windows: windows, provenance: provenance, to: out, cancel: interrupt.token) { done, total in
-                progress.step(done, of: total, "blocks")
+                progress.step(Double(done), of: total, "blocks")
             }
         } catch let e as SpQRError where e.kind == .cancelled {
             progress.progress.finish()

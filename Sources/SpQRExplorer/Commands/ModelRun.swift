@@ -63,10 +63,13 @@ struct ETAProgress {
 
     init(_ label: String) { progress = StderrProgress(label) }
 
-    func step(_ done: Int, of total: Int, _ unit: String) {
+    /// `done` of `total` (fractional `done` shows as a percentage of the current step, on a terminal only).
+    func step(_ done: Double, of total: Int, _ unit: String) {
+        if isatty(STDERR_FILENO) != 1 && done.rounded(.down) != done { return }
         let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        progress.step(done, of: total, "\(unit), \(Self.duration(elapsed)) elapsed, ETA \(Self.duration(eta))")
+        let eta = done > 0 ? elapsed / done * (Double(total) - done) : 0
+        let partial = done.rounded(.down) == done ? "" : String(format: " (%.0f%% of the next)", 100 * (done - done.rounded(.down)))
+        progress.step(Int(done), of: total, "\(unit)\(partial), \(Self.duration(elapsed)) elapsed, ETA \(done > 0 ? Self.duration(eta) : "…")")
     }
 
     static func duration(_ s: Double) -> String {
