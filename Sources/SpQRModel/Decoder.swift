@@ -50,7 +50,7 @@ public final class Decoder {
             names = Dictionary(gguf.tensors.map { (GGUFCheckpoint.huggingFaceName($0.storedName), $0.name) }, uniquingKeysWith: { a, _ in a })
         } else {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             let dir = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
             config = try ModelConfig.huggingFace(configPath: ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent("config.json"))
             names = Dictionary(checkpoint.tensors.map { ($0.name, $0.name) }, uniquingKeysWith: { a, _ in a })
