@@ -48,12 +48,10 @@ struct BPETokenizer: TextTokenizer {
         let bytes = Array(source.utf8)
         var out = addSpecial ? definition.prefix : []
         var cache: [[UInt8]: [Int32]] = [:]
-        var afterAdded = true
         forEachPiece(bytes, matchingAdded: parseSpecial) { piece in
             switch piece {
             case .added(let id):
                 out.append(id)
-                afterAdded = true
             case .text(let range):
                 switch definition.model {
                 case .byteLevel(let pre): encodeByteLevel(bytes[range], pre, &cache, &out)
@@ -61,13 +59,12 @@ struct BPETokenizer: TextTokenizer {
                     let space: Bool
                     switch prefix {
                     case .none: space = false
-                    case .everyPiece: space = true
-                    case .firstPiece: space = range.lowerBound == 0
-                    case .afterAddedToken: space = afterAdded
+                    case .always: space = true
+                    case .metaspaceFirst: space = range.lowerBound == 0 && bytes[0] != 0x20
+                    case .metaspaceAlways: space = bytes[range.lowerBound] != 0x20
                     }
                     encodeSentencePiece(bytes[range], space: space, &out)
                 }
-                afterAdded = false
             }
         }
         return addSpecial ? out + definition.suffix : out

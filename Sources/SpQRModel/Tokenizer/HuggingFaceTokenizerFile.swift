@@ -18,13 +18,14 @@ enum HuggingFaceTokenizerFile {
         }
         guard let model = json["model"] as? [String: Any] else { throw fail("no \"model\" object") }
         let kind = model["type"] as? String ?? "(none)"
-        guard kind == "BPE", let vocab = model["vocab"] as? [String: Int] else {
+        guard kind == "BPE", model["vocab"] is [String: Any] else {
             throw fail("model.type \"\(kind)\" is not supported (supported: BPE, byte-level or SentencePiece-style, with a vocab object)")
         }
         let addedJSON = json["added_tokens"] as? [[String: Any]] ?? []
-        let size = max((vocab.values.max() ?? -1), addedJSON.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        let vocab = try JSONVocabulary.entries(Array(data), path: path)
+        let size = max(vocab.map(\.1).max() ?? -1, addedJSON.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
         var tokens = [String](repeating: "", count: size)
-        for (t, i) in vocab where i >= 0 { tokens[i] = t }
+        for (t, i) in vocab { tokens[i] = t }
         var added: [AddedToken] = []
         for a in addedJSON {
             guard let id = a["id"] as? Int, let content = a["content"] as? String else { throw fail("an added_tokens entry lacks id or content") }
@@ -67,10 +68,11 @@ enum HuggingFaceTokenizerFile {
             guard normalizerTypes.isEmpty || normalizerTypes == ["NFC"] else { throw fail("\(described): only no normalizer or NFC is supported with ByteLevel") }
             d.nfc = normalizerTypes == ["NFC"]
         } else if stepTypes == ["Metaspace"] && normalizerTypes.isEmpty {
+            guard steps[0]["split"] as? Bool != true else { throw fail("Metaspace with split = true is not supported (SentencePiece-style tokenizers use split = false)") }
             let scheme = steps[0]["prepend_scheme"] as? String ?? "always"
-            d.model = .sentencePiece(scheme == "first" ? .firstPiece : scheme == "never" ? .none : .everyPiece)
+            d.model = .sentencePiece(scheme == "first" ? .metaspaceFirst : scheme == "never" ? .none : .metaspaceAlways)
         } else if stepTypes.isEmpty && (normalizerTypes == ["Prepend", "Replace"] || normalizerTypes == ["Replace"]) {
-            d.model = .sentencePiece(normalizerTypes.count == 2 ? .everyPiece : .none)
+            d.model = .sentencePiece(normalizerTypes.count == 2 ? .always : .none)
         } else {
             throw fail("\(described) is not supported (supported: ByteLevel alone or after Digits or a Split of the gpt2, llama3 or qwen2 pattern; SentencePiece-style Metaspace, or Prepend + Replace of \"▁\")")
         }

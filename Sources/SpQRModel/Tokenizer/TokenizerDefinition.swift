@@ -15,10 +15,13 @@ struct AddedToken: Sendable {
     var special = true
 }
 
-/// Where SentencePiece's dummy prefix "▁" goes: before every piece of text between added tokens
-/// (Hugging Face's Prepend normalizer, which runs per piece), only before the text at the very start
-/// (Metaspace `prepend_scheme: first`), after the start and every added token (llama.cpp), or nowhere.
-enum SpacePrefix: String, Sendable { case none, everyPiece, firstPiece, afterAddedToken }
+/// Where SentencePiece's dummy prefix "▁" goes. `always`: before every piece of text between added tokens
+/// (Hugging Face's Prepend normalizer, which runs per piece, as in LLaMA-2's tokenizer.json; llama.cpp's
+/// `add_space_prefix`, which prefixes the text at the start and after each added token: the same
+/// pieces). `metaspaceFirst` / `metaspaceAlways`: Hugging Face's Metaspace pre-tokenizer with
+/// `prepend_scheme` "first" (only a piece at the very start of the text) or "always", which both leave
+/// a piece that already begins with a space as it is.
+enum SpacePrefix: String, Sendable { case none, always, metaspaceFirst, metaspaceAlways }
 
 /// The tokenizer models this project implements.
 enum TokenizerModel: Sendable {
