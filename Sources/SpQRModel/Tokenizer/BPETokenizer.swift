@@ -149,3 +149,17 @@ struct BPETokenizer: TextTokenizer {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension BPETokenizer: CustomStringConvertible {
+    /// The kind and size, for summaries: "byte-level BPE (smollm pre-tokenizer), 49152 tokens, BOS not added".
+    var description: String {
+        let kind: String
+        switch definition.model {
+        case .byteLevel(let pre): kind = "byte-level BPE (\(pre.rawValue) pre-tokenizer)"
+        case .sentencePiece(let prefix): kind = "SentencePiece BPE (\"▁\" prefix: \(prefix.rawValue))"
+        }
+        let added = definition.prefix.isEmpty ? "nothing added before the text"
+            : "\(definition.prefix.map { "\(decode([$0])) (\($0))" }.joined(separator: " ")) added before the text"
+        return "\(kind), \(definition.tokens.count) tokens, \(added)"
+    }
+}
