@@ -16,6 +16,8 @@ struct BPETokenizer: TextTokenizer {
     private let addedContent: [Int: [UInt8]]
     /// SentencePiece: the byte each <0xNN> token stands for.
     private let byteOfToken: [Int: UInt8]
+    /// SentencePiece: whether some merge makes a token with "▁" right after another character.
+    private let spaceJoinsPrevious: Bool
 
     init(_ d: TokenizerDefinition) {
         definition = d
@@ -32,6 +34,10 @@ struct BPETokenizer: TextTokenizer {
         case .sentencePiece:
             byteTokens = (0..<256).map { index[Array(String(format: "<0x%02X>", $0).utf8)] ?? -1 }
             byteOfToken = Dictionary(uniqueKeysWithValues: byteTokens.enumerated().filter { $0.element >= 0 }.map { (Int($0.element), UInt8($0.offset)) })
+        }
+        spaceJoinsPrevious = Set(d.merges.values.map(\.result)).contains { id in
+            let s = Array(d.tokens[Int(id)].unicodeScalars)
+            return s.indices.dropFirst().contains { s[$0] == "\u{2581}" && s[$0 - 1] != "\u{2581}" }
         }
     }
 
@@ -63,7 +69,7 @@ struct BPETokenizer: TextTokenizer {
                     case .metaspaceFirst: space = range.lowerBound == 0 && bytes[0] != 0x20
                     case .metaspaceAlways: space = bytes[range.lowerBound] != 0x20
                     }
-                    encodeSentencePiece(bytes[range], space: space, &out)
+                    encodeSentencePiece(bytes[range], space: space, &cache, &out)
                 }
             }
         }
@@ -118,17 +124,32 @@ struct BPETokenizer: TextTokenizer {
 
     private static let spaceMark = Array("\u{2581}".utf8)
 
-    private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ out: inout [Int]) {
+    private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]) {
         var scalars: [[UInt8]] = space ? [Self.spaceMark] : []
         for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             scalars.append(s == " " ? Self.spaceMark : Array(UTF8.encode(s)!))
         }
-        for (i, id) in BPEMerge.merge(scalars.map { index[$0] ?? -1 }, definition.merges) {
-            if id >= 0 { out.append(Int(id)); continue }
-            for b in scalars[i] {
-                let t = byteTokens[Int(b)]
-                if t >= 0 { out.append(Int(t)) } else if let unk = definition.unknown { out.append(unk) }
+        guard !scalars.isEmpty else { return }
+        // Merged in pieces that start at a "▁" after another character, when no token joins a character
+        // to a following "▁" (then no merge crosses such a start and the result is the same), and each
+        // distinct piece once.
+        var start = 0
+        for end in 1...scalars.count where end == scalars.count
+            || (!spaceJoinsPrevious && scalars[end] == Self.spaceMark && scalars[end - 1] != Self.spaceMark) {
+            let piece = scalars[start..<end]
+            start = end
+            let key = Array(piece.joined())
+            if let ids = cache[key] { out.append(contentsOf: ids.lazy.map(Int.init)); continue }
+            var ids: [Int32] = []
+            for (i, id) in BPEMerge.merge(piece.map { index[$0] ?? -1 }, definition.merges) {
+                if id >= 0 { ids.append(id); continue }
+                for b in piece[piece.startIndex + i] {
+                    let t = byteTokens[Int(b)]
+                    if t >= 0 { ids.append(t) } else if let unk = definition.unknown { ids.append(Int32(unk)) }
+                }
             }
+            cache[key] = ids
+            out.append(contentsOf: ids.lazy.map(Int.init))
         }
     }
 
