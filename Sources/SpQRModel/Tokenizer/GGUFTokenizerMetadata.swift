@@ -38,7 +38,7 @@ enum GGUFTokenizerMetadata {
 
         let types = try ints("tokenizer.ggml.token_type") ?? Array(repeating: 1, count: n)
         let added = types.enumerated().filter { (2...4).contains($0.element) }.map {
-            AddedToken(id: $0.offset, content: Array(tokens[$0.offset].utf8), special: $0.element == 3)
+            AddedToken(id: $0.offset, content: Array(tokens[$0.offset].utf8))
         }
         let index = MergeTable.index(tokens)
         var d: TokenizerDefinition

@@ -1,6 +1,6 @@
 // A tokenizer from Hugging Face's tokenizer.json (the `tokenizers` library's serialization) and, beside
 // it, tokenizer_config.json. Read: model (BPE: vocab, merges as "a b" strings or [a, b] pairs,
-// ignore_merges, byte_fallback, unk_token), added_tokens (id, content, lstrip, rstrip, special),
+// ignore_merges, byte_fallback, unk_token), added_tokens (id, content, lstrip, rstrip),
 // normalizer (none, NFC, or SentencePiece's Prepend("▁") + Replace(" ", "▁")), pre_tokenizer (ByteLevel,
 // Digits + ByteLevel, Split(pattern) + ByteLevel, Metaspace) and post_processor (TemplateProcessing
 // for BOS/EOS). tokenizer_config.json's add_bos_token / add_eos_token override the template, as
@@ -31,7 +31,7 @@ enum HuggingFaceTokenizerFile {
             guard let id = a["id"] as? Int, let content = a["content"] as? String else { throw fail("an added_tokens entry lacks id or content") }
             if id >= 0 { tokens[id] = content }
             added.append(AddedToken(id: id, content: Array(content.utf8), lstrip: a["lstrip"] as? Bool ?? false,
-                                    rstrip: a["rstrip"] as? Bool ?? false, special: a["special"] as? Bool ?? false))
+                                    rstrip: a["rstrip"] as? Bool ?? false))
         }
         let index = MergeTable.index(tokens)
         let pairs: [(String, String)] = try (model["merges"] as? [Any] ?? []).map { entry in

@@ -83,7 +83,7 @@ enum JSONVocabulary {
                 if (0xD800..<0xDC00).contains(v), at + 1 < b.count, b[at] == UInt8(ascii: "\\"), b[at + 1] == UInt8(ascii: "u") {
                     at += 2
                     let low = try hex4()
-                    v = 0x10000 + ((v - 0xD800) << 10) + (low &- 0xDC00 & 0x3FF)
+                    v = (0xDC00..<0xE000).contains(low) ? 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00) : 0xFFFD
                 }
                 out.append(contentsOf: UTF8.encode(Unicode.Scalar(v) ?? "\u{FFFD}")!)
             default: out.append(e)   // \" \\ \/

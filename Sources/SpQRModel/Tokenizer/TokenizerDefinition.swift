@@ -11,8 +11,6 @@ struct AddedToken: Sendable {
     let content: [UInt8]
     /// Whether the match also takes the whitespace before it (Hugging Face `lstrip`) or after it (`rstrip`).
     var lstrip = false, rstrip = false
-    /// Special tokens (not plain added words) are what a decoder could skip.
-    var special = true
 }
 
 /// Where SentencePiece's dummy prefix "▁" goes. `always`: before every piece of text between added tokens
