@@ -7,7 +7,8 @@ Reads Tests/SpQRModelTests/Fixtures/tokenizer-texts.json and writes, beside it:
                                                   one per supported kind: byte-level with Digits (smollm),
                                                   Split llama3 + ignore_merges, NFC + Split qwen2,
                                                   SentencePiece-style with Prepend/Replace and with Metaspace
-  tokenizer-expected.json                         {name: {"ids": [...per text], "decoded": [...]}} from
+  tokenizer-expected.json                         {"random_texts": [120 seeded random texts], "tokenizers": {name:
+                                                  {"ids", "decoded", "random_ids", "random_decoded"}}} from
                                                   transformers' AutoTokenizer `tokenizer(text)` / `decode(ids)`
 With --smollm2 GGUF (SmolLM2-135M-Instruct.Q4_1.gguf) and --llama-cpp DIR (llama.cpp, for
 models/ggml-vocab-llama-spm.gguf), also the tokenizers transformers reads from those GGUF files; their
@@ -26,7 +27,7 @@ not the repository:
 
 Usage: python3 tools/make_tokenizer_fixtures.py [--smollm2 FILE.gguf] [--llama-cpp DIR] [--cache DIR]
 """
-import argparse, json, os, shutil
+import argparse, json, os, random, shutil
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer
 
@@ -104,9 +105,27 @@ def rewrite(source, target, changes):
     return target
 
 
+# Fragments random texts are drawn from: the cases where the hand-written pre-tokenizers could part from
+# the regex engine (contractions in any case, spaces before every class, newline runs, numbers of every
+# kind, combining marks, emoji sequences) and the special tokens.
+FRAGMENTS = ["a", "Z", "hello", "World", "'s", "'S", "'ll", "'LL", "'re", "'Ve", "'d", "'m", "'t", "'x", " ", "  ", "\t",
+             "\n", "\r\n", "\n\n", " \n", "\u00a0", "\u2003", "\u3000", "0", "42", "1234567", "\u00bd", "\u00b2",
+             "\u0663", "\u096a", "\u2167", ".", ",", "!?", "...", "-", "_", "(", ")", "{", "}", "#", "@", "é", "e\u0301",
+             "\u0301", "ß", "Ω", "日本", "한국", "ไทย", "עב", "\U0001f999", "\U0001f44d\U0001f3fd", "\u200d", "\u200b", "\ufeff",
+             "<|im_start|>", "<|im_end|>", "<s>", "</s>", "<unk>", "<0x41>"]
+
+
+def random_texts(n=120, seed=20261201):
+    rng = random.Random(seed)
+    return ["".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 24))) for _ in range(n)]
+
+
 def expected(tok, texts):
     ids = [tok(t)["input_ids"] for t in texts]
-    return {"ids": ids, "decoded": [tok.decode(i) for i in ids]}
+    randoms = random_texts()
+    random_ids = [tok(t)["input_ids"] for t in randoms]
+    return {"ids": ids, "decoded": [tok.decode(i) for i in ids], "random_ids": random_ids,
+            "random_decoded": [tok.decode(i) for i in random_ids]}
 
 
 def main():
@@ -122,7 +141,7 @@ def main():
     out = {}
     if os.path.exists(target):
         with open(target, encoding="utf-8") as f:
-            out = json.load(f)
+            out = json.load(f)["tokenizers"]
     for kind in ["smollm", "llama3", "qwen2"]:
         out[f"tiny-{kind}"] = expected(AutoTokenizer.from_pretrained(byte_level(kind, texts)), texts)
     for kind in ["legacy", "metaspace"]:
@@ -150,7 +169,7 @@ def main():
                                                 {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}})
         out["llama-spm-legacy"] = expected(AutoTokenizer.from_pretrained(legacy), texts)
     with open(target, "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+        json.dump({"random_texts": random_texts(), "tokenizers": out}, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
 
 

@@ -18,7 +18,7 @@ struct TokenizeCommandTests {
     static func expected(_ name: String, text index: Int) throws -> (String, [Int]) {
         let texts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-texts.json"))) as? [String: Any])
         let all = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-expected.json"))) as? [String: Any])
-        let ids = try #require(((all[name] as? [String: Any])?["ids"] as? [[Int]])?[index])
+        let ids = try #require((((all["tokenizers"] as? [String: Any])?[name] as? [String: Any])?["ids"] as? [[Int]])?[index])
         return (try #require((texts["texts"] as? [String])?[index]), ids)
     }
 

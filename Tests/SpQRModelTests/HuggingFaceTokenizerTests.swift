@@ -1,5 +1,5 @@
-// The tokenizers against Hugging Face's: every text of Fixtures/tokenizer-texts.json must give the ids
-// and decoded text that transformers gives (Fixtures/tokenizer-expected.json, written by
+// The tokenizers against Hugging Face's: every text of Fixtures/tokenizer-texts.json, and 120 seeded
+// random texts, must give the ids and decoded text that transformers gives (Fixtures/tokenizer-expected.json, written by
 // tools/make_tokenizer_fixtures.py). The tiny tokenizers are committed; the SmolLM2 and LLaMA ones are
 // read from the model files and the cache the script fills, and skip with the reason when absent.
 
@@ -9,16 +9,23 @@ import Testing
 
 @Suite("Hugging Face agreement")
 struct HuggingFaceTokenizerTests {
-    struct Expected: Decodable { let ids: [[Int]]; let decoded: [String] }
+    struct Expected: Decodable {
+        let ids: [[Int]], decoded: [String]
+        let random_ids: [[Int]], random_decoded: [String]
+    }
 
     static let texts: [String] = {
         let data = FileManager.default.contents(atPath: "\(modelFixtures)/tokenizer-texts.json")!
         return (try! JSONSerialization.jsonObject(with: data) as! [String: Any])["texts"] as! [String]
     }()
-    static let expected: [String: Expected] = {
-        let data = FileManager.default.contents(atPath: "\(modelFixtures)/tokenizer-expected.json")!
-        return try! JSONDecoder().decode([String: Expected].self, from: data)
-    }()
+    struct File: Decodable {
+        /// Seeded random concatenations of tricky fragments (see the script).
+        let random_texts: [String]
+        let tokenizers: [String: Expected]
+    }
+    static let file = try! JSONDecoder().decode(File.self, from: FileManager.default.contents(atPath: "\(modelFixtures)/tokenizer-expected.json")!)
+    static var randomTexts: [String] { file.random_texts }
+    static var expected: [String: Expected] { file.tokenizers }
 
     /// Where the tokenizer.json files the script saves from the GGUF files are: $SPQR_TOKENIZER_CACHE, else
     /// ~/.cache/spqr-explorer/tokenizers.
@@ -56,13 +63,15 @@ struct HuggingFaceTokenizerTests {
         let tokenizer = try Tokenizers.load(model: path)
         #expect(want.ids.count == Self.texts.count)
         var same = 0
-        for (i, text) in Self.texts.enumerated() {
+        let cases = Array(zip(Self.texts, zip(want.ids, want.decoded))) + Array(zip(Self.randomTexts, zip(want.random_ids, want.random_decoded)))
+        for (i, (text, (wantIDs, wantText))) in cases.enumerated() {
             let ids = tokenizer.encode(text)
-            if ids == want.ids[i] { same += 1 } else { Issue.record("\(name) text \(i) \(text.debugDescription): \(ids) instead of \(want.ids[i])") }
-            let decoded = tokenizer.decode(want.ids[i])
-            #expect(decoded == want.decoded[i], "\(name) text \(i): decoded \(decoded.debugDescription) instead of \(want.decoded[i].debugDescription)")
+            if ids == wantIDs { same += 1 } else { Issue.record("\(name) text \(i) \(text.debugDescription): \(ids) instead of \(wantIDs)") }
+            let decoded = tokenizer.decode(wantIDs)
+            #expect(decoded == wantText, "\(name) text \(i): decoded \(decoded.debugDescription) instead of \(wantText.debugDescription)")
         }
-        print("\(name): \(same) of \(Self.texts.count) texts give transformers' ids")
+        #expect(cases.count == Self.texts.count + Self.randomTexts.count)
+        print("\(name): \(same) of \(cases.count) texts give transformers' ids")
     }
 
     /// transformers converts a GGUF tokenizer differently from the model's own tokenizer.json and from
