@@ -46,5 +46,9 @@ struct TokenizerJSONTests {
                 .contains("only no normalizer or NFC is supported with ByteLevel"))
         #expect(try message("{\(Self.bpe), \"pre_tokenizer\": {\"type\": \"Metaspace\", \"split\": true}}").hasPrefix("Metaspace with split = true is not supported"))
         #expect(try message(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [5]}}"#).hasPrefix("model.merges entry 5 is neither"))
+        #expect(try message(#"{"model": {"type": "BPE", "vocab": {"a": 99999999999}}}"#)
+                == "token id 99999999999 is far beyond the 1 tokens the file defines; the file is damaged")
+        #expect(try message(#"{"added_tokens": [{"id": -1, "content": "x"}], "model": {"type": "BPE", "vocab": {"a": 0}}}"#)
+                == "an added_tokens entry lacks a non-negative id or its content")
     }
 }

@@ -24,12 +24,19 @@ enum HuggingFaceTokenizerFile {
         let addedJSON = json["added_tokens"] as? [[String: Any]] ?? []
         let vocab = try JSONVocabulary.entries(Array(data), path: path)
         let size = max(vocab.map(\.1).max() ?? -1, addedJSON.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        // Ids number the tokens densely; a far larger one is a damaged file, not a reason to allocate.
+        let entries = vocab.count + addedJSON.count
+        guard size <= 2 * entries + 1024 else {
+            throw SpQRError(.fileFormat, "\(path): token id \(size - 1) is far beyond the \(entries) tokens the file defines; the file is damaged")
+        }
         var tokens = [String](repeating: "", count: size)
         for (t, i) in vocab { tokens[i] = t }
         var added: [AddedToken] = []
         for a in addedJSON {
-            guard let id = a["id"] as? Int, let content = a["content"] as? String else { throw fail("an added_tokens entry lacks id or content") }
-            if id >= 0 { tokens[id] = content }
+            guard let id = a["id"] as? Int, id >= 0, let content = a["content"] as? String else {
+                throw fail("an added_tokens entry lacks a non-negative id or its content")
+            }
+            tokens[id] = content
             added.append(AddedToken(id: id, content: Array(content.utf8), lstrip: a["lstrip"] as? Bool ?? false,
                                     rstrip: a["rstrip"] as? Bool ?? false))
         }
