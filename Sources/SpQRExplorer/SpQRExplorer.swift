@@ -9,7 +9,7 @@ struct SpQRExplorerCommand: ParsableCommand {
         commandName: "spqr-explorer",
         abstract: "Explore SpQR weight quantization of LLM layers: sensitivity, outliers, error, bits.",
         subcommands: [ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self, BenchCommand.self,
-                      EvalCommand.self, CalibrateCommand.self],
+                      TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 

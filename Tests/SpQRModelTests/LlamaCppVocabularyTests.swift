@@ -6,6 +6,7 @@
 
 import Foundation
 import Testing
+@testable import SpQRCore
 @testable import SpQRModel
 
 @Suite("llama.cpp vocabulary tests")
@@ -43,5 +44,25 @@ struct LlamaCppVocabularyTests {
             }
         }
         print("\(name): \(cases.count - failed) of \(cases.count) texts identical")
+    }
+
+    @Test("every other vocabulary with test texts is refused as unsupported, naming what it found")
+    func others() throws {
+        guard let dir = llamaCppModels else {
+            print("skipped: SPQR_LLAMA_CPP_DIR is not set to a llama.cpp checkout with models/ggml-vocab-*.gguf")
+            return
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasPrefix("ggml-vocab-") && $0.hasSuffix(".gguf") && FileManager.default.fileExists(atPath: "\(dir)/\($0).inp") }
+            .map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf".count)) }
+        #expect(Set(Self.supported).isSubset(of: names))
+        for name in names.sorted() where !Self.supported.contains(name) {
+            do {
+                _ = try Tokenizers.load(model: "\(dir)/ggml-vocab-\(name).gguf")
+                Issue.record("\(name) loads but is not in the checked list")
+            } catch let e as SpQRError {
+                #expect(e.kind == .unsupported && e.message.contains("not a supported pre-tokenizer") || e.message.contains("is not supported"), "\(name): \(e.message)")
+            }
+        }
     }
 }

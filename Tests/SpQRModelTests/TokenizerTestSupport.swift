@@ -6,14 +6,13 @@ import Foundation
 /// Tests/SpQRModelTests/Fixtures.
 let modelFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
-/// The SmolLM2-135M-Instruct Q4_1 GGUF: $SPQR_SMOLLM2_GGUF, else the cache scripts/fetch-model.sh fills
-/// (~/.cache/spqr-explorer/models/). Nil (and the tests that need it skip) when neither exists.
+/// The SmolLM2-135M-Instruct Q4_1 GGUF: $SPQR_SMOLLM2_GGUF, else where scripts/fetch-model.sh caches it
+/// ($SPQR_CACHE or ~/.cache/spqr-explorer). Nil (and the tests that need it skip) when neither exists.
 let smolLM2GGUF: String? = {
     let env = ProcessInfo.processInfo.environment
     var candidates: [String] = []
     if let p = env["SPQR_SMOLLM2_GGUF"] { candidates.append(p) }
-    let cache = env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")
-    candidates.append("\(cache)/spqr-explorer/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    candidates.append("\(env["SPQR_CACHE"] ?? NSHomeDirectory() + "/.cache/spqr-explorer")/SmolLM2-135M-Instruct.Q4_1.gguf")
     return candidates.first { FileManager.default.fileExists(atPath: $0) }
 }()
 

@@ -16,6 +16,8 @@ struct BPETokenizer: TextTokenizer {
     private let addedContent: [Int: [UInt8]]
     /// SentencePiece: the byte each <0xNN> token stands for.
     private let byteOfToken: [Int: UInt8]
+    /// SentencePiece: whether some merge makes a token with "▁" right after another character.
+    private let spaceJoinsPrevious: Bool
 
     init(_ d: TokenizerDefinition) {
         definition = d
@@ -33,6 +35,10 @@ struct BPETokenizer: TextTokenizer {
             byteTokens = (0..<256).map { index[Array(String(format: "<0x%02X>", $0).utf8)] ?? -1 }
             byteOfToken = Dictionary(uniqueKeysWithValues: byteTokens.enumerated().filter { $0.element >= 0 }.map { (Int($0.element), UInt8($0.offset)) })
         }
+        spaceJoinsPrevious = Set(d.merges.values.map(\.result)).contains { id in
+            let s = Array(d.tokens[Int(id)].unicodeScalars)
+            return s.indices.dropFirst().contains { s[$0] == "\u{2581}" && s[$0 - 1] != "\u{2581}" }
+        }
     }
 
     var vocabularySize: Int { definition.tokens.count }
@@ -48,12 +54,10 @@ struct BPETokenizer: TextTokenizer {
         let bytes = Array(source.utf8)
         var out = addSpecial ? definition.prefix : []
         var cache: [[UInt8]: [Int32]] = [:]
-        var afterAdded = true
         forEachPiece(bytes, matchingAdded: parseSpecial) { piece in
             switch piece {
             case .added(let id):
                 out.append(id)
-                afterAdded = true
             case .text(let range):
                 switch definition.model {
                 case .byteLevel(let pre): encodeByteLevel(bytes[range], pre, &cache, &out)
@@ -61,13 +65,12 @@ struct BPETokenizer: TextTokenizer {
                     let space: Bool
                     switch prefix {
                     case .none: space = false
-                    case .everyPiece: space = true
-                    case .firstPiece: space = range.lowerBound == 0
-                    case .afterAddedToken: space = afterAdded
+                    case .always: space = true
+                    case .metaspaceFirst: space = range.lowerBound == 0 && bytes[0] != 0x20
+                    case .metaspaceAlways: space = bytes[range.lowerBound] != 0x20
                     }
-                    encodeSentencePiece(bytes[range], space: space, &out)
+                    encodeSentencePiece(bytes[range], space: space, &cache, &out)
                 }
-                afterAdded = false
             }
         }
         return addSpecial ? out + definition.suffix : out
@@ -121,17 +124,32 @@ struct BPETokenizer: TextTokenizer {
 
     private static let spaceMark = Array("\u{2581}".utf8)
 
-    private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ out: inout [Int]) {
+    private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]) {
         var scalars: [[UInt8]] = space ? [Self.spaceMark] : []
         for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             scalars.append(s == " " ? Self.spaceMark : Array(UTF8.encode(s)!))
         }
-        for (i, id) in BPEMerge.merge(scalars.map { index[$0] ?? -1 }, definition.merges) {
-            if id >= 0 { out.append(Int(id)); continue }
-            for b in scalars[i] {
-                let t = byteTokens[Int(b)]
-                if t >= 0 { out.append(Int(t)) } else if let unk = definition.unknown { out.append(unk) }
+        guard !scalars.isEmpty else { return }
+        // Merged in pieces that start at a "▁" after another character, when no token joins a character
+        // to a following "▁" (then no merge crosses such a start and the result is the same), and each
+        // distinct piece once.
+        var start = 0
+        for end in 1...scalars.count where end == scalars.count
+            || (!spaceJoinsPrevious && scalars[end] == Self.spaceMark && scalars[end - 1] != Self.spaceMark) {
+            let piece = scalars[start..<end]
+            start = end
+            let key = Array(piece.joined())
+            if let ids = cache[key] { out.append(contentsOf: ids.lazy.map(Int.init)); continue }
+            var ids: [Int32] = []
+            for (i, id) in BPEMerge.merge(piece.map { index[$0] ?? -1 }, definition.merges) {
+                if id >= 0 { ids.append(id); continue }
+                for b in piece[piece.startIndex + i] {
+                    let t = byteTokens[Int(b)]
+                    if t >= 0 { ids.append(t) } else if let unk = definition.unknown { ids.append(Int32(unk)) }
+                }
             }
+            cache[key] = ids
+            out.append(contentsOf: ids.lazy.map(Int.init))
         }
     }
 
@@ -150,5 +168,19 @@ struct BPETokenizer: TextTokenizer {
         }
         if case .sentencePiece(let p) = definition.model, p != .none, bytes.first == 0x20 { bytes.removeFirst() }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension BPETokenizer: CustomStringConvertible {
+    /// The kind and size, for summaries: "byte-level BPE (smollm pre-tokenizer), 49152 tokens, BOS not added".
+    var description: String {
+        let kind: String
+        switch definition.model {
+        case .byteLevel(let pre): kind = "byte-level BPE (\(pre.rawValue) pre-tokenizer)"
+        case .sentencePiece(let prefix): kind = "SentencePiece BPE (\"▁\" prefix: \(prefix.rawValue))"
+        }
+        let added = definition.prefix.isEmpty ? "nothing added before the text"
+            : "\(definition.prefix.map { "\(decode([$0])) (\($0))" }.joined(separator: " ")) added before the text"
+        return "\(kind), \(definition.tokens.count) tokens, \(added)"
     }
 }

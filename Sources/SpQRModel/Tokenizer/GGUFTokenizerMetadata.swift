@@ -5,7 +5,7 @@
 //                               5 unused 6 byte; .scores [f32] (SentencePiece); .merges ["a b"] (BPE)
 //   tokenizer.ggml.pre          the pre-tokenizer name (BPE), see PreTokenizer.ggufNames
 //   tokenizer.ggml.{bos,eos,unknown}_token_id, .add_bos_token, .add_eos_token, .add_space_prefix
-// Control and user-defined tokens are matched verbatim in the text. BOS is added when add_bos_token
+// Unknown, control and user-defined tokens are matched verbatim in the text (llama.cpp's special-token cache). BOS is added when add_bos_token
 // says so; without the key llama.cpp adds it for SentencePiece and for the llama3 pre-tokenizer.
 
 import SpQRCore
@@ -37,8 +37,8 @@ enum GGUFTokenizerMetadata {
         func flag(_ key: String) -> Bool? { if case .bool(let b)? = m[key] { return b } else { return nil } }
 
         let types = try ints("tokenizer.ggml.token_type") ?? Array(repeating: 1, count: n)
-        let added = types.enumerated().filter { $0.element == 3 || $0.element == 4 }.map {
-            AddedToken(id: $0.offset, content: Array(tokens[$0.offset].utf8), special: $0.element == 3)
+        let added = types.enumerated().filter { (2...4).contains($0.element) }.map {
+            AddedToken(id: $0.offset, content: Array(tokens[$0.offset].utf8))
         }
         let index = MergeTable.index(tokens)
         var d: TokenizerDefinition
@@ -66,7 +66,7 @@ enum GGUFTokenizerMetadata {
             }
             let merges = MergeTable.fromScores(tokens, scores: scores.map { Float($0) }, mergeable: { types[$0] == 1 }, index: index)
             let space = flag("tokenizer.ggml.add_space_prefix") ?? true
-            d = TokenizerDefinition(model: .sentencePiece(space ? .afterAddedToken : .none), tokens: tokens, merges: merges,
+            d = TokenizerDefinition(model: .sentencePiece(space ? .always : .none), tokens: tokens, merges: merges,
                                     added: added, source: file.path)
             bosByDefault = true
         default:

@@ -1,6 +1,6 @@
 // A tokenizer from Hugging Face's tokenizer.json (the `tokenizers` library's serialization) and, beside
 // it, tokenizer_config.json. Read: model (BPE: vocab, merges as "a b" strings or [a, b] pairs,
-// ignore_merges, byte_fallback, unk_token), added_tokens (id, content, lstrip, rstrip, special),
+// ignore_merges, byte_fallback, unk_token), added_tokens (id, content, lstrip, rstrip),
 // normalizer (none, NFC, or SentencePiece's Prepend("▁") + Replace(" ", "▁")), pre_tokenizer (ByteLevel,
 // Digits + ByteLevel, Split(pattern) + ByteLevel, Metaspace) and post_processor (TemplateProcessing
 // for BOS/EOS). tokenizer_config.json's add_bos_token / add_eos_token override the template, as
@@ -18,19 +18,27 @@ enum HuggingFaceTokenizerFile {
         }
         guard let model = json["model"] as? [String: Any] else { throw fail("no \"model\" object") }
         let kind = model["type"] as? String ?? "(none)"
-        guard kind == "BPE", let vocab = model["vocab"] as? [String: Int] else {
+        guard kind == "BPE", model["vocab"] is [String: Any] else {
             throw fail("model.type \"\(kind)\" is not supported (supported: BPE, byte-level or SentencePiece-style, with a vocab object)")
         }
         let addedJSON = json["added_tokens"] as? [[String: Any]] ?? []
-        let size = max((vocab.values.max() ?? -1), addedJSON.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        let vocab = try JSONVocabulary.entries(Array(data), path: path)
+        let size = max(vocab.map(\.1).max() ?? -1, addedJSON.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        // Ids number the tokens densely; a far larger one is a damaged file, not a reason to allocate.
+        let entries = vocab.count + addedJSON.count
+        guard size <= 2 * entries + 1024 else {
+            throw SpQRError(.fileFormat, "\(path): token id \(size - 1) is far beyond the \(entries) tokens the file defines; the file is damaged")
+        }
         var tokens = [String](repeating: "", count: size)
-        for (t, i) in vocab where i >= 0 { tokens[i] = t }
+        for (t, i) in vocab { tokens[i] = t }
         var added: [AddedToken] = []
         for a in addedJSON {
-            guard let id = a["id"] as? Int, let content = a["content"] as? String else { throw fail("an added_tokens entry lacks id or content") }
-            if id >= 0 { tokens[id] = content }
+            guard let id = a["id"] as? Int, id >= 0, let content = a["content"] as? String else {
+                throw fail("an added_tokens entry lacks a non-negative id or its content")
+            }
+            tokens[id] = content
             added.append(AddedToken(id: id, content: Array(content.utf8), lstrip: a["lstrip"] as? Bool ?? false,
-                                    rstrip: a["rstrip"] as? Bool ?? false, special: a["special"] as? Bool ?? false))
+                                    rstrip: a["rstrip"] as? Bool ?? false))
         }
         let index = MergeTable.index(tokens)
         let pairs: [(String, String)] = try (model["merges"] as? [Any] ?? []).map { entry in
@@ -67,10 +75,11 @@ enum HuggingFaceTokenizerFile {
             guard normalizerTypes.isEmpty || normalizerTypes == ["NFC"] else { throw fail("\(described): only no normalizer or NFC is supported with ByteLevel") }
             d.nfc = normalizerTypes == ["NFC"]
         } else if stepTypes == ["Metaspace"] && normalizerTypes.isEmpty {
+            guard steps[0]["split"] as? Bool != true else { throw fail("Metaspace with split = true is not supported (SentencePiece-style tokenizers use split = false)") }
             let scheme = steps[0]["prepend_scheme"] as? String ?? "always"
-            d.model = .sentencePiece(scheme == "first" ? .firstPiece : scheme == "never" ? .none : .everyPiece)
+            d.model = .sentencePiece(scheme == "first" ? .metaspaceFirst : scheme == "never" ? .none : .metaspaceAlways)
         } else if stepTypes.isEmpty && (normalizerTypes == ["Prepend", "Replace"] || normalizerTypes == ["Replace"]) {
-            d.model = .sentencePiece(normalizerTypes.count == 2 ? .everyPiece : .none)
+            d.model = .sentencePiece(normalizerTypes.count == 2 ? .always : .none)
         } else {
             throw fail("\(described) is not supported (supported: ByteLevel alone or after Digits or a Split of the gpt2, llama3 or qwen2 pattern; SentencePiece-style Metaspace, or Prepend + Replace of \"▁\")")
         }

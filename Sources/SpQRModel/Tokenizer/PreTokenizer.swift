@@ -11,7 +11,7 @@
 // \p{L} is general category L*, \p{N} is N*, \s is the White_Space property.
 
 /// A pre-tokenizer: how text is cut into words before BPE merging.
-public enum PreTokenizer: String, Sendable, CaseIterable {
+enum PreTokenizer: String, Sendable, CaseIterable {
     case gpt2, smollm, llama3, qwen2
 
     /// The llama.cpp `tokenizer.ggml.pre` names of each kind (llama-vocab.cpp).

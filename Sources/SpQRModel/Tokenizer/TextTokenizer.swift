@@ -38,9 +38,9 @@ public enum Tokenizers {
             guard FileManager.default.fileExists(atPath: json) else {
                 throw SpQRError(.unsupported, "\(path): no tokenizer.json in this directory; the tokenizer is read from a Hugging Face tokenizer.json or from a GGUF file's tokenizer.ggml.* metadata")
             }
-            return try BPETokenizer(try HuggingFaceTokenizerFile.definition(path: json))
+            return BPETokenizer(try HuggingFaceTokenizerFile.definition(path: json))
         }
-        if path.hasSuffix(".json") { return try BPETokenizer(try HuggingFaceTokenizerFile.definition(path: path)) }
-        return try BPETokenizer(try GGUFTokenizerMetadata.definition(GGUFFile(path: path)))
+        if path.hasSuffix(".json") { return BPETokenizer(try HuggingFaceTokenizerFile.definition(path: path)) }
+        return BPETokenizer(try GGUFTokenizerMetadata.definition(GGUFFile(path: path)))
     }
 }

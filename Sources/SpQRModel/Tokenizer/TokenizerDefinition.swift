@@ -11,14 +11,15 @@ struct AddedToken: Sendable {
     let content: [UInt8]
     /// Whether the match also takes the whitespace before it (Hugging Face `lstrip`) or after it (`rstrip`).
     var lstrip = false, rstrip = false
-    /// Special tokens (not plain added words) are what a decoder could skip.
-    var special = true
 }
 
-/// Where SentencePiece's dummy prefix "▁" goes: before every piece of text between added tokens
-/// (Hugging Face's Prepend normalizer, which runs per piece), only before the text at the very start
-/// (Metaspace `prepend_scheme: first`), after the start and every added token (llama.cpp), or nowhere.
-enum SpacePrefix: String, Sendable { case none, everyPiece, firstPiece, afterAddedToken }
+/// Where SentencePiece's dummy prefix "▁" goes. `always`: before every piece of text between added tokens
+/// (Hugging Face's Prepend normalizer, which runs per piece, as in LLaMA-2's tokenizer.json; llama.cpp's
+/// `add_space_prefix`, which prefixes the text at the start and after each added token: the same
+/// pieces). `metaspaceFirst` / `metaspaceAlways`: Hugging Face's Metaspace pre-tokenizer with
+/// `prepend_scheme` "first" (only a piece at the very start of the text) or "always", which both leave
+/// a piece that already begins with a space as it is.
+enum SpacePrefix: String, Sendable { case none, always, metaspaceFirst, metaspaceAlways }
 
 /// The tokenizer models this project implements.
 enum TokenizerModel: Sendable {
@@ -57,6 +58,8 @@ struct TokenizerDefinition: Sendable {
 
 /// Building merge tables from the two ways models state them.
 enum MergeTable {
+    static let maximumPieceBytes = 256
+
     static func key(_ left: Int32, _ right: Int32) -> UInt64 { UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right)) }
 
     /// Byte-wise index of token texts (Swift's String equality is canonical equivalence, which would merge
@@ -83,12 +86,13 @@ enum MergeTable {
 
     /// From SentencePiece scores: any two pieces whose concatenation is a mergeable piece merge into it,
     /// higher score first (llama.cpp's llm_tokenizer_spm). Every split of every mergeable piece at a
-    /// character boundary is a candidate pair.
+    /// character boundary is a candidate pair. Pieces over `maximumPieceBytes` are left out (SentencePiece
+    /// pieces are at most 16 characters by default; a longer one would cost time quadratic in its length).
     static func fromScores(_ tokens: [String], scores: [Float], mergeable: (Int) -> Bool, index: [[UInt8]: Int32]) -> [UInt64: MergeRule] {
         var table: [UInt64: MergeRule] = [:]
         for (i, t) in tokens.enumerated() where mergeable(i) {
             let bytes = Array(t.utf8)
-            guard bytes.count > 1 else { continue }
+            guard bytes.count > 1 && bytes.count <= maximumPieceBytes else { continue }
             for cut in 1..<bytes.count where bytes[cut] & 0xC0 != 0x80 {
                 guard let l = index[Array(bytes[..<cut])], let r = index[Array(bytes[cut...])] else { continue }
                 table[key(l, r)] = MergeRule(priority: -Double(scores[i]), result: Int32(i))
