@@ -185,7 +185,4 @@ public final class Hidden {
         self.width = width
         data = FloatBuffer(windows * length * width)
     }
-
-    /// Row `r` (window w, position i is row w·length + i).
-    public func row(_ r: Int) -> [Float] { Array(UnsafeBufferPointer(start: data.pointer + r * width, count: width)) }
 }
