@@ -8,11 +8,13 @@ import Testing
 struct TokenizeCommandTests {
     static let fixtures = BinaryRunner.packageRoot.appendingPathComponent("Tests/SpQRModelTests/Fixtures").path
 
-    static func textFile(_ text: String) throws -> String {
+    /// Runs `tokenize MODEL --text FILE` + `options` with `text` in a temporary file, removed afterwards.
+    static func tokenize(_ model: String, _ text: String, _ options: [String]) throws -> BinaryRun {
         let dir = try HeadlessCommandsTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("text.txt").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
+        return try BinaryRunner.run(["tokenize", model, "--text", path] + options)
     }
 
     static func expected(_ name: String, text index: Int) throws -> (String, [Int]) {
@@ -25,7 +27,7 @@ struct TokenizeCommandTests {
     @Test("--json prints transformers' ids and their count", arguments: ["tiny-smollm", "tiny-spm-legacy"])
     func json(name: String) throws {
         let (text, ids) = try Self.expected(name, text: 13)
-        let r = try BinaryRunner.run(["tokenize", "\(Self.fixtures)/\(name)", "--text", try Self.textFile(text), "--json"])
+        let r = try Self.tokenize("\(Self.fixtures)/\(name)", text, ["--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let out = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(out["ids"] as? [Int] == ids)
@@ -35,7 +37,7 @@ struct TokenizeCommandTests {
     @Test("the summary gives the count, tokens per character and the first pieces")
     func summary() throws {
         let (text, ids) = try Self.expected("tiny-spm-legacy", text: 2)   // "Hello world"
-        let r = try BinaryRunner.run(["tokenize", "\(Self.fixtures)/tiny-spm-legacy/tokenizer.json", "--text", try Self.textFile(text), "--show", "3"])
+        let r = try Self.tokenize("\(Self.fixtures)/tiny-spm-legacy/tokenizer.json", text, ["--show", "3"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("tokens     \(ids.count) (\(String(format: "%.3f", Double(ids.count) / 11)) per character)"))
         #expect(r.stdout.contains("SentencePiece BPE") && r.stdout.contains("<s> (1) added before the text"))
@@ -45,6 +47,7 @@ struct TokenizeCommandTests {
     @Test("unsupported or missing tokenizers and non-UTF-8 text are named in the error")
     func errors() throws {
         let dir = try HeadlessCommandsTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.txt").path
         try Data([0x61, 0x62, 0xFF, 0x63]).write(to: URL(fileURLWithPath: bad))
         let r1 = try BinaryRunner.run(["tokenize", "\(Self.fixtures)/tiny-smollm", "--text", bad])

@@ -125,25 +125,19 @@ struct BPETokenizer: TextTokenizer {
     private static let spaceMark = Array("\u{2581}".utf8)
 
     private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]) {
-        var scalars: [[UInt8]] = space ? [Self.spaceMark] : []
-        for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            scalars.append(s == " " ? Self.spaceMark : Array(UTF8.encode(s)!))
-        }
-        guard !scalars.isEmpty else { return }
         // Merged in pieces that start at a "▁" after another character, when no token joins a character
-        // to a following "▁" (then no merge crosses such a start and the result is the same), and each
-        // distinct piece once.
-        var start = 0
-        for end in 1...scalars.count where end == scalars.count
-            || (!spaceJoinsPrevious && scalars[end] == Self.spaceMark && scalars[end - 1] != Self.spaceMark) {
-            let piece = scalars[start..<end]
-            start = end
+        // to a following "▁" (then no merge crosses such a start and the result is the same), each
+        // distinct piece once; only the current piece's characters are held.
+        var piece: [[UInt8]] = space ? [Self.spaceMark] : []
+        func flush() {
+            guard !piece.isEmpty else { return }
+            defer { piece.removeAll(keepingCapacity: true) }
             let key = Array(piece.joined())
-            if let ids = cache[key] { out.append(contentsOf: ids.lazy.map(Int.init)); continue }
+            if let ids = cache[key] { out.append(contentsOf: ids.lazy.map(Int.init)); return }
             var ids: [Int32] = []
             for (i, id) in BPEMerge.merge(piece.map { index[$0] ?? -1 }, definition.merges) {
                 if id >= 0 { ids.append(id); continue }
-                for b in piece[piece.startIndex + i] {
+                for b in piece[i] {
                     let t = byteTokens[Int(b)]
                     if t >= 0 { ids.append(t) } else if let unk = definition.unknown { ids.append(Int32(unk)) }
                 }
@@ -151,6 +145,12 @@ struct BPETokenizer: TextTokenizer {
             cache[key] = ids
             out.append(contentsOf: ids.lazy.map(Int.init))
         }
+        for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            let character = s == " " ? Self.spaceMark : Array(UTF8.encode(s)!)
+            if !spaceJoinsPrevious && character == Self.spaceMark, let last = piece.last, last != Self.spaceMark { flush() }
+            piece.append(character)
+        }
+        flush()
     }
 
     func decode(_ ids: [Int]) -> String {
