@@ -37,6 +37,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A base model with the same tokenizer: adds KL(base ‖ model), its p99 and top-1 agreement.")
     var base: String?
 
+    @Option(name: .customLong("calibration-text"), help: "The text the model was calibrated on: a note says when the evaluation text overlaps it.")
+    var calibrationText: String?
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -52,6 +55,12 @@ struct EvalCommand: ParsableCommand {
         let decoder = try Decoder(path: model)
         let baseDecoder = try base.map { try Decoder(path: $0) }
         let input = try RunText(path: text, model: model, specialTokens: true)
+        if let calibrationText {
+            guard let calibration = FileManager.default.contents(atPath: calibrationText) else {
+                throw SpQRError(.io, "\(calibrationText): cannot read the calibration text; check the path and permissions")
+            }
+            if let note = overlapNote(evaluation: input.data, calibration: calibration, calibrationPath: calibrationText) { printNotes([note]) }
+        }
         let windows = Perplexity.windows(input.tokens, seqlen: seqlen, maxWindows: maxWindows)
         guard !windows.isEmpty else {
             throw SpQRError(.invalidSetting, "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen")

@@ -11,6 +11,7 @@ struct RunText {
     let path: String
     let sha256: String
     let tokens: [Int]
+    let data: Data
 
     /// Reads `path` (UTF-8; invalid bytes become U+FFFD, as Python's errors="replace") and tokenizes it with the
     /// tokenizer of `model`. `specialTokens: false` drops the BOS the tokenizer adds (Hugging Face
@@ -20,6 +21,7 @@ struct RunText {
             throw SpQRError(.io, "\(path): cannot read the text file; check the path and permissions")
         }
         self.path = path
+        self.data = data
         var digest = SpQRCore.SHA256()
         digest.update(data)
         sha256 = digest.hexDigest()
@@ -31,6 +33,21 @@ struct RunText {
         if !specialTokens, let bos = tokenizer.bosTokenID, ids.first == bos { ids.removeFirst() }
         tokens = ids
     }
+}
+
+/// Lines of at least 40 characters (after trimming) that `evaluation` shares with `calibration`, as a note
+/// when there are any: evaluation and calibration texts must not overlap.
+func overlapNote(evaluation: Data, calibration: Data, calibrationPath: String) -> String? {
+    func lines(_ d: Data) -> [Substring] {
+        String(decoding: d, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces)[...] }.filter { $0.count >= 40 }
+    }
+    let known = Set(lines(calibration))
+    let evaluated = lines(evaluation)
+    let shared = evaluated.filter(known.contains).count
+    guard shared > 0 else { return nil }
+    let share = String(format: "%.2f%%", 100 * Double(shared) / Double(evaluated.count))
+    return "the evaluation text shares \(shared) of its \(evaluated.count) lines of 40+ characters (\(share)) with the calibration text \(calibrationPath); held-out figures need texts that do not overlap"
 }
 
 /// Ctrl-C (and SIGTERM) cancel `token` instead of killing the process, for the duration of a run.
