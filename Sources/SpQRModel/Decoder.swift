@@ -64,6 +64,7 @@ public final class Decoder {
                 throw SpQRError(.fileFormat, "\(path): tensor \(name) is missing (a \(c.family) model with \(c.blocks) blocks needs it)")
             }
             let e = try checkpoint.entry(stored)
+            try Self.checkConvertible(e, checkpoint)
             guard e.shape == shape || (shape.count == 1 && e.elementCount == shape[0]) else {
                 throw SpQRError(.shapeMismatch, "\(path): tensor \(name) has shape \(e.shape) but the configuration (hidden \(c.hidden), intermediate \(c.intermediate), heads \(c.heads)/\(c.kvHeads) × \(c.headDim), vocabulary \(c.vocabulary)) implies \(shape)")
             }
@@ -84,6 +85,19 @@ public final class Decoder {
             for part in BlockWeights.parts(c) { shapes.append((BlockWeights.name(part.name, block: b), part.shape)) }
         }
         return shapes
+    }
+
+    /// Refuses, before any work, a tensor whose stored type cannot be converted to float32.
+    static func checkConvertible(_ e: TensorEntry, _ checkpoint: any Checkpoint) throws {
+        let convertible: Bool
+        if let gguf = checkpoint as? GGUFCheckpoint {
+            convertible = try gguf.file.info(e.storedName).type.isSupported
+        } else {
+            convertible = SafetensorsDType(rawValue: e.dtype)?.isFloat ?? false
+        }
+        guard convertible else {
+            throw SpQRError(.unsupported, "\(checkpoint.path): tensor \(e.name) is stored as \(e.dtype), which cannot be converted to float32 here")
+        }
     }
 
     func load(_ name: String, into buffer: FloatBuffer) throws {

@@ -177,6 +177,16 @@ final class TinyDecoderTests: XCTestCase {
             XCTAssertTrue((e as! SpQRError).message.contains("model.layers.1.mlp.up_proj.weight is missing"), "\(e)")
         }
         tiny.remove()
+        let integer = TinyModel()
+        try integer.write()
+        try SafetensorsWriter.write(integer.tensors.keys.sorted().map { name in
+            name == "model.norm.weight" ? .u8(name, shape: [16], [UInt8](repeating: 1, count: 16))
+                : .f32(name, shape: integer.tensors[name]!.shape, integer.tensors[name]!.values)
+        }, to: integer.dir + "/model.safetensors")
+        XCTAssertThrowsError(try Decoder(path: integer.dir)) { e in
+            XCTAssertTrue((e as! SpQRError).message.contains("model.norm.weight is stored as U8"), "\(e)")
+        }
+        integer.remove()
         var other = TinyModel(["intermediate_size": 24])
         other.config["intermediate_size"] = 32
         try other.write()
