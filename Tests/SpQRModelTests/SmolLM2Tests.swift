@@ -7,8 +7,10 @@ import XCTest
 @testable import SpQRCore
 @testable import SpQRModel
 
-/// The SmolLM2 GGUF from scripts/fetch-model.sh (cached under ~/.cache/spqr-explorer), or a skip that says why.
+/// The SmolLM2 GGUF (`smolLM2GGUF`), else fetched by scripts/fetch-model.sh into its cache, else a skip that
+/// says why.
 func smolLM2Path() throws -> String {
+    if let path = smolLM2GGUF { return path }
     let script = repositoryRoot + "/scripts/fetch-model.sh"
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -29,7 +31,7 @@ func smolLM2Path() throws -> String {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// transformers' reference figures.
-let smolLM2Reference: SafetensorsFile = try! SafetensorsFile(path: repositoryRoot + "/Tests/SpQRModelTests/Fixtures/smollm2-reference.safetensors")
+let smolLM2Reference: SafetensorsFile = try! SafetensorsFile(path: modelFixtures + "/smollm2-reference.safetensors")
 
 /// One decoder shared by the tests (loading converts the 49152 × 576 embedding).
 nonisolated(unsafe) var sharedSmolLM2: Decoder?
