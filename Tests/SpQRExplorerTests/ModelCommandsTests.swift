@@ -7,30 +7,32 @@ import Testing
 
 @Suite("Whole-model commands")
 struct ModelCommandsTests {
-    /// The model and a short text, or nil (with the reason recorded) when the model cannot be fetched.
-    static func inputs(_ name: String) throws -> (model: String, text: String)? {
+    /// SmolLM2 from scripts/fetch-model.sh (its cached copy when there is one), or nil when it cannot be had.
+    static let model: String? = {
         let fetch = Process()
         fetch.executableURL = URL(fileURLWithPath: "/bin/bash")
         fetch.arguments = [BinaryRunner.packageRoot.appendingPathComponent("scripts/fetch-model.sh").path]
         let out = Pipe()
         fetch.standardOutput = out
         fetch.standardError = Pipe()
-        try fetch.run()
-        let model = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (try? fetch.run()) != nil else { return nil }
+        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         fetch.waitUntilExit()
-        guard fetch.terminationStatus == 0 else {
-            Issue.record("skipped: scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct")
-            return nil
-        }
+        return fetch.terminationStatus == 0 ? path : nil
+    }()
+
+    /// The model and a short text of one repeated sentence.
+    static func inputs(_ name: String) throws -> (model: String, text: String) {
         let text = NSTemporaryDirectory() + "spqr-model-commands-\(name)-\(getpid()).txt"
         let sentence = "The hacker ethic holds that sharing information is a powerful good, and that it is an ethical duty to share expertise. "
         try String(repeating: sentence, count: 12).write(toFile: text, atomically: true, encoding: .utf8)
-        return (model, text)
+        return (try #require(model), text)
     }
 
-    @Test("eval --json reports the protocol's figures and notes an overlapping calibration text")
+    @Test("eval --json reports the protocol's figures and notes an overlapping calibration text",
+          .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
     func evalJSON() throws {
-        guard let (model, text) = try Self.inputs("eval") else { return }
+        let (model, text) = try Self.inputs("eval")
         defer { unlink(text) }
         let run = try BinaryRunner.run(["eval", model, "--text", text, "--seqlen", "64", "--max-windows", "2", "--json",
                                         "--calibration-text", text])
@@ -45,9 +47,10 @@ struct ModelCommandsTests {
         #expect(run.stderr.contains("peak memory"))
     }
 
-    @Test("calibrate writes a Hessian file with its provenance")
+    @Test("calibrate writes a Hessian file with its provenance",
+          .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
     func calibrateFile() throws {
-        guard let (model, text) = try Self.inputs("calibrate") else { return }
+        let (model, text) = try Self.inputs("calibrate")
         defer { unlink(text) }
         let out = NSTemporaryDirectory() + "spqr-model-commands-\(getpid()).safetensors"
         defer { unlink(out) }
