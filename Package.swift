@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "spqr-explorer", targets: ["SpQRExplorer"]),
         .library(name: "SpQRCore", targets: ["SpQRCore"]),
+        .library(name: "SpQRModel", targets: ["SpQRModel"]),
         // Fuzz entry points for the readers (see Sources/SpQRFuzz/Fuzz.swift).
         .executable(name: "spqr-fuzz", targets: ["SpQRFuzz"]),
     ],
@@ -24,18 +25,25 @@ let package = Package(
             dependencies: ["COpenBLAS", "COpenSSL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // The whole decoder on the CPU (forward pass, perplexity, KL, Hessian collection) and its tokenizers.
+        .target(
+            name: "SpQRModel",
+            dependencies: ["SpQRCore", "COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "SpQRExplorer",
             dependencies: [
-                "SpQRCore", "CNcurses",
+                "SpQRCore", "SpQRModel", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Fixtures and snapshots are read from the source tree (#filePath), not bundled.
         .executableTarget(name: "SpQRFuzz", dependencies: ["SpQRCore"]),
-        // What both test targets share: the seeded generator, tolerance comparisons, snapshot assertions.
+        // What the test targets share: the seeded generator, tolerance comparisons, snapshot assertions.
         .target(name: "SpQRTestSupport", dependencies: ["SpQRCore"], path: "Tests/SpQRTestSupport"),
         .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SpQRModelTests", dependencies: ["SpQRModel", "SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport"],
                     exclude: ["__Snapshots__"]),
     ],

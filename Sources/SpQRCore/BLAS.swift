@@ -48,13 +48,14 @@ private final class BLASModeLock: @unchecked Sendable {
     }
 }
 
-enum BLAS {
+/// The OpenBLAS routines with the project's threading rules (public for the model runtime).
+public enum BLAS {
     /// Put OpenBLAS in single-threaded mode once, before the first call.
     static let configured: Void = { openblas_set_num_threads(1) }()
 
     /// C[m×n] = alpha · A[m×k] · B[k×n] + beta · C, row-major with leading dimensions.
     @inline(__always)
-    static func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+    public static func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                       b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         _ = configured

@@ -6,6 +6,7 @@
 // (tools/gguf_reference_digests.py).
 
 import Foundation
+import SpQRTestSupport
 import Testing
 @testable import SpQRCore
 

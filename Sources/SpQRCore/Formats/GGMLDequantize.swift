@@ -136,27 +136,31 @@ enum GGMLDequantize {
     /// Converts `count` elements of `type` (a supported one) to Float.
     static func toFloat(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            initialized = 0
-            guard count > 0, let base = raw.baseAddress else { return }
-            switch type {
-            case .F32: FloatConversion.convert(raw, dtype: .F32, count: count, into: out.baseAddress!)
-            case .F16: FloatConversion.convert(raw, dtype: .F16, count: count, into: out.baseAddress!)
-            case .BF16: FloatConversion.convert(raw, dtype: .BF16, count: count, into: out.baseAddress!)
-            case .F64: FloatConversion.convert(raw, dtype: .F64, count: count, into: out.baseAddress!)
-            default:
-                // Blocks are independent: tensors of half a million weights or more are split over the cores
-                // in contiguous runs of blocks (the output is the only memory written).
-                let blocks = count / type.blockSize
-                let src = SharedPointer(UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: UInt8.self))
-                let dst = SharedPointer(out.baseAddress!)
-                let parts = count >= 1 << 19 ? ProcessInfo.processInfo.activeProcessorCount : 1
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
-                        block(UnsafeRawPointer(src.base + b * type.bytesPerBlock), type, dst.base + b * type.blockSize)
-                    }
+            if let base = out.baseAddress { convert(raw, type: type, count: count, into: base) }
+            initialized = count
+        }
+    }
+
+    /// Converts `count` elements of `type` (a supported one) into `out`.
+    static func convert(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int, into out: UnsafeMutablePointer<Float>) {
+        guard count > 0, let base = raw.baseAddress else { return }
+        switch type {
+        case .F32: FloatConversion.convert(raw, dtype: .F32, count: count, into: out)
+        case .F16: FloatConversion.convert(raw, dtype: .F16, count: count, into: out)
+        case .BF16: FloatConversion.convert(raw, dtype: .BF16, count: count, into: out)
+        case .F64: FloatConversion.convert(raw, dtype: .F64, count: count, into: out)
+        default:
+            // Blocks are independent: tensors of half a million weights or more are split over the cores
+            // in contiguous runs of blocks (the output is the only memory written).
+            let blocks = count / type.blockSize
+            let src = SharedPointer(UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: UInt8.self))
+            let dst = SharedPointer(out)
+            let parts = count >= 1 << 19 ? ProcessInfo.processInfo.activeProcessorCount : 1
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                for b in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                    block(UnsafeRawPointer(src.base + b * type.bytesPerBlock), type, dst.base + b * type.blockSize)
                 }
             }
-            initialized = count
         }
     }
 

@@ -165,32 +165,42 @@ public final class GGUFFile: @unchecked Sendable {
     /// to Float; the bounds must be multiples of the type's block size.
     public func floats(_ name: String, elements range: Range<Int>) throws -> [Float] {
         let t = try info(name)
-        guard t.type.isSupported else {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has type \(t.type), which cannot be dequantized here "
-                + "(\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)")
-        }
-        let block = t.type.blockSize
-        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount && range.lowerBound % block == 0
-                     && range.upperBound % block == 0, "elements \(range) of \(t.elementCount) in blocks of \(block)")
+        try checkSupported(t)
         try MemoryBudget.checkFloats(range.count, tensor: name, path: path)
         return try [Float](unsafeUninitializedCapacity: range.count) { out, initialized in
             initialized = 0
             guard let base = out.baseAddress else { return }
-            // Whole blocks a chunk at a time through one reused buffer.
-            let blocksPerChunk = max(1, FileBytes.conversionChunk / block)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerChunk * t.type.bytesPerBlock, alignment: 8)
-            defer { buffer.deallocate() }
-            var firstBlock = range.lowerBound / block
-            let endBlock = range.upperBound / block
-            while firstBlock < endBlock {
-                let n = min(blocksPerChunk, endBlock - firstBlock)
-                let raw = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(n * t.type.bytesPerBlock)])
-                try bytes.read(at: dataStart + t.offset + firstBlock * t.type.bytesPerBlock, into: raw, what: "tensor \"\(name)\"")
-                let values = GGMLDequantize.toFloat(UnsafeRawBufferPointer(raw), type: t.type, count: n * block)
-                values.withUnsafeBufferPointer { (base + (firstBlock * block - range.lowerBound)).update(from: $0.baseAddress!, count: n * block) }
-                firstBlock += n
-            }
+            try readFloats(t, elements: range, into: base)
             initialized = range.count
+        }
+    }
+
+    /// Elements `range` of tensor `t` dequantized into `out` (which holds `range.count` values), whole blocks
+    /// a chunk at a time through one reused buffer; the bounds must be multiples of the type's block size.
+    public func readFloats(_ t: GGUFTensorInfo, elements range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+        try checkSupported(t)
+        let block = t.type.blockSize
+        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount && range.lowerBound % block == 0
+                     && range.upperBound % block == 0, "elements \(range) of \(t.elementCount) in blocks of \(block)")
+        let blocksPerChunk = max(1, FileBytes.conversionChunk / block)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerChunk * t.type.bytesPerBlock, alignment: 8)
+        defer { buffer.deallocate() }
+        var firstBlock = range.lowerBound / block
+        let endBlock = range.upperBound / block
+        while firstBlock < endBlock {
+            let n = min(blocksPerChunk, endBlock - firstBlock)
+            let raw = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(n * t.type.bytesPerBlock)])
+            try bytes.read(at: dataStart + t.offset + firstBlock * t.type.bytesPerBlock, into: raw, what: "tensor \"\(t.name)\"")
+            GGMLDequantize.convert(UnsafeRawBufferPointer(raw), type: t.type, count: n * block,
+                                   into: out + (firstBlock * block - range.lowerBound))
+            firstBlock += n
+        }
+    }
+
+    private func checkSupported(_ t: GGUFTensorInfo) throws {
+        guard t.type.isSupported else {
+            throw SpQRError(.unsupported, "\(path): tensor \"\(t.name)\" has type \(t.type), which cannot be dequantized here "
+                + "(\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)")
         }
     }
 }

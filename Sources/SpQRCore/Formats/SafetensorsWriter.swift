@@ -40,26 +40,8 @@ public enum SafetensorsWriter {
 
     /// The complete file contents.
     public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) throws -> Data {
-        var header: [String: Any] = [:]
-        var offset = 0
-        for t in tensors {
-            guard t.name != "__metadata__", header[t.name] == nil else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
-            }
-            guard let count = checkedProduct(t.shape), t.dtype.byteCount(elements: count) == t.bytes.count else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor \"\(t.name)\" has \(t.bytes.count) bytes for shape \(t.shape) of \(t.dtype)")
-            }
-            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
-            offset += t.bytes.count
-        }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while (8 + json.count) % 8 != 0 { json.append(0x20) }
-        var out = Data()
-        out.reserveCapacity(8 + json.count + offset)
-        var len = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
-        out.append(json)
+        var out = try header(tensors.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) }, metadata: metadata)
+        out.reserveCapacity(out.count + tensors.reduce(0) { $0 + $1.bytes.count })
         for t in tensors { out.append(t.bytes) }
         return out
     }

@@ -1,0 +1,115 @@
+// Writing a safetensors file whose tensors are produced one after another (too large to hold together):
+// the header (8-byte little-endian length, JSON padded with spaces to a multiple of 8) is fixed up front
+// from the names and shapes, the F32 data follow in the declared order, and the file appears at its path
+// only when complete (temporary file beside it, fsync, rename), as `AtomicFile` does for whole files.
+
+import Foundation
+
+extension SafetensorsWriter {
+    /// The header bytes for tensors laid out one after another in the given order.
+    static func header(_ entries: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Int)],
+                       metadata: [String: String]) throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for t in entries {
+            guard t.name != "__metadata__", header[t.name] == nil else {
+                throw SpQRError(.invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
+            }
+            guard let count = checkedProduct(t.shape), t.dtype.byteCount(elements: count) == t.bytes else {
+                throw SpQRError(.invalidSetting, "safetensors writer: tensor \"\(t.name)\" has \(t.bytes) bytes for shape \(t.shape) of \(t.dtype)")
+            }
+            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes]]
+            offset += t.bytes
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var len = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &len) { out.append(contentsOf: $0) }
+        out.append(json)
+        return out
+    }
+}
+
+/// A safetensors file of F32 tensors written one tensor at a time, atomically.
+public final class SafetensorsStreamWriter {
+    public let path: String
+    private let tmp: String
+    private var fd: Int32
+    private var pending: [(name: String, count: Int)]
+    private var done = false
+
+    /// Creates the temporary file and writes the header for `tensors` (name, shape), in the order their
+    /// data will be appended.
+    public init(path: String, tensors: [(String, [Int])], metadata: [String: String]) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let entries = tensors.map { (name: $0.0, dtype: SafetensorsDType.F32, shape: $0.1, bytes: 4 * (checkedProduct($0.1) ?? -1)) }
+        let header = try SafetensorsWriter.header(entries, metadata: metadata)
+        pending = tensors.map { ($0.0, checkedProduct($0.1) ?? 0) }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else {
+            throw SpQRError(.io, "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory")
+        }
+        try header.withUnsafeBytes { try write($0) }
+    }
+
+    deinit {
+        if !done { abandon() }
+    }
+
+    /// Appends the next tensor's values (little-endian F32).
+    public func append(_ values: UnsafeBufferPointer<Float>) throws {
+        guard let next = pending.first else { throw SpQRError(.invalidSetting, "\(path): more tensors written than declared") }
+        guard values.count == next.count else {
+            throw SpQRError(.invalidSetting, "\(path): tensor \(next.name) needs \(next.count) values, \(values.count) given")
+        }
+        pending.removeFirst()
+        #if _endian(little)
+        try write(UnsafeRawBufferPointer(values))
+        #else
+        let le = values.map { $0.bitPattern.littleEndian }
+        try le.withUnsafeBytes { try write($0) }
+        #endif
+    }
+
+    /// Flushes and renames the file into place once every declared tensor was appended.
+    public func finish() throws {
+        guard pending.isEmpty else { throw SpQRError(.invalidSetting, "\(path): \(pending.count) declared tensors were not written") }
+        var failure: String?
+        if fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+        fd = -1
+        if failure == nil && rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
+            abandon()
+            throw SpQRError(.io, "\(path): could not write (\(failure)); the previous file, if any, is unchanged")
+        }
+        done = true
+    }
+
+    /// Removes the temporary file (after a failure or cancellation).
+    public func abandon() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        unlink(tmp)
+        done = true
+    }
+
+    private func write(_ raw: UnsafeRawBufferPointer) throws {
+        var at = 0
+        while at < raw.count {
+            let n = Foundation.write(fd, raw.baseAddress! + at, raw.count - at)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                abandon()
+                throw SpQRError(.io, "\(path): could not write (\(reason)); the previous file, if any, is unchanged")
+            }
+            at += n
+        }
+    }
+}
