@@ -1,5 +1,5 @@
 // One block's weights as float32 [out, in] matrices (Hugging Face row order), read from the file
-// file into buffers allocated once per model and reused for every block, and the activation buffers a
+// into buffers allocated once per model and reused for every block, and the activation buffers a
 // group of windows needs while it passes through a block.
 
 import SpQRCore
