@@ -29,13 +29,19 @@ struct HeatmapMaps: Sendable {
 
     /// Builds the maps from a full result and the original weights.
     init(result: SpQRResult, weights w: Matrix) {
-        rows = w.rows
-        cols = w.cols
-        weights = w.values
-        quantized = result.dequantized.values
-        mask = result.outlierMask
-        sensitivity = result.sensitivity
-        error = result.errorContribution
+        self.init(rows: w.rows, cols: w.cols, weights: w.values, quantized: result.dequantized.values, mask: result.outlierMask,
+                  sensitivity: result.sensitivity, error: result.errorContribution)
+    }
+
+    /// Builds the maps from per-weight values, each row-major rows × cols.
+    init(rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float]) {
+        self.rows = rows
+        self.cols = cols
+        self.weights = weights
+        self.quantized = quantized
+        self.mask = mask
+        self.sensitivity = sensitivity
+        self.error = error
         var rowOutliers = [Int](repeating: 0, count: rows), colOutliers = [Int](repeating: 0, count: cols)
         var rowError = [Double](repeating: 0, count: rows), colError = [Double](repeating: 0, count: cols)
         for r in 0..<rows {

@@ -47,28 +47,48 @@ struct PooledGrid: Sendable {
         height = max(0, 2 * g.area.height)
         var sum = [Float](repeating: 0, count: width * height), sq = sum, mx = sum, n = sum
         let colRanges = (0..<width).map { g.colRange(cell: $0) }
-        for py in 0..<height {
-            let rr = g.rowRange(pixel: py)
-            for cx in 0..<width {
-                let cr = colRanges[cx]
-                var s: Float = 0, s2: Float = 0, m: Float = 0
-                for r in rr {
-                    let base = r * maps.cols
-                    for c in cr {
-                        let v = maps.read(mode, base + c)
-                        s += v
-                        s2 += v * v
-                        m = Swift.max(m, abs(v))
-                    }
-                }
-                let k = py * width + cx
-                sum[k] = s; sq[k] = s2; mx[k] = m; n[k] = Float(rr.count * cr.count)
-            }
+        let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
+        switch mode {
+        case .weight: Self.accumulate(maps.weights, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .sensitivity: Self.accumulate(maps.sensitivity, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .error: Self.accumulate(maps.error, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .outliers: Self.accumulate(maps.mask.map(Float.init), nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .delta: Self.accumulate(maps.quantized, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
         }
         self.sum = sum
         sumSquares = sq
         maxAbs = mx
         count = n
+    }
+
+    /// Sums over each pixel of x = |a| (abs), a, or a − b (b given), read through unsafe buffers: this
+    /// pass visits every weight of the view once.
+    private static func accumulate(_ a: [Float], _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
+                                   _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
+                                   _ n: inout [Float]) {
+        let width = colRanges.count
+        a.withUnsafeBufferPointer { pa in
+            (b ?? []).withUnsafeBufferPointer { pb in
+                let hasB = b != nil
+                for (py, rr) in rowRanges.enumerated() {
+                    for (cx, cr) in colRanges.enumerated() {
+                        var s: Float = 0, s2: Float = 0, m: Float = 0
+                        for r in rr {
+                            let base = r * cols
+                            for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
+                                var v = pa[k]
+                                if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
+                                s += v
+                                s2 += v * v
+                                m = Swift.max(m, Swift.abs(v))
+                            }
+                        }
+                        let k = py * width + cx
+                        sum[k] = s; sq[k] = s2; mx[k] = m; n[k] = Float(rr.count * cr.count)
+                    }
+                }
+            }
+        }
     }
 
     /// The pooled value of every pixel.
