@@ -2,7 +2,8 @@
 // percentile (nearest rank) of the values, so a few extreme cells do not squeeze the rest into a few
 // shades. Positive maps whose range spans a decade or more use a log scale, t = log(v/lo) / log(hi/lo);
 // signed maps use a symmetric diverging scale, t = ½ + ½·v/hi with hi the 99th percentile of |v|;
-// yes/no maps use t = v. Positions are clamped to [0, 1].
+// yes/no maps use t = v. Positions are clamped to [0, 1]. The row and column marginal bars use a log
+// scale from the 5th percentile of their values to the largest, so their distribution shows.
 
 import Foundation
 
@@ -60,22 +61,24 @@ struct HeatmapScale: Equatable, Sendable {
 /// zero), so that their distribution shows rather than a wall of full bars. Positive values get at least
 /// the lowest bar.
 enum MarginalBars {
-    static func heights(_ values: [Double]) -> [Double] {
+    /// The range of the bars: the 5th percentile of the positive values (nearest rank) and the largest,
+    /// and whether they span a decade (nil: no positive value).
+    static func fit(_ values: [Double]) -> (lo: Double, hi: Double, log: Bool)? {
         let positive = values.filter { $0 > 0 && $0.isFinite }.sorted()
-        guard let hi = positive.last, hi > 0 else { return values.map { _ in 0 } }
+        guard let hi = positive.last else { return nil }
         let lo = positive[Int((0.05 * Double(positive.count - 1)).rounded())]
-        let useLog = hi >= 10 * lo
+        return (lo, hi, hi >= 10 * lo)
+    }
+
+    static func heights(_ values: [Double]) -> [Double] {
+        guard let f = fit(values) else { return values.map { _ in 0 } }
         return values.map { v in
             guard v > 0, v.isFinite else { return 0 }
-            let t = useLog ? log(v / lo) / log(hi / lo) : v / hi
+            let t = f.log ? log(v / f.lo) / log(f.hi / f.lo) : v / f.hi
             return min(1, max(0.01, t))
         }
     }
 
-    /// Whether `heights` used a log scale for `values`.
-    static func isLog(_ values: [Double]) -> Bool {
-        let positive = values.filter { $0 > 0 && $0.isFinite }.sorted()
-        guard let hi = positive.last else { return false }
-        return hi >= 10 * positive[Int((0.05 * Double(positive.count - 1)).rounded())]
-    }
+    /// Whether `heights` uses a log scale for `values`.
+    static func isLog(_ values: [Double]) -> Bool { fit(values)?.log ?? false }
 }
