@@ -49,11 +49,11 @@ struct PooledGrid: Sendable {
         let colRanges = (0..<width).map { g.colRange(cell: $0) }
         let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
         switch mode {
-        case .weight: Self.accumulate(maps.weights, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .sensitivity: Self.accumulate(maps.sensitivity, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .error: Self.accumulate(maps.error, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .outliers: Self.accumulate(maps.mask.map(Float.init), nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .delta: Self.accumulate(maps.quantized, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .weight: Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .sensitivity: Self.accumulate(maps.sensitivity, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .error: Self.accumulate(maps.error, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .outliers: Self.accumulate(maps.mask, { Float($0) }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .delta: Self.accumulate(maps.quantized, { $0 }, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
         }
         self.sum = sum
         sumSquares = sq
@@ -61,9 +61,9 @@ struct PooledGrid: Sendable {
         count = n
     }
 
-    /// Sums over each pixel of x = |a| (abs), a, or a − b (b given), read through unsafe buffers: this
+    /// Sums over each pixel of x = |f(a)| (abs), f(a), or f(a) − b (b given), read through unsafe buffers: this
     /// pass visits every weight of the view once.
-    private static func accumulate(_ a: [Float], _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
+    private static func accumulate<T>(_ a: [T], _ f: (T) -> Float, _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
                                    _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
                                    _ n: inout [Float]) {
         let width = colRanges.count
@@ -76,7 +76,7 @@ struct PooledGrid: Sendable {
                         for r in rr {
                             let base = r * cols
                             for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
-                                var v = pa[k]
+                                var v = f(pa[k])
                                 if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
                                 s += v
                                 s2 += v * v
