@@ -24,7 +24,7 @@ struct ViewTests {
 
     @Test("the heatmap side draws its title and, before any map, why the map is missing")
     func heatmapAlone() {
-        let m = HeatmapModel(rows: 48, cols: 96, maps: nil, mapsStale: false, mode: .error, viewport: Viewport(), progress: nil,
+        let m = HeatmapModel(rows: 48, cols: 96, maps: nil, mapsStale: false, mode: .error, pooling: .mean, wholeLayerRange: false, viewport: Viewport(), progress: nil,
                              error: "singular Hessian", capabilities: .full)
         let area = Rect(x: 0, y: 0, width: 100, height: 20)
         var b = CellBuffer(width: 100, height: 20)

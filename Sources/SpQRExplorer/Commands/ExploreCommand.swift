@@ -26,8 +26,17 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Restore the settings of a recipe at start.")
     var recipe: String?
 
-    @Flag(name: [.customLong("bench-render")], help: "Render one full 200x60 frame of the first layer repeatedly and print the time per frame.")
+    @Flag(name: [.customLong("bench-render")], help: "Render one full frame (--size, default 200x60) of a layer (--layer, default the first) repeatedly and print the time per frame.")
     var benchRender = false
+
+    @Flag(help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
+    var entropy = false
+
+    @Option(help: "With --bench-render or --entropy: the layer (its name or a unique part of it).")
+    var layer: String?
+
+    @Option(help: "With --bench-render or --entropy: the frame size as WIDTHxHEIGHT.")
+    var size = "200x60"
 
     func run() throws {
         var calibrationOptions = calibration
@@ -52,8 +61,16 @@ struct ExploreCommand: ParsableCommand {
             restored = r
         }
         try config.validate()
-        if benchRender {
-            try RenderBench.run(checkpoint: checkpoint, calibration: source, config: config)
+        if benchRender || entropy {
+            let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard dims.count == 2, dims[0] >= Layout.minWidth, dims[1] >= Layout.minHeight, dims[0] <= 2000, dims[1] <= 1000 else {
+                throw SpQRError(.invalidSetting, "--size \(size): expected WIDTHxHEIGHT from \(Layout.minWidth)x\(Layout.minHeight) to 2000x1000, e.g. 160x50")
+            }
+            let s = try RenderBench.state(checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0], height: dims[1])
+            if benchRender { RenderBench.run(s) }
+            if entropy {
+                for (mode, bits) in RenderBench.entropies(s) { print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits)) }
+            }
             return
         }
         let terminal = try NcursesTerminal()
@@ -92,24 +109,59 @@ enum SampleBundle {
     }
 }
 
-/// Times the rendering of a full frame (the heatmap of the first quantizable layer at 200x60).
+/// Headless renderings of the layer screen: the time per frame, and the colour entropy of each heatmap mode.
 enum RenderBench {
-    static func run(checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig) throws {
-        guard let entry = checkpoint.tensors.first(where: \.isQuantizable) else { throw SpQRError(.unsupported, "no quantizable layer") }
+    /// The layer screen of `layer` (a name or a unique part of one; nil: the first quantizable layer),
+    /// fully quantized, at width × height with full colour.
+    static func state(checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
+                      width: Int, height: Int) throws -> AppState {
+        let quantizable = checkpoint.tensors.filter(\.isQuantizable)
+        let entry: TensorEntry
+        if let name {
+            let hits = quantizable.filter { $0.name == name || $0.name.contains(name) }
+            guard let hit = hits.first(where: { $0.name == name }) ?? (hits.count == 1 ? hits.first : nil) else {
+                throw SpQRError(.invalidSetting, "--layer \(name): \(hits.isEmpty ? "no quantizable layer matches" : "matches \(hits.count) layers (\(hits.prefix(4).map(\.name).joined(separator: ", "))…)"); "
+                    + "give a longer part of the name (spqr-explorer layers lists them)")
+            }
+            entry = hit
+        } else {
+            guard let first = quantizable.first else { throw SpQRError(.unsupported, "no quantizable layer") }
+            entry = first
+        }
         let layer = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: calibration)
         let measured = try layer.measure(config, steps: [.fullLayer])
         let r = measured.result, w = layer.weights
-        var s = ExplorerApp.initialState(checkpoint: checkpoint, calibration: calibration, settings: config, width: 200, height: 60, capabilities: .full)
-        let row = s.rows.first { $0.name == entry.name }!
+        var s = ExplorerApp.initialState(checkpoint: checkpoint, calibration: calibration, settings: config, width: width, height: height,
+                                         capabilities: .full)
+        guard let row = s.rows.first(where: { $0.name == entry.name }) else { throw SpQRError(.unsupported, "\(entry.name) is not in the layer list") }
         _ = Reducer.open(&s, row)
-        let maps = HeatmapMaps(result: r, weights: w)
-        _ = Reducer.reduce(&s, .result(generation: s.generation, layer: entry.name, result: r,
-                                       report: measured.report, maps: maps))
+        _ = Reducer.reduce(&s, .result(generation: s.generation, layer: entry.name, result: r, report: measured.report,
+                                       maps: HeatmapMaps(result: r, weights: w)))
+        return s
+    }
+
+    /// Times the rendering of a full frame (the heatmap of the layer at width × height).
+    static func run(_ s: AppState) {
         let frames = 50
+        // The first frame pools the viewport's weights; the others read the pooled view kept for it.
+        let first = DispatchTime.now().uptimeNanoseconds
+        _ = Renderer.render(s)
+        let firstMs = Double(DispatchTime.now().uptimeNanoseconds - first) / 1e6
         let start = DispatchTime.now().uptimeNanoseconds
         var cells = 0
         for _ in 0..<frames { cells += Renderer.render(s).cells.count }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(frames)
-        print(String(format: "render 200x60 (%@ %dx%d): %.2f ms per frame over %d frames", entry.name, w.rows, w.cols, ms, frames))
+        let shape = s.layer?.row.shape.map(String.init).joined(separator: "x") ?? "?"
+        print(String(format: "render %dx%d (%@ %@): first frame (pools the view) %.2f ms, then %.2f ms per frame over %d frames",
+                     s.width, s.height, s.layer?.name ?? "?", shape, firstMs, ms, frames))
+    }
+
+    /// The colour entropy of the heatmap in each mode, in bits.
+    static func entropies(_ s: AppState) -> [(mode: HeatmapMode, bits: Double)] {
+        HeatmapMode.allCases.map { mode in
+            var t = s
+            t.mode = mode
+            return (mode, HeatmapEntropy.colourEntropy(Renderer.render(t), area: Layout(width: s.width, height: s.height).heatmap))
+        }
     }
 }

@@ -3,7 +3,7 @@
 /// What a key does.
 enum Action: Equatable, Sendable {
     case quit, help, back, open, up, down, left, right, pageUp, pageDown, home, end
-    case filter, sort, mode(HeatmapMode), zoomIn, zoomOut, zoomReset
+    case filter, sort, mode(HeatmapMode), pooling, range, zoomIn, zoomOut, zoomReset
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
     case export, openRecipe, nextLayer, previousLayer
@@ -62,9 +62,11 @@ enum KeyBindings {
         KeyBinding(keys: [.escape, .backspace, .char("b")], label: "Esc", action: .back, context: .layer, help: "back to the layer list", footer: true),
         KeyBinding(keys: [.char("1")], label: "1", action: .mode(.weight), context: .layer, help: "heatmap of |weight|", footer: false),
         KeyBinding(keys: [.char("2")], label: "2", action: .mode(.sensitivity), context: .layer, help: "heatmap of sensitivity (e² before the outlier decision)", footer: false),
-        KeyBinding(keys: [.char("3")], label: "3", action: .mode(.outliers), context: .layer, help: "heatmap of outlier positions (max-pooled)", footer: false),
+        KeyBinding(keys: [.char("3")], label: "3", action: .mode(.outliers), context: .layer, help: "heatmap of outliers (density per cell, or yes/no)", footer: false),
         KeyBinding(keys: [.char("4")], label: "4", action: .mode(.error), context: .layer, help: "heatmap of error contribution", footer: false),
         KeyBinding(keys: [.char("5")], label: "1-5", action: .mode(.delta), context: .layer, help: "heatmap of quantized − original", footer: true),
+        KeyBinding(keys: [.char("c")], label: "c", action: .pooling, context: .layer, help: "heatmap pooling: mean, max, RMS or density (by mode)", footer: false),
+        KeyBinding(keys: [.char("r")], label: "r", action: .range, context: .layer, help: "colour range: visible cells or whole layer", footer: false),
         KeyBinding(keys: [.char("+"), .char("=")], label: "+", action: .zoomIn, context: .layer, help: "zoom in at the cursor", footer: false),
         KeyBinding(keys: [.char("-")], label: "-", action: .zoomOut, context: .layer, help: "zoom out", footer: false),
         KeyBinding(keys: [.char("0")], label: "0", action: .zoomReset, context: .layer, help: "whole matrix", footer: false),

@@ -155,6 +155,8 @@ enum Reducer {
             if s.onLayer { moveCursor(&s, a) } else { moveSelection(&s, a) }
             return s.onLayer ? [] : statisticsEffect(s)
         case .mode(let m): s.mode = m
+        case .pooling: s.poolings[s.mode] = s.pooling.next(s.mode)
+        case .range: s.wholeLayerRange.toggle()
         case .zoomIn, .zoomOut, .zoomReset: zoom(&s, a)
         case .wbitsDown, .wbitsUp, .groupDown, .groupUp, .thresholdDown, .thresholdUp, .thresholdOff,
              .advancedDecrease, .advancedIncrease:

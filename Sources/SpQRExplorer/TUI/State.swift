@@ -15,11 +15,6 @@ enum HeatmapMode: Int, CaseIterable, Sendable {
         case .delta: return "quantized − original"
         }
     }
-
-    /// Sparse maps are max-pooled so that no outlier disappears when downsampled; dense maps are averaged.
-    var maxPooled: Bool { self == .outliers }
-    /// Signed maps use a diverging colour scale.
-    var signed: Bool { self == .delta }
 }
 
 /// Layer-list sort orders (key `s` cycles).
@@ -141,6 +136,10 @@ struct AppState: Sendable {
     var reports: [String: LayerReport] = [:]
     var layer: LayerSession?
     var mode = HeatmapMode.sensitivity
+    /// The pooling chosen for each mode (key `c`); a mode not listed uses its default.
+    var poolings: [HeatmapMode: Pooling] = [:]
+    /// Whether the heatmap's colour range is the whole layer's (key `r`) rather than the visible cells'.
+    var wholeLayerRange = false
     var viewport = Viewport()
     var showAdvanced = false
     var advancedFocus = 0
@@ -167,6 +166,9 @@ struct AppState: Sendable {
         self.height = height
         self.capabilities = capabilities
     }
+
+    /// The pooling of the current heatmap mode.
+    var pooling: Pooling { poolings[mode] ?? Pooling.choices(mode)[0] }
 
     /// Rows after filter and sort.
     var visibleRows: [LayerRow] {

@@ -22,7 +22,7 @@ enum LayerView {
         if let maps = m.maps {
             heatmap(m, maps, g, &b)
             marginals(m, maps, g, areas, &b)
-            legend(m, maps, areas.legend, &b)
+            legend(m, maps, g, areas.legend, &b)
         } else {
             let msg = m.error.map { "Could not quantize: \($0)" } ?? "Quantizing… the heatmap appears when the full layer is done."
             b.write(msg, x: areas.heatmap.x + 1, y: areas.heatmap.y + areas.heatmap.height / 2,
@@ -33,7 +33,6 @@ enum LayerView {
 
     static func heatmapTitle(_ m: HeatmapModel, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
         var t = "[\(m.mode.rawValue)] \(m.mode.title)"
-        if let maps = m.maps, maps.logScale(m.mode) { t += " (log)" }
         t += "  rows \(m.viewport.row0)–\(m.viewport.row0 + g.visibleRows - 1)  cols \(m.viewport.col0)–\(m.viewport.col0 + g.visibleCols - 1)  zoom \(m.viewport.zoom)×"
         if m.mapsStale { t += "  (map: previous settings)" }
         let end = b.write(t, x: r.x, y: r.y, style: .bold, clip: r)
@@ -49,17 +48,19 @@ enum LayerView {
         }
     }
 
+    /// The scale the heatmap is drawn with: the visible cells' or the whole layer's.
+    static func scale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ view: PooledView) -> HeatmapScale {
+        m.wholeLayerRange ? maps.wholeLayerScale(m.mode, m.pooling, g) : view.scale
+    }
+
     static func heatmap(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ b: inout CellBuffer) {
         let a = g.area
-        let colors = m.capabilities.colors, signed = m.mode.signed
-        let colRanges = (0..<a.width).map { g.colRange(cell: $0) }
-        let rowRanges = (0..<(2 * a.height)).map { g.rowRange(pixel: $0) }
+        let colors = m.capabilities.colors, signed = Pooling.signed(m.mode, m.pooling)
+        let view = maps.view(m.mode, m.pooling, g)
+        let scale = scale(m, maps, g, view)
         for cy in 0..<a.height {
-            let top = rowRanges[2 * cy], bottom = rowRanges[2 * cy + 1]
             for cx in 0..<a.width {
-                let cr = colRanges[cx]
-                let tu = maps.scale(m.mode, maps.region(m.mode, top.lowerBound, top.upperBound, cr.lowerBound, cr.upperBound))
-                let tl = maps.scale(m.mode, maps.region(m.mode, bottom.lowerBound, bottom.upperBound, cr.lowerBound, cr.upperBound))
+                let tu = scale.position(view.value(cx, 2 * cy)), tl = scale.position(view.value(cx, 2 * cy + 1))
                 var cell: Cell
                 if colors == 0 {
                     cell = Cell(glyph: ColorRamp.glyph(max(tu, tl)), style: .plain)
@@ -77,61 +78,66 @@ enum LayerView {
             }
         }
     }
+    /// The error share of the rows under each cell row and of the columns under each cell column.
+    static func marginalShares(_ maps: HeatmapMaps, _ g: HeatmapGeometry) -> (rows: [Double], cols: [Double]) {
+        let total = max(maps.totalError, 1e-300)
+        let rows = (0..<g.area.height).map { cy in g.region(cellX: 0, cellY: cy).rows.reduce(0.0) { $0 + maps.rowError[$1] } / total }
+        let cols = (0..<g.area.width).map { cx in g.colRange(cell: cx).reduce(0.0) { $0 + maps.colError[$1] } / total }
+        return (rows, cols)
+    }
 
     static func marginals(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ areas: LayerAreas, _ b: inout CellBuffer) {
-        let total = max(maps.totalError, 1e-300)
         let colors = m.capabilities.colors
-        // Rows: error share of the rows under each cell row.
-        var rowShares: [Double] = []
-        for cy in 0..<areas.rowMarginal.height {
-            let (rr, _) = g.region(cellX: 0, cellY: cy)
-            rowShares.append(rr.reduce(0.0) { $0 + maps.rowError[$1] } / total)
+        let style = Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none)
+        let (rowShares, colShares) = marginalShares(maps, g)
+        for (cy, t) in MarginalBars.heights(rowShares).enumerated() where cy < areas.rowMarginal.height {
+            b.set(areas.rowMarginal.x, areas.rowMarginal.y + cy, Bars.glyph(t, unicode: m.capabilities.unicode), style)
         }
-        let rowMax = max(rowShares.max() ?? 0, 1e-300)
-        for (cy, v) in rowShares.enumerated() {
-            b.set(areas.rowMarginal.x, areas.rowMarginal.y + cy, Bars.glyph(v / rowMax, unicode: m.capabilities.unicode),
-                  Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none))
-        }
-        var colShares: [Double] = []
-        for cx in 0..<areas.colMarginal.width {
-            let cr = g.colRange(cell: cx)
-            colShares.append(cr.reduce(0.0) { $0 + maps.colError[$1] } / total)
-        }
-        let colMax = max(colShares.max() ?? 0, 1e-300)
-        for (cx, v) in colShares.enumerated() {
-            b.set(areas.colMarginal.x + cx, areas.colMarginal.y, Bars.glyph(v / colMax, unicode: m.capabilities.unicode),
-                  Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none))
+        for (cx, t) in MarginalBars.heights(colShares).enumerated() where cx < areas.colMarginal.width {
+            b.set(areas.colMarginal.x + cx, areas.colMarginal.y, Bars.glyph(t, unicode: m.capabilities.unicode), style)
         }
     }
 
-    static func legend(_ m: HeatmapModel, _ maps: HeatmapMaps, _ r: Rect, _ b: inout CellBuffer) {
-        guard let range = maps.ranges[m.mode] else { return }
-        let colors = m.capabilities.colors
+    /// The marginals' scale, written after the legend: the largest and the mean error share of a bar.
+    static func marginalScale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, x: Int, _ r: Rect, _ b: inout CellBuffer) {
+        let (rows, cols) = marginalShares(maps, g)
+        func share(_ v: Double) -> String { String(format: "%.2g%%", 100 * v) }
+        func describe(_ v: [Double]) -> String { "max \(share(v.max() ?? 0)) avg \(share(v.reduce(0, +) / Double(max(1, v.count))))" }
+        let log = MarginalBars.isLog(rows) || MarginalBars.isLog(cols) ? " (log bars)" : ""
+        b.write("  error ▐\(describe(rows)) ▂\(describe(cols))\(log)", x: x, y: r.y, style: .dim, clip: r)
+    }
+
+    static func legend(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
+        let scale = scale(m, maps, g, maps.view(m.mode, m.pooling, g))
+        let colors = m.capabilities.colors, signed = Pooling.signed(m.mode, m.pooling)
         let lo: String, hi: String
-        if m.mode.signed {
-            lo = "−" + Num.short(Double(range.hi))
-            hi = "+" + Num.short(Double(range.hi))
-        } else if m.mode.maxPooled {
-            lo = "none"
-            hi = "outlier"
-        } else {
-            lo = maps.logScale(m.mode) ? Num.short(Double(max(range.lo, range.hi * 1e-8))) : "0"
-            hi = Num.short(Double(range.hi))
+        switch scale.kind {
+        case .diverging: (lo, hi) = ("−" + Num.short(Double(scale.hi)), "+" + Num.short(Double(scale.hi)))
+        case .binary: (lo, hi) = ("none", "outlier")
+        case .log, .linear: (lo, hi) = (Num.short(Double(scale.lo)), Num.short(Double(scale.hi)))
         }
         var x = b.write(lo + " ", x: r.x, y: r.y, clip: r)
-        let steps = 24
+        let steps = 16
         for i in 0..<steps {
-            let t = Float(i) / Float(steps - 1)
+            let t = (Float(i) + 0.5) / Float(steps)
             if colors > 0 {
-                b.set(x, r.y, " ", Style(bg: ColorRamp.color(t, colors: colors, signed: m.mode.signed)), clip: r)
+                b.set(x, r.y, " ", Style(bg: ColorRamp.color(t, colors: colors, signed: signed)), clip: r)
             } else {
                 b.set(x, r.y, ColorRamp.glyph(t), .plain, clip: r)
             }
             x += 1
         }
         x = b.write(" " + hi, x: x, y: r.y, clip: r)
-        let note = m.mode.maxPooled ? "  max-pooled" : (maps.logScale(m.mode) ? "  log scale, mean-pooled" : "  linear, mean-pooled")
+        let kind: String
+        switch scale.kind {
+        case .log: kind = "log"
+        case .linear: kind = "linear"
+        case .diverging: kind = "diverging"
+        case .binary: kind = "yes/no"
+        }
+        let range = m.wholeLayerRange ? "whole layer" : (scale.kind == .diverging ? "visible p99" : "visible p1–p99")
+        let note = "  \(kind)·\(m.pooling.rawValue)\(scale.kind == .binary ? "" : "·" + range)"
         x = b.write(note, x: x, y: r.y, style: .dim, clip: r)
-        b.write("   ▐ row / ▂ column error share", x: x, y: r.y, style: .dim, clip: r)
+        marginalScale(m, maps, g, x: x, r, &b)
     }
 }

@@ -55,6 +55,9 @@ struct HeatmapModel {
     /// Whether the maps belong to older settings than the figures shown.
     var mapsStale: Bool
     var mode: HeatmapMode
+    /// How the weights under a pixel are combined, and whether the colour range is the whole layer's.
+    var pooling: Pooling
+    var wholeLayerRange: Bool
     var viewport: Viewport
     var progress: (phase: String, fraction: Double)?
     var error: String?
@@ -122,7 +125,7 @@ extension LayerModel {
         let shape = layer.row.shape
         guard shape.count == 2 else { return nil }
         heatmap = HeatmapModel(rows: shape[0], cols: shape[1], maps: layer.maps, mapsStale: layer.mapsStale, mode: s.mode,
-                               viewport: s.viewport, progress: layer.progress, error: layer.error, capabilities: s.capabilities)
+                               pooling: s.pooling, wholeLayerRange: s.wholeLayerRange, viewport: s.viewport, progress: layer.progress, error: layer.error, capabilities: s.capabilities)
         panel = PanelModel(settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
                            advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
                            advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,

@@ -1,0 +1,146 @@
+// Pooling: how the weights under one heatmap pixel become one value. For the n weights x_i of a pixel:
+// mean = Σx_i/n, max = max x_i (max |x_i| for signed maps), RMS = √(Σx_i²/n), density = #outliers/n
+// (the outlier map is 0/1, so its mean). The pooled values of a viewport are computed in one pass over
+// the weights it shows and kept per viewport, so redrawing, moving the cursor or switching the pooling
+// reads no weight again.
+
+import Foundation
+
+/// How the weights under one heatmap pixel are combined (key `c` cycles the current mode's choices).
+enum Pooling: String, CaseIterable, Sendable {
+    case mean, max, rms = "RMS", density
+
+    /// The poolings that make sense for `mode`, the default first.
+    static func choices(_ mode: HeatmapMode) -> [Pooling] {
+        switch mode {
+        case .outliers: return [.density, .max]
+        case .delta: return [.mean, .rms, .max]
+        case .weight, .sensitivity, .error: return [.mean, .max, .rms]
+        }
+    }
+
+    /// The pooling after this one for `mode`.
+    func next(_ mode: HeatmapMode) -> Pooling {
+        let c = Self.choices(mode)
+        return c[((c.firstIndex(of: self) ?? -1) + 1) % c.count]
+    }
+
+    /// Whether the pooled values are signed (shown on a diverging scale).
+    static func signed(_ mode: HeatmapMode, _ p: Pooling) -> Bool { mode == .delta && p == .mean }
+    /// Whether the pooled values are yes/no.
+    static func binary(_ mode: HeatmapMode, _ p: Pooling) -> Bool { mode == .outliers && p == .max }
+}
+
+/// Per-pixel sums of one mode over a viewport: `width` cell columns × `height` pixel rows, row-major.
+struct PooledGrid: Sendable {
+    let width: Int
+    let height: Int
+    let sum: [Float]
+    let sumSquares: [Float]
+    /// Largest |value| under each pixel.
+    let maxAbs: [Float]
+    let count: [Float]
+
+    /// Pools the weights of `maps` in `mode` under each pixel of `g`.
+    init(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ g: HeatmapGeometry) {
+        width = max(0, g.area.width)
+        height = max(0, 2 * g.area.height)
+        var sum = [Float](repeating: 0, count: width * height), sq = sum, mx = sum, n = sum
+        let colRanges = (0..<width).map { g.colRange(cell: $0) }
+        let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
+        switch mode {
+        case .weight: Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .sensitivity: Self.accumulate(maps.sensitivity, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .error: Self.accumulate(maps.error, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .outliers: Self.accumulate(maps.mask, { Float($0) }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .delta: Self.accumulate(maps.quantized, { $0 }, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        }
+        self.sum = sum
+        sumSquares = sq
+        maxAbs = mx
+        count = n
+    }
+
+    /// Sums over each pixel of x = |f(a)| (abs), f(a), or f(a) − b (b given), read through unsafe buffers: this
+    /// pass visits every weight of the view once.
+    private static func accumulate<T>(_ a: [T], _ f: (T) -> Float, _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
+                                   _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
+                                   _ n: inout [Float]) {
+        let width = colRanges.count
+        a.withUnsafeBufferPointer { pa in
+            (b ?? []).withUnsafeBufferPointer { pb in
+                let hasB = b != nil
+                for (py, rr) in rowRanges.enumerated() {
+                    for (cx, cr) in colRanges.enumerated() {
+                        var s: Float = 0, s2: Float = 0, m: Float = 0
+                        for r in rr {
+                            let base = r * cols
+                            for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
+                                var v = f(pa[k])
+                                if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
+                                s += v
+                                s2 += v * v
+                                m = Swift.max(m, Swift.abs(v))
+                            }
+                        }
+                        let k = py * width + cx
+                        sum[k] = s; sq[k] = s2; mx[k] = m; n[k] = Float(rr.count * cr.count)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pooled value of every pixel.
+    func values(_ p: Pooling) -> [Float] {
+        switch p {
+        case .mean, .density: return zip(sum, count).map { $1 > 0 ? $0 / $1 : 0 }
+        case .rms: return zip(sumSquares, count).map { $1 > 0 ? ($0 / $1).squareRoot() : 0 }
+        case .max: return maxAbs
+        }
+    }
+}
+
+/// The pooled values of one viewport in one pooling, and the colour scale they fit.
+struct PooledView: Sendable {
+    let width: Int
+    let height: Int
+    let values: [Float]
+    let scale: HeatmapScale
+
+    /// The value of pixel row `py`, cell column `cx`.
+    func value(_ cx: Int, _ py: Int) -> Float { values[py * width + cx] }
+}
+
+/// The pooled views computed so far for one set of maps, by viewport (a few are kept).
+final class PooledViewCache: @unchecked Sendable {
+    struct Key: Hashable {
+        var mode: HeatmapMode
+        var zoom: Int, row0: Int, col0: Int, width: Int, height: Int
+    }
+
+    private let lock = NSLock()
+    private var grids: [Key: PooledGrid] = [:]
+    private var views: [String: PooledView] = [:]
+    static let capacity = 12
+
+    func view(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView {
+        let key = Key(mode: mode, zoom: g.viewport.zoom, row0: g.viewport.row0, col0: g.viewport.col0, width: g.area.width, height: g.area.height)
+        let viewKey = "\(key) \(pooling)"
+        lock.lock()
+        if let v = views[viewKey] { lock.unlock(); return v }
+        let cached = grids[key]
+        lock.unlock()
+        let grid = cached ?? PooledGrid(maps, mode, g)
+        let values = grid.values(pooling)
+        let view = PooledView(width: grid.width, height: grid.height, values: values,
+                              scale: HeatmapScale.fit(values, signed: Pooling.signed(mode, pooling), binary: Pooling.binary(mode, pooling)))
+        lock.lock()
+        if grids.count >= Self.capacity { grids.removeAll() }
+        if views.count >= 4 * Self.capacity { views.removeAll() }
+        grids[key] = grid
+        views[viewKey] = view
+        lock.unlock()
+        return view
+    }
+}
