@@ -23,6 +23,9 @@ public struct LayerReport: Sendable, Equatable, Codable {
     public var deadColumns: Int
     public var rtn: BaselineFigures?
     public var gptq: BaselineFigures?
+    /// The best round-to-nearest and GPTQ configurations within `avgBits` (EqualBitBaselines.swift).
+    public var rtnAtBits: EqualBitBaseline?
+    public var gptqAtBits: EqualBitBaseline?
     public var seconds: Double?
     public var calibration: String?
 
@@ -34,12 +37,13 @@ public struct LayerReport: Sendable, Equatable, Codable {
         case compressionRatioSource = "compression_ratio_source", sourceDtype = "source_dtype"
         case relWeightError = "rel_weight_error", relProxyError = "rel_proxy_error"
         case errorShareTop1pct = "error_share_top1pct", deadColumns = "dead_columns"
+        case rtnAtBits = "rtn_at_bits", gptqAtBits = "gptq_at_bits"
     }
 
     /// The report of a run (and optionally its baselines).
     /// - Parameters:
     ///   - sourceBits: bits per weight of the checkpoint's dtype, for the compression ratio against it.
-    public init(layer: String, result: SpQRResult, baselines: Baselines?, sourceDtype: String? = nil,
+    public init(layer: String, result: SpQRResult, baselines: Baselines?, equalBits: EqualBitBaselines? = nil, sourceDtype: String? = nil,
                 sourceBits: Double? = nil, seconds: Double? = nil, calibration: String? = nil) {
         let f = result.figures
         self.layer = layer
@@ -62,6 +66,8 @@ public struct LayerReport: Sendable, Equatable, Codable {
         deadColumns = f.deadColumns
         rtn = baselines?.rtn
         gptq = baselines?.gptq
+        rtnAtBits = equalBits?.rtn
+        gptqAtBits = equalBits?.gptq
         self.seconds = seconds
         self.calibration = calibration
     }
@@ -78,5 +84,21 @@ extension BitCost.Storage {
     enum CodingKeys: String, CodingKey {
         case codes, statistics, permutation, outliers
         case secondLevel = "second_level"
+    }
+}
+
+extension EqualBitBaseline: Codable {
+    enum CodingKeys: String, CodingKey { case settings }
+
+    /// The settings under their reference flag names, next to the baseline's figures.
+    public init(from decoder: Decoder) throws {
+        settings = try decoder.container(keyedBy: CodingKeys.self).decode(SpQRConfig.self, forKey: .settings)
+        figures = try BaselineFigures(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(settings, forKey: .settings)
+        try figures.encode(to: encoder)
     }
 }

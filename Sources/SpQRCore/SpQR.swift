@@ -87,6 +87,28 @@ public enum SpQR {
     public static func baselines(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
                                  cancel: CancellationToken? = nil) throws -> Baselines {
         try config.validate()
+        let rtn = try roundToNearestFigures(layer, config: config, rows: rows, cancel: cancel)
+        try cancel?.check()
+        let gptq = try gptqWithoutOutliersFigures(layer, config: config, rows: rows, cancel: cancel)
+        return Baselines(rtn: rtn, gptq: gptq)
+    }
+
+    /// `config` with outliers off: the settings a baseline actually runs with.
+    static func withoutOutliers(_ config: SpQRConfig) -> SpQRConfig {
+        var plain = config
+        plain.outlierThreshold = .infinity
+        return plain
+    }
+
+    /// The bit figures of a baseline at `config` (no outliers) over `rows` × `cols` weights.
+    static func baselineBits(_ config: SpQRConfig, rows: Int, cols: Int) -> (avgBits: Double, storageBits: Int) {
+        (BitCost.referenceAverageBits(config, outlierShare: 0),
+         BitCost.storage(withoutOutliers(config), rows: rows, cols: cols, outliers: 0).total)
+    }
+
+    /// Round-to-nearest at the groups, bits and second-level settings of `config`, on the given rows.
+    public static func roundToNearestFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                                             cancel: CancellationToken? = nil) throws -> BaselineFigures {
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
         let m = rowIndices.count
@@ -119,23 +141,23 @@ public enum SpQR {
             proxyNum += ErrorFigures.rowQuadraticForms(delta, rows: r1 - r0, hessian: layer.hessian).reduce(0, +)
             r0 = r1
         }
-        let noOutliersBits = BitCost.referenceAverageBits(config, outlierShare: 0)
-        var plain = config
-        plain.outlierThreshold = .infinity
-        let storage = BitCost.storage(plain, rows: m, cols: n, outliers: 0).total
-        let rtn = BaselineFigures(
-            avgBits: noOutliersBits, storageBits: storage,
+        let bits = baselineBits(config, rows: m, cols: n)
+        return BaselineFigures(
+            avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: ratio(weightNum, weightDen).squareRoot(),
             relProxyError: ratio(proxyNum, denominator),
             errorShareTop1pct: ErrorFigures.topShare(sensitivity, fraction: 0.01))
-        try cancel?.check()
+    }
 
-        let g = try run(layer, config: plain, rows: rows, cancel: cancel)
-        let gptq = BaselineFigures(
-            avgBits: noOutliersBits, storageBits: storage,
+    /// GPTQ with outliers off at the other settings of `config`, on the given rows.
+    public static func gptqWithoutOutliersFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                                                  cancel: CancellationToken? = nil) throws -> BaselineFigures {
+        let g = try run(layer, config: withoutOutliers(config), rows: rows, cancel: cancel)
+        let bits = baselineBits(config, rows: g.rowIndices.count, cols: layer.weights.cols)
+        return BaselineFigures(
+            avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: g.figures.relWeightError, relProxyError: g.figures.relProxyError,
             errorShareTop1pct: g.figures.errorShareTop1pct)
-        return Baselines(rtn: rtn, gptq: gptq)
     }
 
     /// Output rows for a preview: `blocks` whole second-level blocks spread evenly over the layer, so the
