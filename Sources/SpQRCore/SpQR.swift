@@ -48,7 +48,8 @@ public enum SpQR {
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
         let numerator = proxyNumerator(loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
         let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
-        let topShare = ErrorFigures.topShare(out.sensitivity, fraction: 0.01)
+        let sensitivityConcentration = ErrorFigures.concentration(out.sensitivity)
+        let errorConcentration = ErrorFigures.concentration(out.errorContribution)
         unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
@@ -71,7 +72,7 @@ public enum SpQR {
             storage: BitCost.storage(config, rows: m, cols: n, outliers: nOutliers),
             relWeightError: relWeightError,
             relProxyError: ratio(numerator, denominator),
-            errorShareTop1pct: topShare,
+            sensitivityConcentration: sensitivityConcentration, errorConcentration: errorConcentration,
             tau: tau, deadColumns: layer.deadColumns.count, parameters: params)
         return SpQRResult(
             config: config, rowIndices: rowIndices, outFeatures: layer.weights.rows, inFeatures: n,
@@ -120,7 +121,7 @@ public enum SpQR {
         // blocks (dead columns are not special without error feedback).
         let align = config.qqGroupsize
         let chunkRows = config.perchannel ? align * max(1, (256 + align - 1) / align) : m
-        var sensitivity: [Float] = uninitializedArray(m * n)
+        var error: [Float] = uninitializedArray(m * n)
         var weightNum: Double = 0, weightDen: Double = 0, proxyNum: Double = 0
         var r0 = 0
         while r0 < m {
@@ -133,7 +134,7 @@ public enum SpQR {
             for k in delta.indices {
                 delta[k] -= qp[k]
                 let e = delta[k] / d[k % n]
-                sensitivity[r0 * n + k] = e * e
+                error[r0 * n + k] = e * e
                 weightNum += Double(delta[k]) * Double(delta[k])
                 weightDen += Double(wp[k]) * Double(wp[k])
             }
@@ -146,7 +147,7 @@ public enum SpQR {
             avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: ratio(weightNum, weightDen).squareRoot(),
             relProxyError: ratio(proxyNum, denominator),
-            errorShareTop1pct: ErrorFigures.topShare(sensitivity, fraction: 0.01))
+            errorConcentration: ErrorFigures.concentration(error))
     }
 
     /// GPTQ with outliers off at the other settings of `config`, on the given rows.
@@ -157,7 +158,7 @@ public enum SpQR {
         return BaselineFigures(
             avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: g.figures.relWeightError, relProxyError: g.figures.relProxyError,
-            errorShareTop1pct: g.figures.errorShareTop1pct)
+            errorConcentration: g.figures.errorConcentration)
     }
 
     /// Output rows for a preview: `blocks` whole second-level blocks spread evenly over the layer, so the

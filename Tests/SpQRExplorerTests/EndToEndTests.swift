@@ -99,7 +99,8 @@ struct TmuxTests {
         #expect(field(tuned, "outliers") == "\(json["n_outliers"] as! Int)")
         #expect(field(tuned, "rel proxy error") == Num.e(json["rel_proxy_error"] as! Double))
         #expect(field(tuned, "rel weight error") == Num.e(json["rel_weight_error"] as! Double))
-        #expect(field(tuned, "top-1% share") == Num.pct(json["error_share_top1pct"] as! Double))
+        #expect(field(tuned, "sensitivity conc.") == Num.pct(json["sensitivity_concentration"] as! Double))
+        #expect(field(tuned, "error conc.") == Num.pct(json["error_concentration"] as! Double))
 
         let recipePath = exportDir.appendingPathComponent("tuned.json").path
         tmux.keys("e")

@@ -21,7 +21,7 @@ struct QuantizeCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["n_outliers", "outlier_fraction", "avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error",
-                    "tau", "error_share_top1pct", "rtn", "gptq", "seconds"] {
+                    "tau", "sensitivity_concentration", "error_concentration", "rtn", "gptq", "seconds"] {
             #expect(json[key] != nil, "missing \(key)")
         }
         // synthetic-a / llama3 in the reference vectors: 243 outliers, 4.57421875 bits, proxy error 0.0039639518549.
@@ -37,7 +37,7 @@ struct QuantizeCommandTests {
             let settings = try #require(b["settings"] as? [String: Any])
             #expect(Set(settings.keys) == Set(Setting.all.map(\.name)))
             #expect(settings["outlier_threshold"] as? String == "inf")
-            for figure in ["avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error"] { #expect(b[figure] != nil, "\(key).\(figure)") }
+            for figure in ["avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error", "error_concentration"] { #expect(b[figure] != nil, "\(key).\(figure)") }
             #expect((b["avg_bits"] as? Double ?? 99) <= 4.57421875)
             #expect((b["rel_proxy_error"] as? Double ?? 1) <= (same["rel_proxy_error"] as? Double ?? 0))
         }

@@ -55,16 +55,17 @@ enum ReportFormat {
         rows += [
             ("rel weight error", sci(r.relWeightError)),
             ("rel proxy error", sci(r.relProxyError)),
-            ("error share top 1%", pct(r.errorShareTop1pct)),
+            ("sensitivity concentration", pct(r.sensitivityConcentration)),
+            ("error concentration", r.errorConcentration.map(pct) ?? "-"),
             ("dead columns", "\(r.deadColumns)"),
         ]
         if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
         let width = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
         if let rtn = r.rtn, let gptq = r.gptq {
-            var table = [["", "avg bits", "rel weight err", "rel proxy err", "top-1% share"]]
+            var table = [["", "avg bits", "rel weight err", "rel proxy err", "error concentration"]]
             func line(_ name: String, _ f: BaselineFigures) -> [String] {
-                [name, fmt(f.avgBits), sci(f.relWeightError), sci(f.relProxyError), pct(f.errorShareTop1pct)]
+                [name, fmt(f.avgBits), sci(f.relWeightError), sci(f.relProxyError), pct(f.errorConcentration)]
             }
             table.append(line("round-to-nearest", rtn))
             table.append(line("GPTQ (no outliers)", gptq))
@@ -74,7 +75,7 @@ enum ReportFormat {
                 table.append(line(name, b.figures))
                 settings.append("\(name): \(EqualBitSearch.summary(b.settings))")
             }
-            table.append(["SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError), pct(r.errorShareTop1pct)])
+            table.append(["SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError), r.errorConcentration.map(pct) ?? "-"])
             out += "\n\n" + columns(table)
             if !settings.isEmpty { out += "\n\n" + settings.joined(separator: "\n") }
         }
