@@ -79,11 +79,11 @@ enum PanelView {
     /// Same-settings baselines, the equal-bit ones (or "searching…"), then SpQR, each with its average bits
     /// and its error concentration.
     static func baselines(_ m: PanelModel) -> [Line] {
-        var out: [Line] = [("Baselines        bits   weight err  proxy err   err conc.", .bold)]
+        var out: [Line] = [("Baselines         bits   weight err  proxy err   err conc.", .bold)]
         let atMost = m.unicode ? "≤" : "<="
         if let b = m.baselines, let r = m.result, !r.isPreview {
             func row(_ n: String, _ bits: Double, _ w: Double, _ p: Double, _ t: Double) -> Line {
-                (n.padding(toLength: 17, withPad: " ", startingAt: 0) + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
+                (n.padding(toLength: 18, withPad: " ", startingAt: 0) + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
                     + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain)
             }
             func row(_ n: String, _ f: BaselineFigures) -> Line { row(n, f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration) }
@@ -92,10 +92,10 @@ enum PanelView {
             if let e = m.equalBitBaselines {
                 for (method, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
                     let name = "\(method) \(atMost) SpQR bits"
-                    if let x { out.append(row(name, x.figures)) } else { out.append((name.padding(toLength: 17, withPad: " ", startingAt: 0) + "none in the grid fits", .dim)) }
+                    if let x { out.append(row(name, x.figures)) } else { out.append((name.padding(toLength: 18, withPad: " ", startingAt: 0) + "none in the grid fits", .dim)) }
                 }
             } else {
-                out.append(("\(atMost) SpQR bits".padding(toLength: 17, withPad: " ", startingAt: 0) + "searching…", .dim))
+                out.append(("\(atMost) SpQR bits".padding(toLength: 18, withPad: " ", startingAt: 0) + "searching…", .dim))
             }
             let f = r.figures
             out.append(row("SpQR", f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration))
