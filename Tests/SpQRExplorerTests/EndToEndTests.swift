@@ -224,11 +224,12 @@ struct TmuxTests {
                      + "--layer model.layers.15.mlp.down_proj.weight "
                      + "--hessians samples/smollm2-135m-instruct.block15.hessians.safetensors; echo exit=$?")
         tmux.keys("Enter")
-        let screen = try #require(tmux.wait(60) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+        // The equal-bit search runs one round-to-nearest pass and one GPTQ run per grid point within the budget.
+        let screen = try #require(tmux.wait(240) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
         #expect(screen.contains("exit=0") && screen.contains("round-to-nearest"))
         #expect(!screen.contains("quantize: "), "the progress line is cleared")
         let bytes = try String(contentsOfFile: raw, encoding: .utf8)
-        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines"] {
+        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines", "quantize: equal-bit baselines"] {
             #expect(bytes.contains("\r\u{1B}[K" + phase), "\(phase) was not shown in place")
         }
     }
