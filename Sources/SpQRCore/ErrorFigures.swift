@@ -2,13 +2,17 @@
 //
 //     relative weight error        ‖W − Q‖_F / ‖W‖_F
 //     relative proxy output error  tr(ΔW H ΔWᵀ) / tr(W H Wᵀ),   ΔW = W − Q, H undamped
-//     concentration                Σ of the largest 1% of sensitivities / Σ of all sensitivities
+//     sensitivity concentration    Σ of the largest 1% of sensitivities / Σ of all sensitivities
+//     error concentration          Σ of the largest 1% of final per-weight errors / Σ of all of them
 //
 // The proxy error is the expected squared output error over the calibration inputs (H = 2XᵀX/n). For a
 // GPTQ run it need not be recomputed from H: with Hd = Hp + λ·I on live columns and 1 on dead ones,
 //     Σ e² = tr(ΔWp Hd ΔWpᵀ)   ⇒   tr(ΔW H ΔWᵀ) = Σ e² − λ·‖ΔWp[:, live]‖² − ‖ΔWp[:, dead]‖²
-// (dead columns have zero rows in H). Concentration is the paper's observation that under 1% of the
-// weights cause most of the error (SpQR §3, Figure 2), measured on the sensitivity map.
+// (dead columns have zero rows in H). Sensitivity concentration is the paper's observation that under 1% of
+// the weights cause most of the error (SpQR §3, Figure 2), measured on the sensitivity map (e² before any
+// outlier is kept): a property of the layer at its settings. Error concentration is measured on a method's
+// final error map (SpQR's error contribution, 0 at outliers; a baseline's own errors): how unevenly the
+// error that remains is spread.
 
 import Dispatch
 
@@ -82,6 +86,9 @@ public enum ErrorFigures {
         }
         return total
     }
+
+    /// The share of Σ v held by its largest 1% of entries (the concentration figures).
+    public static func concentration(_ v: [Float]) -> Double { topShare(v, fraction: 0.01) }
 
     /// The share of Σ v held by its largest ⌈fraction · count⌉ entries (v ≥ 0), in O(count) without sorting:
     /// a two-pass radix selection on the float bit patterns, which order like the values for v ≥ 0.

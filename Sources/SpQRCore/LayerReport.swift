@@ -19,10 +19,16 @@ public struct LayerReport: Sendable, Equatable, Codable {
     public var relWeightError: Double
     public var relProxyError: Double
     public var tau: Double?
-    public var errorShareTop1pct: Double
+    /// The layer's sensitivity concentration and SpQR's error concentration (LayerFigures); the latter is
+    /// nil in recipes written before it was recorded.
+    public var sensitivityConcentration: Double
+    public var errorConcentration: Double?
     public var deadColumns: Int
     public var rtn: BaselineFigures?
     public var gptq: BaselineFigures?
+    /// The best round-to-nearest and GPTQ configurations within `avgBits` (EqualBitBaselines.swift).
+    public var rtnAtBits: EqualBitBaseline?
+    public var gptqAtBits: EqualBitBaseline?
     public var seconds: Double?
     public var calibration: String?
 
@@ -33,13 +39,15 @@ public struct LayerReport: Sendable, Equatable, Codable {
         case storageBitsPerWeight = "storage_bits_per_weight", compressionRatioFP16 = "compression_ratio_fp16"
         case compressionRatioSource = "compression_ratio_source", sourceDtype = "source_dtype"
         case relWeightError = "rel_weight_error", relProxyError = "rel_proxy_error"
-        case errorShareTop1pct = "error_share_top1pct", deadColumns = "dead_columns"
+        case sensitivityConcentration = "sensitivity_concentration", errorConcentration = "error_concentration"
+        case deadColumns = "dead_columns"
+        case rtnAtBits = "rtn_at_bits", gptqAtBits = "gptq_at_bits"
     }
 
     /// The report of a run (and optionally its baselines).
     /// - Parameters:
     ///   - sourceBits: bits per weight of the checkpoint's dtype, for the compression ratio against it.
-    public init(layer: String, result: SpQRResult, baselines: Baselines?, sourceDtype: String? = nil,
+    public init(layer: String, result: SpQRResult, baselines: Baselines?, equalBits: EqualBitBaselines? = nil, sourceDtype: String? = nil,
                 sourceBits: Double? = nil, seconds: Double? = nil, calibration: String? = nil) {
         let f = result.figures
         self.layer = layer
@@ -58,19 +66,47 @@ public struct LayerReport: Sendable, Equatable, Codable {
         relWeightError = f.relWeightError
         relProxyError = f.relProxyError
         tau = f.tau.isFinite ? f.tau : nil
-        errorShareTop1pct = f.errorShareTop1pct
+        sensitivityConcentration = f.sensitivityConcentration
+        errorConcentration = f.errorConcentration
         deadColumns = f.deadColumns
         rtn = baselines?.rtn
         gptq = baselines?.gptq
+        rtnAtBits = equalBits?.rtn
+        gptqAtBits = equalBits?.gptq
         self.seconds = seconds
         self.calibration = calibration
+    }
+}
+
+extension LayerReport {
+    /// The JSON key both concentration figures had before they were told apart. It held the sensitivity
+    /// concentration in a report and the error concentration in a baseline, which is what it is read as.
+    static let legacyConcentrationKey = "error_share_top1pct"
+
+    /// A report object (as in a recipe written before the concentration figures were named) with the legacy
+    /// key under its current names; other objects are returned unchanged.
+    public static func renamingLegacyKeys(_ object: [String: Any]) -> [String: Any] {
+        func rename(_ o: [String: Any], to key: String) -> [String: Any] {
+            guard let old = o[legacyConcentrationKey], o[key] == nil else { return o }
+            var out = o
+            out[key] = old
+            out[legacyConcentrationKey] = nil
+            return out
+        }
+        var out = rename(object, to: CodingKeys.sensitivityConcentration.rawValue)
+        for key in [CodingKeys.rtn, .gptq] {
+            if let b = out[key.rawValue] as? [String: Any] {
+                out[key.rawValue] = rename(b, to: BaselineFigures.CodingKeys.errorConcentration.rawValue)
+            }
+        }
+        return out
     }
 }
 
 extension BaselineFigures {
     enum CodingKeys: String, CodingKey {
         case avgBits = "avg_bits", storageBits = "storage_bits", relWeightError = "rel_weight_error"
-        case relProxyError = "rel_proxy_error", errorShareTop1pct = "error_share_top1pct"
+        case relProxyError = "rel_proxy_error", errorConcentration = "error_concentration"
     }
 }
 
@@ -78,5 +114,21 @@ extension BitCost.Storage {
     enum CodingKeys: String, CodingKey {
         case codes, statistics, permutation, outliers
         case secondLevel = "second_level"
+    }
+}
+
+extension EqualBitBaseline: Codable {
+    enum CodingKeys: String, CodingKey { case settings }
+
+    /// The settings under their reference flag names, next to the baseline's figures.
+    public init(from decoder: Decoder) throws {
+        settings = try decoder.container(keyedBy: CodingKeys.self).decode(SpQRConfig.self, forKey: .settings)
+        figures = try BaselineFigures(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(settings, forKey: .settings)
+        try figures.encode(to: encoder)
     }
 }

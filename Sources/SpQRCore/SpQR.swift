@@ -48,7 +48,8 @@ public enum SpQR {
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
         let numerator = proxyNumerator(loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
         let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
-        let topShare = ErrorFigures.topShare(out.sensitivity, fraction: 0.01)
+        let sensitivityConcentration = ErrorFigures.concentration(out.sensitivity)
+        let errorConcentration = ErrorFigures.concentration(out.errorContribution)
         unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
@@ -71,7 +72,7 @@ public enum SpQR {
             storage: BitCost.storage(config, rows: m, cols: n, outliers: nOutliers),
             relWeightError: relWeightError,
             relProxyError: ratio(numerator, denominator),
-            errorShareTop1pct: topShare,
+            sensitivityConcentration: sensitivityConcentration, errorConcentration: errorConcentration,
             tau: tau, deadColumns: layer.deadColumns.count, parameters: params)
         return SpQRResult(
             config: config, rowIndices: rowIndices, outFeatures: layer.weights.rows, inFeatures: n,
@@ -87,6 +88,28 @@ public enum SpQR {
     public static func baselines(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
                                  cancel: CancellationToken? = nil) throws -> Baselines {
         try config.validate()
+        let rtn = try roundToNearestFigures(layer, config: config, rows: rows, cancel: cancel)
+        try cancel?.check()
+        let gptq = try gptqWithoutOutliersFigures(layer, config: config, rows: rows, cancel: cancel)
+        return Baselines(rtn: rtn, gptq: gptq)
+    }
+
+    /// `config` with outliers off: the settings a baseline actually runs with.
+    static func withoutOutliers(_ config: SpQRConfig) -> SpQRConfig {
+        var plain = config
+        plain.outlierThreshold = .infinity
+        return plain
+    }
+
+    /// The bit figures of a baseline at `config` (no outliers) over `rows` × `cols` weights.
+    static func baselineBits(_ config: SpQRConfig, rows: Int, cols: Int) -> (avgBits: Double, storageBits: Int) {
+        (BitCost.referenceAverageBits(config, outlierShare: 0),
+         BitCost.storage(withoutOutliers(config), rows: rows, cols: cols, outliers: 0).total)
+    }
+
+    /// Round-to-nearest at the groups, bits and second-level settings of `config`, on the given rows.
+    public static func roundToNearestFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                                             cancel: CancellationToken? = nil) throws -> BaselineFigures {
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
         let m = rowIndices.count
@@ -98,7 +121,7 @@ public enum SpQR {
         // blocks (dead columns are not special without error feedback).
         let align = config.qqGroupsize
         let chunkRows = config.perchannel ? align * max(1, (256 + align - 1) / align) : m
-        var sensitivity: [Float] = uninitializedArray(m * n)
+        var error: [Float] = uninitializedArray(m * n)
         var weightNum: Double = 0, weightDen: Double = 0, proxyNum: Double = 0
         var r0 = 0
         while r0 < m {
@@ -111,7 +134,7 @@ public enum SpQR {
             for k in delta.indices {
                 delta[k] -= qp[k]
                 let e = delta[k] / d[k % n]
-                sensitivity[r0 * n + k] = e * e
+                error[r0 * n + k] = e * e
                 weightNum += Double(delta[k]) * Double(delta[k])
                 weightDen += Double(wp[k]) * Double(wp[k])
             }
@@ -119,23 +142,23 @@ public enum SpQR {
             proxyNum += ErrorFigures.rowQuadraticForms(delta, rows: r1 - r0, hessian: layer.hessian).reduce(0, +)
             r0 = r1
         }
-        let noOutliersBits = BitCost.referenceAverageBits(config, outlierShare: 0)
-        var plain = config
-        plain.outlierThreshold = .infinity
-        let storage = BitCost.storage(plain, rows: m, cols: n, outliers: 0).total
-        let rtn = BaselineFigures(
-            avgBits: noOutliersBits, storageBits: storage,
+        let bits = baselineBits(config, rows: m, cols: n)
+        return BaselineFigures(
+            avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: ratio(weightNum, weightDen).squareRoot(),
             relProxyError: ratio(proxyNum, denominator),
-            errorShareTop1pct: ErrorFigures.topShare(sensitivity, fraction: 0.01))
-        try cancel?.check()
+            errorConcentration: ErrorFigures.concentration(error))
+    }
 
-        let g = try run(layer, config: plain, rows: rows, cancel: cancel)
-        let gptq = BaselineFigures(
-            avgBits: noOutliersBits, storageBits: storage,
+    /// GPTQ with outliers off at the other settings of `config`, on the given rows.
+    public static func gptqWithoutOutliersFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+                                                  cancel: CancellationToken? = nil) throws -> BaselineFigures {
+        let g = try run(layer, config: withoutOutliers(config), rows: rows, cancel: cancel)
+        let bits = baselineBits(config, rows: g.rowIndices.count, cols: layer.weights.cols)
+        return BaselineFigures(
+            avgBits: bits.avgBits, storageBits: bits.storageBits,
             relWeightError: g.figures.relWeightError, relProxyError: g.figures.relProxyError,
-            errorShareTop1pct: g.figures.errorShareTop1pct)
-        return Baselines(rtn: rtn, gptq: gptq)
+            errorConcentration: g.figures.errorConcentration)
     }
 
     /// Output rows for a preview: `blocks` whole second-level blocks spread evenly over the layer, so the

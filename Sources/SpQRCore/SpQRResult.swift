@@ -18,8 +18,12 @@ public struct LayerFigures: Sendable, Equatable, Codable {
     public var relWeightError: Double
     /// tr(ΔW H ΔWᵀ) / tr(W H Wᵀ) with the undamped H.
     public var relProxyError: Double
-    /// Share of Σ sensitivity held by the most sensitive 1% of weights.
-    public var errorShareTop1pct: Double
+    /// The layer's sensitivity concentration: the share of Σ sensitivity (e² before any outlier is kept)
+    /// held by the most sensitive 1% of weights (ErrorFigures.swift).
+    public var sensitivityConcentration: Double
+    /// The run's error concentration: the share of its final error (Σ error contribution) held by its
+    /// top 1% of weights.
+    public var errorConcentration: Double
     /// Absolute outlier threshold τ (∞ when off).
     public var tau: Double
     /// Number of input columns with a zero Hessian diagonal.
@@ -42,7 +46,8 @@ public struct BaselineFigures: Sendable, Equatable, Codable {
     public var storageBits: Int
     public var relWeightError: Double
     public var relProxyError: Double
-    public var errorShareTop1pct: Double
+    /// The share of the baseline's final error held by its top 1% of weights.
+    public var errorConcentration: Double
 }
 
 /// The round-to-nearest and GPTQ-without-outliers baselines.

@@ -21,7 +21,7 @@ struct NumericalExtremesTests {
     }
 
     static func finite(_ f: LayerFigures) -> Bool {
-        f.avgBits.isFinite && f.relWeightError.isFinite && f.relProxyError.isFinite && f.errorShareTop1pct.isFinite
+        f.avgBits.isFinite && f.relWeightError.isFinite && f.relProxyError.isFinite && f.sensitivityConcentration.isFinite && f.errorConcentration.isFinite
     }
 
     @Test("all-zero weights: τ is 0, so (as in the reference) every weight with a rounding error is kept exactly")

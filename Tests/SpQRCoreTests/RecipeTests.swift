@@ -207,6 +207,21 @@ struct RecipeDocumentationTests {
         #expect(try recipe.config(for: "model.layers.0.self_attn.k_proj.weight").wbits == 4)
     }
 
+    @Test("a recipe written with the one legacy concentration key reads it as each row's concentration")
+    func legacyConcentrationKey() throws {
+        let text = try String(contentsOf: Self.docs.appendingPathComponent("recipe.md"), encoding: .utf8)
+        let start = try #require(text.range(of: "```json\n")), end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
+        let current = String(text[start.upperBound..<end.lowerBound])
+        let legacy = current.replacingOccurrences(of: "\"sensitivity_concentration\"", with: "\"error_share_top1pct\"")
+            .replacingOccurrences(of: "\"error_concentration\"", with: "\"error_share_top1pct\"")
+        #expect(legacy != current)
+        let a = try Recipe.decode(Data(current.utf8)), b = try Recipe.decode(Data(legacy.utf8))
+        let fa = try #require(a.layers["model.layers.0.self_attn.q_proj.weight"]?.figures)
+        let fb = try #require(b.layers["model.layers.0.self_attn.q_proj.weight"]?.figures)
+        #expect(fb == fa)
+        #expect(fb.sensitivityConcentration == 0.8762494715742447 && fb.gptq?.errorConcentration == 0.5577289085882331)
+    }
+
     @Test("what the writer produces has every field the schema requires, with the schema's types")
     func writerMatchesSchema() throws {
         let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.docs.appendingPathComponent("recipe.schema.json"))) as? [String: Any])

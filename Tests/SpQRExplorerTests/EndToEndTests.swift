@@ -99,7 +99,8 @@ struct TmuxTests {
         #expect(field(tuned, "outliers") == "\(json["n_outliers"] as! Int)")
         #expect(field(tuned, "rel proxy error") == Num.e(json["rel_proxy_error"] as! Double))
         #expect(field(tuned, "rel weight error") == Num.e(json["rel_weight_error"] as! Double))
-        #expect(field(tuned, "top-1% share") == Num.pct(json["error_share_top1pct"] as! Double))
+        #expect(field(tuned, "sensitivity conc.") == Num.pct(json["sensitivity_concentration"] as! Double))
+        #expect(field(tuned, "error conc.") == Num.pct(json["error_concentration"] as! Double))
 
         let recipePath = exportDir.appendingPathComponent("tuned.json").path
         tmux.keys("e")
@@ -223,11 +224,12 @@ struct TmuxTests {
                      + "--layer model.layers.15.mlp.down_proj.weight "
                      + "--hessians samples/smollm2-135m-instruct.block15.hessians.safetensors; echo exit=$?")
         tmux.keys("Enter")
-        let screen = try #require(tmux.wait(60) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+        // The equal-bit search runs one round-to-nearest pass and one GPTQ run per grid point within the budget.
+        let screen = try #require(tmux.wait(240) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
         #expect(screen.contains("exit=0") && screen.contains("round-to-nearest"))
         #expect(!screen.contains("quantize: "), "the progress line is cleared")
         let bytes = try String(contentsOfFile: raw, encoding: .utf8)
-        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines"] {
+        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines", "quantize: equal-bit baselines"] {
             #expect(bytes.contains("\r\u{1B}[K" + phase), "\(phase) was not shown in place")
         }
     }

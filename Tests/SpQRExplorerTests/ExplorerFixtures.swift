@@ -41,8 +41,10 @@ enum ExplorerFixtures {
         return s
     }
 
-    /// A state showing `model.layers.0.self_attn.q_proj.weight` fully quantized, with baselines.
-    static func layerState(width: Int, height: Int, capabilities: TerminalCapabilities = .full) throws -> AppState {
+    /// A state showing `model.layers.0.self_attn.q_proj.weight` fully quantized, with baselines (and the
+    /// equal-bit ones when `searched`).
+    static func layerState(width: Int, height: Int, capabilities: TerminalCapabilities = .full,
+                           searched: Bool = true) throws -> AppState {
         var s = state(width: width, height: height, capabilities: capabilities)
         let name = "model.layers.0.self_attn.q_proj.weight"
         let row = s.rows.first { $0.name == name }!
@@ -55,6 +57,11 @@ enum ExplorerFixtures {
                                        report: LayerReport(layer: name, result: r, baselines: nil), maps: HeatmapMaps(result: r, weights: w)))
         _ = Reducer.reduce(&s, .baselines(generation: s.generation, layer: name, baselines: b,
                                           report: LayerReport(layer: name, result: r, baselines: b)))
+        if searched {
+            let e = try EqualBitSearch.search(p, spqr: r)
+            _ = Reducer.reduce(&s, .equalBitBaselines(generation: s.generation, layer: name, e,
+                                                      report: LayerReport(layer: name, result: r, baselines: b, equalBits: e)))
+        }
         s.message = nil
         return s
     }

@@ -31,6 +31,7 @@ struct SameRecipeTests {
         func measured(_ s: AppState) -> Bool {
             s.layer?.baselines != nil && s.layer?.result?.isPreview == false && s.layer?.result?.config.wbits == 4
                 && s.reports["W"]?.rtn != nil && s.reports["W"]?.config.wbits == 4
+                && s.layer?.equalBitBaselines != nil && s.reports["W"]?.gptqAtBits != nil
         }
         while !measured(app.state) && turns < 3000 {
             app.run(maxTurns: 1)

@@ -86,7 +86,7 @@ struct HeadlessCommandsTests {
         let p = try PreparedLayer(name: "W", weights: try st.matrix("W"), hessian: try st.matrix("H"), config: SpQRConfig())
         let result = try SpQR.run(p, config: SpQRConfig())
         var report = LayerReport(layer: "W", result: result, baselines: try SpQR.baselines(p, config: SpQRConfig()),
-                                 sourceDtype: "F32", sourceBits: 32, seconds: written.layers["W"]?.figures?.seconds,
+                                 equalBits: try EqualBitSearch.search(p, spqr: result), sourceDtype: "F32", sourceBits: 32, seconds: written.layers["W"]?.figures?.seconds,
                                  calibration: written.calibration.label)
         report.seconds = written.layers["W"]?.figures?.seconds
         let memory = Recipe.make(model: written.model, calibration: written.calibration, defaults: SpQRConfig(),

@@ -21,7 +21,7 @@ struct QuantizeCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["n_outliers", "outlier_fraction", "avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error",
-                    "tau", "error_share_top1pct", "rtn", "gptq", "seconds"] {
+                    "tau", "sensitivity_concentration", "error_concentration", "rtn", "gptq", "seconds"] {
             #expect(json[key] != nil, "missing \(key)")
         }
         // synthetic-a / llama3 in the reference vectors: 243 outliers, 4.57421875 bits, proxy error 0.0039639518549.
@@ -30,6 +30,21 @@ struct QuantizeCommandTests {
         #expect(isClose(json["rel_proxy_error"] as? Double ?? 0, 0.0039639518549, relative: 1e-4))
         let rtn = try #require(json["rtn"] as? [String: Any]), gptq = try #require(json["gptq"] as? [String: Any])
         #expect((rtn["rel_proxy_error"] as? Double ?? 0) > (gptq["rel_proxy_error"] as? Double ?? 1))
+        // The equal-bit baselines: settings under the reference flag names, the figures, within SpQR's bits,
+        // and no worse than the same-settings ones (which are within the budget too).
+        for (key, same) in [("rtn_at_bits", rtn), ("gptq_at_bits", gptq)] {
+            let b = try #require(json[key] as? [String: Any], "missing \(key)")
+            let settings = try #require(b["settings"] as? [String: Any])
+            #expect(Set(settings.keys) == Set(Setting.all.map(\.name)))
+            #expect(settings["outlier_threshold"] as? String == "inf")
+            for figure in ["avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error", "error_concentration"] { #expect(b[figure] != nil, "\(key).\(figure)") }
+            #expect((b["avg_bits"] as? Double ?? 99) <= 4.57421875)
+            #expect((b["rel_proxy_error"] as? Double ?? 1) <= (same["rel_proxy_error"] as? Double ?? 0))
+        }
+        let table = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                                          "--hessian-tensor", "H"] + Self.referenceFlags)
+        #expect(table.stdout.contains("avg bits") && table.stdout.contains("GPTQ ≤ SpQR bits")
+                && table.stdout.contains("round-to-nearest ≤ SpQR bits: wbits "))
     }
 
     @Test("kebab-case flags are the same settings")

@@ -115,7 +115,7 @@ struct SettingsPathsTests {
         var c = try Self.parse(["--groupsize", "24", "--outlier_threshold", "off", "--qq_scale_bits", "none", "--round_zero", "1"])
         c.blocksize = 64
         let point = SweepCommand.Point(config: c, avgBits: 3.5, storageBits: 10, storageBitsPerWeight: 3.6, nOutliers: 0, outlierFraction: 0,
-                                       relWeightError: 0.1, relProxyError: 0.01, errorShareTop1pct: 0.2, pareto: true)
+                                       relWeightError: 0.1, relProxyError: 0.01, sensitivityConcentration: 0.2, pareto: true)
         let lines = SweepCommand.csv([point]).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
         #expect(lines.count == 2 && lines[0].count == lines[1].count)
         #expect(Array(lines[0].prefix(Setting.all.count)) == Setting.all.map(\.name))

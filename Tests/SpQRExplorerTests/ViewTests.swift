@@ -6,6 +6,24 @@ import Testing
 
 @Suite("Views alone")
 struct ViewTests {
+    @Test("the baseline table: bits in every row, 'searching…' until the equal-bit rows arrive, then their settings")
+    func equalBitRows() throws {
+        let before = try ExplorerFixtures.layerState(width: 200, height: 60, searched: false)
+        let beforeLayer = try #require(before.layer)
+        let waiting = PanelView.baselines(try #require(LayerModel(before, beforeLayer)).panel).map(\.text)
+        #expect(waiting.first?.contains("bits") == true && waiting.contains { $0.contains("searching…") })
+        #expect(!waiting.contains { $0.hasPrefix("GPTQ ≤ SpQR bits") })
+        let after = try ExplorerFixtures.layerState(width: 200, height: 60)
+        let e = try #require(after.layer?.equalBitBaselines)
+        let afterLayer = try #require(after.layer)
+        let text = PanelView.baselines(try #require(LayerModel(after, afterLayer)).panel).map(\.text)
+        #expect(!text.contains { $0.contains("searching…") })
+        let gptq = try #require(e.gptq), spqr = try #require(after.layer?.result)
+        #expect(text.contains { $0.hasPrefix("GPTQ ≤ SpQR bits ") && $0.contains(Num.f(gptq.figures.avgBits, 3)) })
+        #expect(text.contains { $0.hasPrefix("SpQR ") && $0.contains(Num.f(spqr.figures.avgBits, 3)) })
+        #expect(text.contains { $0 == "  GPTQ: " + EqualBitSearch.summary(gptq.settings) })
+    }
+
     @Test("the panel draws its settings and 'computing…' before any result, inside its area only")
     func panelAlone() {
         let c = SpQRConfig()

@@ -8,6 +8,8 @@
 //                fewer rows than the layer
 //   full layer:  SpQR on every row, its progress the share of GPTQ column blocks done
 //   baselines:   round-to-nearest and GPTQ without outliers at the same settings, when asked
+//   equal bits:  the best round-to-nearest and GPTQ configurations within the SpQR run's average bits
+//                (EqualBitBaselines.swift), when asked, reusing the same preparation
 //
 // The latest preparation is kept, so a change of bits, groups, threshold or second-level settings skips the
 // factorisation. Only one is kept at a time (U alone is in² floats), so `measureEach` orders its
@@ -20,6 +22,7 @@ public enum MeasurementPhase: String, Sendable {
     case preview
     case fullLayer = "full layer"
     case baselines
+    case equalBitBaselines = "equal-bit baselines"
 }
 
 /// Progress of a measurement: the phase under way and the share of it done, in [0, 1].
@@ -36,6 +39,8 @@ public struct MeasurementSteps: OptionSet, Sendable {
     public static let fullLayer = MeasurementSteps(rawValue: 1 << 1)
     /// Round-to-nearest and GPTQ without outliers, on the rows of the last SpQR run.
     public static let baselines = MeasurementSteps(rawValue: 1 << 2)
+    /// The best round-to-nearest and GPTQ configurations within the SpQR run's bits, on the same rows.
+    public static let equalBitBaselines = MeasurementSteps(rawValue: 1 << 3)
 }
 
 /// The outcome of measuring one configuration.
@@ -44,6 +49,8 @@ public struct Measurement: Sendable {
     public let result: SpQRResult
     /// The baselines on the same rows, when asked for.
     public let baselines: Baselines?
+    /// The equal-bit baselines on the same rows, when asked for.
+    public let equalBitBaselines: EqualBitBaselines?
     /// Wall-clock seconds of each phase that ran (factorising only when this configuration needed it).
     public let phaseSeconds: [MeasurementPhase: Double]
     /// The figures under their JSON keys, with the layer's dtype and calibration.
@@ -115,7 +122,8 @@ public final class LayerMeasurement {
 
     /// Measures `config`: prepares the layer when needed, then runs `steps` in the order of
     /// `MeasurementPhase`. `partial` receives each SpQR result that comes before the returned one — the
-    /// preview, and the full layer when baselines follow — as soon as it is ready.
+    /// preview, the full layer when baselines follow, and the same-settings baselines when the equal-bit
+    /// ones follow — as soon as it is ready.
     public func measure(_ config: SpQRConfig, steps: MeasurementSteps = [.fullLayer, .baselines],
                         cancel: CancellationToken? = nil, progress: MeasurementProgress? = nil,
                         partial: ((Measurement) -> Void)? = nil) throws -> Measurement {
@@ -153,7 +161,14 @@ public final class LayerMeasurement {
             baselines = try SpQR.baselines(p, config: config, rows: last.isPreview ? last.rowIndices : nil, cancel: cancel)
             seconds[.baselines] = clock.lap()
         }
-        return measurement(last, baselines, seconds)
+        var equalBits: EqualBitBaselines?
+        if steps.contains(.equalBitBaselines) {
+            partial?(measurement(last, baselines, seconds))
+            progress?(.equalBitBaselines, 0)
+            equalBits = try EqualBitSearch.search(p, spqr: last, cancel: cancel) { progress?(.equalBitBaselines, $0) }
+            seconds[.equalBitBaselines] = clock.lap()
+        }
+        return measurement(last, baselines, seconds, equalBits: equalBits)
     }
 
     /// Measures every configuration with `steps`, grouped by preparation key (in the order each key first
@@ -184,11 +199,11 @@ public final class LayerMeasurement {
         throw SpQRError(.invalidSetting, "internal: a measurement of \(name) needs a preview or a full-layer step")
     }
 
-    private func measurement(_ result: SpQRResult, _ baselines: Baselines?,
-                             _ seconds: [MeasurementPhase: Double]) -> Measurement {
-        Measurement(result: result, baselines: baselines, phaseSeconds: seconds,
-                    report: LayerReport(layer: name, result: result, baselines: baselines, sourceDtype: sourceDtype,
-                                        sourceBits: sourceBits, calibration: calibration))
+    private func measurement(_ result: SpQRResult, _ baselines: Baselines?, _ seconds: [MeasurementPhase: Double],
+                             equalBits: EqualBitBaselines? = nil) -> Measurement {
+        Measurement(result: result, baselines: baselines, equalBitBaselines: equalBits, phaseSeconds: seconds,
+                    report: LayerReport(layer: name, result: result, baselines: baselines, equalBits: equalBits,
+                                        sourceDtype: sourceDtype, sourceBits: sourceBits, calibration: calibration))
     }
 }
 

@@ -127,9 +127,10 @@ extension Recipe {
             }
             var figures: LayerReport?
             if let f = o["figures"], !(f is NSNull) {
-                _ = try v.object(f, "\(p).figures")
+                let object = try v.object(f, "\(p).figures")
                 do {
-                    figures = try JSONDecoder().decode(LayerReport.self, from: JSONSerialization.data(withJSONObject: f))
+                    figures = try JSONDecoder().decode(LayerReport.self, from: JSONSerialization.data(
+                        withJSONObject: LayerReport.renamingLegacyKeys(object)))
                 } catch let e as DecodingError {
                     throw v.fail("\(p).figures", RecipeValidator.describe(e))
                 }

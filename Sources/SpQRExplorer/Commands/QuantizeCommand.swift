@@ -47,7 +47,7 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Allow --write-recipe, --save and --maps to replace existing files.")
     var force = false
 
-    @Flag(name: [.customLong("no-baselines")], help: "Skip the round-to-nearest and GPTQ-without-outliers baselines.")
+    @Flag(name: [.customLong("no-baselines")], help: "Skip the round-to-nearest and GPTQ-without-outliers baselines (at the same settings and within SpQR's bits).")
     var noBaselines = false
 
     func run() throws {
@@ -67,7 +67,7 @@ struct QuantizeCommand: ParsableCommand {
         let progress = StderrProgress("quantize")
         progress.phase("loading \(layer)")
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
-        let measured = try input.measurement.measure(config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines],
+        let measured = try input.measurement.measure(config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines, .equalBitBaselines],
                                                      progress: { progress.show($0, $1) })
         progress.finish()
         let result = measured.result

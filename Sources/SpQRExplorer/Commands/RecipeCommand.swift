@@ -94,7 +94,7 @@ struct RecipeCommand: ParsableCommand {
                     ("storage_bits", Double(recorded.storageBits), Double(report.storageBits)),
                     ("rel_weight_error", recorded.relWeightError, report.relWeightError),
                     ("rel_proxy_error", recorded.relProxyError, report.relProxyError),
-                    ("error_share_top1pct", recorded.errorShareTop1pct, report.errorShareTop1pct),
+                    ("sensitivity_concentration", recorded.sensitivityConcentration, report.sensitivityConcentration),
                 ] + zipBaselines(recorded, report)
                 for (figure, a, b) in pairs where abs(a - b) > tolerance * max(abs(a), abs(b), 1e-300) {
                     differences.append(Difference(layer: name, figure: figure, recorded: a, measured: b))

@@ -55,22 +55,29 @@ enum ReportFormat {
         rows += [
             ("rel weight error", sci(r.relWeightError)),
             ("rel proxy error", sci(r.relProxyError)),
-            ("error share top 1%", pct(r.errorShareTop1pct)),
+            ("sensitivity concentration", pct(r.sensitivityConcentration)),
+            ("error concentration", r.errorConcentration.map(pct) ?? "-"),
             ("dead columns", "\(r.deadColumns)"),
         ]
         if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
         let width = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
         if let rtn = r.rtn, let gptq = r.gptq {
-            out += "\n\n" + "".padding(toLength: 22, withPad: " ", startingAt: 0)
-                + ["rel weight err", "rel proxy err", "top-1% share", "avg bits"].map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
-            func line(_ name: String, _ w: Double, _ p: Double, _ s: Double, _ b: Double) -> String {
-                name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + [sci(w), sci(p), pct(s), fmt(b)].map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined()
+            var table = [["", "avg bits", "rel weight err", "rel proxy err", "error concentration"]]
+            func line(_ name: String, _ f: BaselineFigures) -> [String] {
+                [name, fmt(f.avgBits), sci(f.relWeightError), sci(f.relProxyError), pct(f.errorConcentration)]
             }
-            out += "\n" + line("round-to-nearest", rtn.relWeightError, rtn.relProxyError, rtn.errorShareTop1pct, rtn.avgBits)
-            out += "\n" + line("GPTQ (no outliers)", gptq.relWeightError, gptq.relProxyError, gptq.errorShareTop1pct, gptq.avgBits)
-            out += "\n" + line("SpQR", r.relWeightError, r.relProxyError, r.errorShareTop1pct, r.avgBits)
+            table.append(line("round-to-nearest", rtn))
+            table.append(line("GPTQ (no outliers)", gptq))
+            var settings: [String] = []
+            for (name, b) in [("round-to-nearest ≤ SpQR bits", r.rtnAtBits), ("GPTQ ≤ SpQR bits", r.gptqAtBits)] {
+                guard let b else { continue }
+                table.append(line(name, b.figures))
+                settings.append("\(name): \(EqualBitSearch.summary(b.settings))")
+            }
+            table.append(["SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError), r.errorConcentration.map(pct) ?? "-"])
+            out += "\n\n" + columns(table)
+            if !settings.isEmpty { out += "\n\n" + settings.joined(separator: "\n") }
         }
         return out
     }

@@ -48,13 +48,13 @@ struct SweepCommand: ParsableCommand {
         var outlierFraction: Double
         var relWeightError: Double
         var relProxyError: Double
-        var errorShareTop1pct: Double
+        var sensitivityConcentration: Double
         var pareto: Bool
         enum CodingKeys: String, CodingKey {
             case config, pareto
             case avgBits = "avg_bits", storageBits = "storage_bits", storageBitsPerWeight = "storage_bits_per_weight"
             case nOutliers = "n_outliers", outlierFraction = "outlier_fraction", relWeightError = "rel_weight_error"
-            case relProxyError = "rel_proxy_error", errorShareTop1pct = "error_share_top1pct"
+            case relProxyError = "rel_proxy_error", sensitivityConcentration = "sensitivity_concentration"
         }
     }
 
@@ -87,7 +87,7 @@ struct SweepCommand: ParsableCommand {
             let c = configs[i], f = m.result.figures
             points[i] = Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
                               nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
-                              relProxyError: f.relProxyError, errorShareTop1pct: f.errorShareTop1pct, pareto: false)
+                              relProxyError: f.relProxyError, sensitivityConcentration: f.sensitivityConcentration, pareto: false)
             step(done)
         }
         return points.compactMap { $0 }
@@ -96,13 +96,13 @@ struct SweepCommand: ParsableCommand {
     /// CSV: every setting (`Setting.all`, in its text form) and the figures, one row per point.
     static func csv(_ points: [Point]) -> String {
         let figures = ["avg_bits", "storage_bits", "storage_bits_per_weight", "n_outliers", "outlier_fraction", "rel_weight_error",
-                       "rel_proxy_error", "error_share_top1pct", "pareto"]
+                       "rel_proxy_error", "sensitivity_concentration", "pareto"]
         var lines = [(Setting.all.map(\.name) + figures).joined(separator: ",")]
         for p in points {
             let settings = Setting.all.map { $0.text(of: $0.value(in: p.config)) }
             lines.append((settings + [
                 "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)", "\(p.nOutliers)", "\(p.outlierFraction)",
-                "\(p.relWeightError)", "\(p.relProxyError)", "\(p.errorShareTop1pct)", "\(p.pareto)",
+                "\(p.relWeightError)", "\(p.relProxyError)", "\(p.sensitivityConcentration)", "\(p.pareto)",
             ]).joined(separator: ","))
         }
         return lines.joined(separator: "\n")

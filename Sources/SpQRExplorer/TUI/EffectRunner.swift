@@ -137,14 +137,18 @@ final class EffectRunner: @unchecked Sendable {
         }
         try token.check()
         guard let measurement else { return }
-        let m = try measurement.measure(config, steps: [.preview, .fullLayer, .baselines], cancel: token,
+        let m = try measurement.measure(config, steps: [.preview, .fullLayer, .baselines, .equalBitBaselines], cancel: token,
                                         progress: progress, partial: { [self] partial in
+            if let baselines = partial.baselines {
+                post(.baselines(generation: generation, layer: name, baselines: baselines, report: partial.report))
+                return
+            }
             let r = partial.result
             post(.result(generation: generation, layer: name, result: r, report: partial.report,
                          maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
         })
-        if let baselines = m.baselines {
-            post(.baselines(generation: generation, layer: name, baselines: baselines, report: m.report))
+        if let equalBits = m.equalBitBaselines {
+            post(.equalBitBaselines(generation: generation, layer: name, equalBits, report: m.report))
         }
     }
 }

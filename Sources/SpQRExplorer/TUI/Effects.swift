@@ -32,6 +32,8 @@ enum AppEvent: Sendable {
     case progress(generation: Int, phase: String, fraction: Double)
     case result(generation: Int, layer: String, result: SpQRResult, report: LayerReport, maps: HeatmapMaps?)
     case baselines(generation: Int, layer: String, baselines: Baselines, report: LayerReport)
+    /// The equal-bit baselines, searched after the same-settings ones.
+    case equalBitBaselines(generation: Int, layer: String, EqualBitBaselines, report: LayerReport)
     case failed(generation: Int, layer: String, message: String)
     /// Quick statistics of the requested tensors, and the message of each that could not be read.
     case statistics([String: TensorStatistics], failures: [String: String] = [:])

@@ -24,6 +24,7 @@ enum Reducer {
                 s.reports[name] = report
                 s.layerConfigs[name] = result.config
                 s.layer?.baselines = nil
+                s.layer?.equalBitBaselines = nil
                 s.layer?.progress = ("baselines", 0)
             } else {
                 let hasMaps = s.layer?.maps != nil
@@ -33,6 +34,12 @@ enum Reducer {
         case .baselines(let g, let name, let b, let report):
             guard g == s.generation, s.layer?.name == name else { return [] }
             s.layer?.baselines = b
+            s.layer?.report = report
+            s.reports[name] = report
+            return []
+        case .equalBitBaselines(let g, let name, let e, let report):
+            guard g == s.generation, s.layer?.name == name else { return [] }
+            s.layer?.equalBitBaselines = e
             s.layer?.report = report
             s.reports[name] = report
             s.layer?.progress = nil

@@ -103,6 +103,8 @@ struct LayerSession: Sendable {
     var mapsStale = false
     var report: LayerReport?
     var baselines: Baselines?
+    /// The best round-to-nearest and GPTQ configurations within the SpQR run's bits (after `baselines`).
+    var equalBitBaselines: EqualBitBaselines?
     /// Work under way: phase and fraction (nil when idle).
     var progress: (phase: String, fraction: Double)?
     var error: String?

@@ -1,9 +1,19 @@
-// The help overlay, generated from the key-binding table.
+// The help overlay, generated from the key-binding table, with what the layer view's figures mean.
 
 enum HelpView {
+    /// The meaning of the figures that are easy to misread, shown below the layer view's keys.
+    static let figureNotes = [
+        "sensitivity conc.: share of the layer's sensitivity (e² before any",
+        "  outlier is kept) in its most sensitive 1% of weights",
+        "error conc., err conc.: share of a method's final error held by",
+        "  its top 1% of weights",
+        "≤ SpQR bits: the best round-to-nearest or GPTQ (no outliers) over",
+        "  wbits, groupsize and qq_* within SpQR's average bits",
+    ]
+
     static func render(_ m: HelpModel, _ area: Rect, _ b: inout CellBuffer) {
         let bindings = m.bindings
-        let width = min(area.width - 4, 72), height = min(area.height - 2, bindings.count + 4)
+        let width = min(area.width - 4, 72), height = min(area.height - 2, bindings.count + 4 + (m.notes.isEmpty ? 0 : m.notes.count + 1))
         let box = Rect(x: area.x + (area.width - width) / 2, y: area.y + 1, width: width, height: height)
         b.fill(box, " ", .plain)
         let h: Unicode.Scalar = m.unicode ? "─" : "-", v: Unicode.Scalar = m.unicode ? "│" : "|"
@@ -15,6 +25,9 @@ enum HelpView {
             let keys = k.keys.map(label).joined(separator: " ")
             b.write(keys, x: inner.x + 1, y: inner.y + 1 + i, style: .bold, clip: inner)
             b.write(k.help, x: inner.x + 14, y: inner.y + 1 + i, clip: inner)
+        }
+        for (i, note) in m.notes.enumerated() where bindings.count + 2 + i < inner.height {
+            b.write(note, x: inner.x + 1, y: inner.y + bindings.count + 2 + i, style: .dim, clip: inner)
         }
     }
 

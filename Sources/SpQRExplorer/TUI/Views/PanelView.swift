@@ -71,19 +71,39 @@ enum PanelView {
             ("outliers          \(f.nOutliers) (\(Num.pct(f.outlierFraction)))", .plain),
             ("rel weight error  \(Num.e(f.relWeightError))", .plain),
             ("rel proxy error   \(Num.e(f.relProxyError))", .plain),
-            ("top-1% share      \(Num.pct(f.errorShareTop1pct))", .plain),
+            ("sensitivity conc. \(Num.pct(f.sensitivityConcentration))  (top 1% of weights, before outliers)", .plain),
+            ("error conc.       \(Num.pct(f.errorConcentration))  (top 1% of weights, final error)", .plain),
         ]
     }
 
+    /// Same-settings baselines, the equal-bit ones (or "searching…"), then SpQR, each with its average bits
+    /// and its error concentration.
     static func baselines(_ m: PanelModel) -> [Line] {
-        var out: [Line] = [("Baselines         weight err  proxy err   top-1%", .bold)]
+        var out: [Line] = [("Baselines         bits   weight err  proxy err   err conc.", .bold)]
+        let atMost = m.unicode ? "≤" : "<="
         if let b = m.baselines, let r = m.result, !r.isPreview {
-            func row(_ n: String, _ w: Double, _ p: Double, _ t: Double) -> Line {
-                (n.padding(toLength: 18, withPad: " ", startingAt: 0) + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain)
+            func row(_ n: String, _ bits: Double, _ w: Double, _ p: Double, _ t: Double) -> Line {
+                (n.padding(toLength: 18, withPad: " ", startingAt: 0) + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
+                    + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain)
             }
-            out.append(row("round-to-nearest", b.rtn.relWeightError, b.rtn.relProxyError, b.rtn.errorShareTop1pct))
-            out.append(row("GPTQ (no outl.)", b.gptq.relWeightError, b.gptq.relProxyError, b.gptq.errorShareTop1pct))
-            out.append(row("SpQR", r.figures.relWeightError, r.figures.relProxyError, r.figures.errorShareTop1pct))
+            func row(_ n: String, _ f: BaselineFigures) -> Line { row(n, f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration) }
+            out.append(row("round-to-nearest", b.rtn))
+            out.append(row("GPTQ (no outl.)", b.gptq))
+            if let e = m.equalBitBaselines {
+                for (method, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
+                    let name = "\(method) \(atMost) SpQR bits"
+                    if let x { out.append(row(name, x.figures)) } else { out.append((name.padding(toLength: 18, withPad: " ", startingAt: 0) + "none in the grid fits", .dim)) }
+                }
+            } else {
+                out.append(("\(atMost) SpQR bits".padding(toLength: 18, withPad: " ", startingAt: 0) + "searching…", .dim))
+            }
+            let f = r.figures
+            out.append(row("SpQR", f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration))
+            if let e = m.equalBitBaselines {
+                for (name, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
+                    if let x { out.append(("  \(name): \(EqualBitSearch.summary(x.settings))", .dim)) }
+                }
+            }
         } else {
             out.append(("computed after the full layer…", .dim))
         }

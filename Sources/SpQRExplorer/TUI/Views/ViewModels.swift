@@ -27,6 +27,8 @@ struct HelpModel {
     /// The screen the bindings apply to ("layer view", "layer list").
     var screen: String
     var bindings: [KeyBinding]
+    /// What the figures mean, below the keys (the layer view's figures; empty in the layer list).
+    var notes: [String]
     var unicode: Bool
 }
 
@@ -75,6 +77,7 @@ struct PanelModel {
     var result: SpQRResult?
     var error: String?
     var baselines: Baselines?
+    var equalBitBaselines: EqualBitBaselines?
     var maps: HeatmapMaps?
     var sourceDtype: String
     var sourceBitsPerWeight: Double
@@ -108,7 +111,7 @@ extension StatusModel {
 extension HelpModel {
     init(_ s: AppState) {
         self.init(screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
-                  unicode: s.capabilities.unicode)
+                  notes: s.onLayer ? HelpView.figureNotes : [], unicode: s.capabilities.unicode)
     }
 }
 
@@ -129,7 +132,7 @@ extension LayerModel {
         panel = PanelModel(settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
                            advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
                            advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
-                           maps: layer.maps, sourceDtype: layer.row.dtype, sourceBitsPerWeight: layer.row.bitsPerWeight,
+                           equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype, sourceBitsPerWeight: layer.row.bitsPerWeight,
                            cursor: nil, unicode: s.capabilities.unicode)
     }
 }
