@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "spqr-fuzz", targets: ["SpQRFuzz"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // ncursesw, used only by the terminal seam of the explorer.
@@ -43,9 +43,11 @@ let package = Package(
         // What the test targets share: the seeded generator, tolerance comparisons, snapshot assertions.
         .target(name: "SpQRTestSupport", dependencies: ["SpQRCore"], path: "Tests/SpQRTestSupport"),
         .testTarget(name: "SpQRCoreTests", dependencies: ["SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SpQRModelTests", dependencies: ["SpQRModel", "SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport"],
-                    exclude: ["__Snapshots__"]),
+        .testTarget(
+            name: "SpQRModelTests", dependencies: ["SpQRModel", "SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport"],
+            exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug tmux
+# Formatting: the toolchain's swift format with the committed .swift-format (fix with: swift format format -r -i -p Sources Tests Package.swift).
+swift format lint --strict -r -p Sources Tests Package.swift
 swift build --build-tests
 # A short coverage-guided fuzz run of every reader (libFuzzer + AddressSanitizer); longer: scripts/fuzz.sh TARGET SECONDS.
 for target in safetensors gguf imatrix npy recipe; do

@@ -97,6 +97,8 @@ def main():
         f"//   source: {version}",
         f"//   ggml-common.h SHA-256: {hashlib.sha256(raw).hexdigest()}",
         "// Data, not code: one concept (the reference tables) kept in one file, hence longer than 300 lines.",
+        "// swift format leaves it as the script writes it:",
+        "// swift-format-ignore-file",
         "// SHA-256 of each table's little-endian bytes (checked by the grids test of GGMLQuantTypesTests):",
     ]
     for name, swift, ctype, size, _ in TABLES:

@@ -9,14 +9,15 @@
 // one. Results therefore never depend on what another thread is doing (two layers prepared at once in
 // one process give the same bits as one after the other).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import COpenBLAS
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A writer-preferring reader–writer lock: single-threaded BLAS calls share it, threaded sections own it.
 private final class BLASModeLock: @unchecked Sendable {
@@ -28,8 +29,8 @@ private final class BLASModeLock: @unchecked Sendable {
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
         #if canImport(Glibc)
-        // A waiting threaded section stops new single-threaded calls from starving it.
-        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+            // A waiting threaded section stops new single-threaded calls from starving it.
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
         #endif
         pthread_rwlock_init(lock, &attributes)
         pthread_rwlockattr_destroy(&attributes)
@@ -55,24 +56,28 @@ public enum BLAS {
 
     /// C[m×n] = alpha · A[m×k] · B[k×n] + beta · C, row-major with leading dimensions.
     @inline(__always)
-    public static func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                      b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func sgemm(
+        m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         _ = configured
         guard m > 0, n > 0 else { return }
         mode.shared {
-            cblas_sgemm(Int32(SpQRCblasRowMajor.rawValue),
-                        Int32((transA ? SpQRCblasTrans : SpQRCblasNoTrans).rawValue),
-                        Int32((transB ? SpQRCblasTrans : SpQRCblasNoTrans).rawValue),
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            cblas_sgemm(
+                Int32(SpQRCblasRowMajor.rawValue),
+                Int32((transA ? SpQRCblasTrans : SpQRCblasNoTrans).rawValue),
+                Int32((transB ? SpQRCblasTrans : SpQRCblasNoTrans).rawValue),
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
     }
 
     /// Upper triangle of C[n×n] = Aᵀ A for row-major A [k, n]. Threaded-section routine: call inside `withThreads`.
     static func syrkUpperAtA(n: Int, k: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
         _ = configured
-        cblas_ssyrk(Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasUpper.rawValue), Int32(SpQRCblasTrans.rawValue),
-                    Int32(n), Int32(k), 1, a, Int32(n), 0, c, Int32(n))
+        cblas_ssyrk(
+            Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasUpper.rawValue), Int32(SpQRCblasTrans.rawValue),
+            Int32(n), Int32(k), 1, a, Int32(n), 0, c, Int32(n))
     }
 
     /// Runs `body` with OpenBLAS using `threads` threads, then returns it to single-threaded mode. No other
@@ -93,7 +98,9 @@ public enum BLAS {
     /// In-place Cholesky factor (LAPACK spotrf, column-major); returns LAPACK's info. Threaded-section routine.
     static func potrfUpper(_ a: UnsafeMutablePointer<Float>, n: Int) -> Int {
         _ = configured
-        var info: Int32 = 0, nn = Int32(n), uplo = CChar(UInt8(ascii: "U"))
+        var info: Int32 = 0
+        var nn = Int32(n)
+        var uplo = CChar(UInt8(ascii: "U"))
         spotrf_(&uplo, &nn, a, &nn, &info)
         return Int(info)
     }
@@ -102,7 +109,10 @@ public enum BLAS {
     /// Threaded-section routine.
     static func trtriUpper(_ a: UnsafeMutablePointer<Float>, n: Int) -> Int {
         _ = configured
-        var info: Int32 = 0, nn = Int32(n), uplo = CChar(UInt8(ascii: "U")), diag = CChar(UInt8(ascii: "N"))
+        var info: Int32 = 0
+        var nn = Int32(n)
+        var uplo = CChar(UInt8(ascii: "U"))
+        var diag = CChar(UInt8(ascii: "N"))
         strtri_(&uplo, &diag, &nn, a, &nn, &info)
         return Int(info)
     }

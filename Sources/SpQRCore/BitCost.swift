@@ -17,7 +17,8 @@
 public enum BitCost {
     /// The reference formula, unrounded.
     public static func referenceAverageBits(_ c: SpQRConfig, outlierShare: Double) -> Double {
-        let qs = Double(c.qqScaleBits ?? 16), qz = Double(c.qqZeroBits ?? 16)
+        let qs = Double(c.qqScaleBits ?? 16)
+        let qz = Double(c.qqZeroBits ?? 16)
         let g = c.groupsize.map(Double.init) ?? .infinity
         let g2 = Double(c.qqGroupsize)
         let wbits = Double(c.wbits)
@@ -49,10 +50,15 @@ public enum BitCost {
         let qqBlocks = (statRows + c.qqGroupsize - 1) / c.qqGroupsize
         let scaleBits = c.qqScaleBits ?? 16
         let zeroBits: Int
-        if c.sym { zeroBits = 0 }
-        else if c.quantizesZeros { zeroBits = c.qqZeroBits! }
-        else if c.roundZero { zeroBits = c.wbits }
-        else { zeroBits = 16 }
+        if c.sym {
+            zeroBits = 0
+        } else if c.quantizesZeros {
+            zeroBits = c.qqZeroBits!
+        } else if c.roundZero {
+            zeroBits = c.wbits
+        } else {
+            zeroBits = 16
+        }
         let secondLevelStats = (c.qqScaleBits != nil ? 1 : 0) + (c.quantizesZeros && !c.sym ? 1 : 0)
         return Storage(
             codes: c.wbits * rows * cols,

@@ -76,13 +76,17 @@ public enum EqualBitSearch {
 
     /// The grid points whose reference average bits (no outliers) do not exceed `budget`.
     public static func candidates(around base: SpQRConfig, budget: Double) -> [SpQRConfig] {
-        grid(around: base).filter { BitCost.referenceAverageBits($0, outlierShare: 0) <= budget && (try? $0.validate()) != nil }
+        grid(around: base).filter {
+            BitCost.referenceAverageBits($0, outlierShare: 0) <= budget && (try? $0.validate()) != nil
+        }
     }
 
     /// Searches the grid for the best round-to-nearest and GPTQ configurations within the bits of `spqr`,
     /// on its rows. `progress` receives the share of the candidate runs done.
-    public static func search(_ layer: PreparedLayer, spqr: SpQRResult, cancel: CancellationToken? = nil,
-                              progress: ProgressHandler? = nil) throws -> EqualBitBaselines {
+    public static func search(
+        _ layer: PreparedLayer, spqr: SpQRResult, cancel: CancellationToken? = nil,
+        progress: ProgressHandler? = nil
+    ) throws -> EqualBitBaselines {
         let budget = spqr.figures.avgBits
         let points = candidates(around: spqr.config, budget: budget)
         let rows = spqr.isPreview ? spqr.rowIndices : nil

@@ -20,11 +20,13 @@ import Dispatch
 public enum ErrorFigures {
     /// ‖a − b‖_F / ‖a‖_F over the rows listed (all rows when nil); 0 when a is zero and equal to b.
     public static func relativeWeightError(original a: [Float], quantized b: [Float]) -> Double {
-        var num: Double = 0, den: Double = 0
+        var num: Double = 0
+        var den: Double = 0
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 for k in 0..<ap.count {
-                    let x = Double(ap[k]), dlt = x - Double(bp[k])
+                    let x = Double(ap[k])
+                    let dlt = x - Double(bp[k])
                     num += dlt * dlt
                     den += x * x
                 }
@@ -47,14 +49,17 @@ public enum ErrorFigures {
                     let H = SharedPointer(UnsafeMutablePointer(mutating: hp.baseAddress!))
                     let R = SharedPointer(rp.baseAddress!)
                     DispatchQueue.concurrentPerform(iterations: blocks) { b in
-                        let r0 = b * blockRows, m = min(blockRows, rows - r0)
+                        let r0 = b * blockRows
+                        let m = min(blockRows, rows - r0)
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: m * n) { t in
                             let tp = t.baseAddress!
-                            BLAS.sgemm(m: m, n: n, k: n, alpha: 1, a: X.base + r0 * n, lda: n, b: H.base, ldb: n,
-                                       beta: 0, c: tp, ldc: n)
+                            BLAS.sgemm(
+                                m: m, n: n, k: n, alpha: 1, a: X.base + r0 * n, lda: n, b: H.base, ldb: n,
+                                beta: 0, c: tp, ldc: n)
                             for i in 0..<m {
                                 var acc: Double = 0
-                                let xr = X.base + (r0 + i) * n, tr = tp + i * n
+                                let xr = X.base + (r0 + i) * n
+                                let tr = tp + i * n
                                 for c in 0..<n { acc += Double(xr[c]) * Double(tr[c]) }
                                 R.base[r0 + i] = acc
                             }
@@ -71,7 +76,9 @@ public enum ErrorFigures {
         let n = w.cols
         var gram: [Float] = uninitializedArray(n * n)
         w.values.withUnsafeBufferPointer { wp in
-            gram.withUnsafeMutableBufferPointer { gp in BLAS.syrkUpperAtA(n: n, k: w.rows, a: wp.baseAddress!, c: gp.baseAddress!) }
+            gram.withUnsafeMutableBufferPointer { gp in
+                BLAS.syrkUpperAtA(n: n, k: w.rows, a: wp.baseAddress!, c: gp.baseAddress!)
+            }
         }
         var total: Double = 0
         gram.withUnsafeBufferPointer { gp in
@@ -79,7 +86,9 @@ public enum ErrorFigures {
                 for i in 0..<n {
                     total += Double(hp[i * n + i]) * Double(gp[i * n + i])
                     var acc: Double = 0
-                    for j in (i + 1)..<max(n, i + 1) { acc += Double(hp[i * n + j] + hp[j * n + i]) * Double(gp[i * n + j]) }
+                    for j in (i + 1)..<max(n, i + 1) {
+                        acc += Double(hp[i * n + j] + hp[j * n + i]) * Double(gp[i * n + j])
+                    }
                     total += acc
                 }
             }
@@ -106,7 +115,8 @@ public enum ErrorFigures {
         }
         guard total > 0 else { return 0 }
         // The high half-word bin that holds the k-th largest value.
-        var above = 0, bin = (1 << 16) - 1
+        var above = 0
+        var bin = (1 << 16) - 1
         while bin > 0 && above + high[bin] < k {
             above += high[bin]
             bin -= 1

@@ -56,15 +56,18 @@ enum GPTQ {
     /// consumes and quantizes in place.
     /// - Parameters:
     ///   - tau: absolute outlier threshold; `.infinity` disables outliers.
-    static func run(wp: consuming [Float], rows: Int, factor: HessianFactor, config: SpQRConfig, tau: Float,
-                    cancel: CancellationToken?, progress: ProgressHandler?) throws -> GPTQOutput {
+    static func run(
+        wp: consuming [Float], rows: Int, factor: HessianFactor, config: SpQRConfig, tau: Float,
+        cancel: CancellationToken?, progress: ProgressHandler?
+    ) throws -> GPTQOutput {
         let n = factor.count
         var output = GPTQOutput(
             q: consume wp, sensitivity: uninitializedArray(rows * n), errorContribution: uninitializedArray(rows * n),
             outliers: uninitializedArray(rows * n),
-            statistics: GroupStatistics(groupsize: config.effectiveGroupsize(inFeatures: n), inFeatures: n, rows: rows,
-                                        qqGroupsize: config.qqGroupsize, qqScale: config.qqScaleBits != nil,
-                                        qqZero: config.quantizesZeros),
+            statistics: GroupStatistics(
+                groupsize: config.effectiveGroupsize(inFeatures: n), inFeatures: n, rows: rows,
+                qqGroupsize: config.qqGroupsize, qqScale: config.qqScaleBits != nil,
+                qqZero: config.quantizesZeros),
             proxyLoss: 0, groupFitSeconds: 0)
         // Chunks of whole second-level blocks; without perchannel all rows share statistics: one chunk.
         let align = (config.qqScaleBits != nil || config.quantizesZeros) ? config.qqGroupsize : 1
@@ -84,7 +87,8 @@ enum GPTQ {
             let pass = GPTQPass(buffers, config: config, rows: rows, n: n, tau: tau)
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 // Worker t takes chunks [c0, c1): a contiguous range of rows.
-                let c0 = t * chunkCount / threads, c1 = (t + 1) * chunkCount / threads
+                let c0 = t * chunkCount / threads
+                let c1 = (t + 1) * chunkCount / threads
                 let chunks = (c0..<c1).map { c in (c * chunkRows)..<min((c + 1) * chunkRows, rows) }
                 guard !chunks.isEmpty else { return }
                 lossOfWorker.base[t] = pass.quantize(chunks: chunks, cancel: cancel, progress: t == 0 ? progress : nil)
@@ -118,24 +122,38 @@ struct GPTQBuffers: @unchecked Sendable {
     let d: UnsafePointer<Float>
 
     /// Calls `body` with the storage of `output`'s arrays and of the factor, pinned for its duration.
-    static func pinning<R>(_ output: inout GPTQOutput, factor: HessianFactor, blockErrors: UnsafeMutableBufferPointer<Float>,
-                           _ body: (GPTQBuffers) -> R) -> R {
+    static func pinning<R>(
+        _ output: inout GPTQOutput, factor: HessianFactor, blockErrors: UnsafeMutableBufferPointer<Float>,
+        _ body: (GPTQBuffers) -> R
+    ) -> R {
         output.q.withUnsafeMutableBufferPointer { w in
-        output.sensitivity.withUnsafeMutableBufferPointer { s in
-        output.errorContribution.withUnsafeMutableBufferPointer { e in
-        output.outliers.withUnsafeMutableBufferPointer { m in
-        output.statistics.scales.withUnsafeMutableBufferPointer { scales in
-        output.statistics.zeros.withUnsafeMutableBufferPointer { zeros in
-        output.statistics.qqScale.withUnsafeMutableBufferPointer { qqScale in
-        output.statistics.qqZero.withUnsafeMutableBufferPointer { qqZero in
-        factor.u.withUnsafeBufferPointer { u in
-        factor.d.withUnsafeBufferPointer { d in
-            body(GPTQBuffers(weights: w.baseAddress!, sensitivity: s.baseAddress!, errorContribution: e.baseAddress!,
-                             outliers: m.baseAddress!, blockErrors: blockErrors.baseAddress!,
-                             scales: scales.baseAddress!, zeros: zeros.baseAddress!,
-                             qqScale: qqScale.baseAddress, qqZero: qqZero.baseAddress,
-                             u: u.baseAddress!, d: d.baseAddress!))
-        } } } } } } } } } }
+            output.sensitivity.withUnsafeMutableBufferPointer { s in
+                output.errorContribution.withUnsafeMutableBufferPointer { e in
+                    output.outliers.withUnsafeMutableBufferPointer { m in
+                        output.statistics.scales.withUnsafeMutableBufferPointer { scales in
+                            output.statistics.zeros.withUnsafeMutableBufferPointer { zeros in
+                                output.statistics.qqScale.withUnsafeMutableBufferPointer { qqScale in
+                                    output.statistics.qqZero.withUnsafeMutableBufferPointer { qqZero in
+                                        factor.u.withUnsafeBufferPointer { u in
+                                            factor.d.withUnsafeBufferPointer { d in
+                                                body(
+                                                    GPTQBuffers(
+                                                        weights: w.baseAddress!, sensitivity: s.baseAddress!,
+                                                        errorContribution: e.baseAddress!,
+                                                        outliers: m.baseAddress!, blockErrors: blockErrors.baseAddress!,
+                                                        scales: scales.baseAddress!, zeros: zeros.baseAddress!,
+                                                        qqScale: qqScale.baseAddress, qqZero: qqZero.baseAddress,
+                                                        u: u.baseAddress!, d: d.baseAddress!))
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -183,10 +201,11 @@ final class GPTQPass: Sendable {
             let block = blockStart..<min(blockStart + blocksize, n)
             for chunk in chunks { loss += quantizeColumns(of: block, rows: chunk, scratch) }
             // Wp[:, b+B:] −= E[:, block] · U[block, b+B:]
-            BLAS.sgemm(m: rowRange.count, n: n - block.upperBound, k: block.count, alpha: -1,
-                       a: buffers.blockErrors + rowRange.lowerBound * blocksize, lda: blocksize,
-                       b: buffers.u + block.lowerBound * n + block.upperBound, ldb: n,
-                       beta: 1, c: buffers.weights + rowRange.lowerBound * n + block.upperBound, ldc: n)
+            BLAS.sgemm(
+                m: rowRange.count, n: n - block.upperBound, k: block.count, alpha: -1,
+                a: buffers.blockErrors + rowRange.lowerBound * blocksize, lda: blocksize,
+                b: buffers.u + block.lowerBound * n + block.upperBound, ldb: n,
+                beta: 1, c: buffers.weights + rowRange.lowerBound * n + block.upperBound, ldc: n)
             progress?(Double(block.upperBound) / Double(n))
             blockStart = block.upperBound
         }
@@ -210,8 +229,9 @@ final class GPTQPass: Sendable {
             let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
             for r in rows {
                 let row = buffers.weights + r * n
-                let quant = MinMaxQuantizer(scale: buffers.scales[group * self.rows + r],
-                                            zero: buffers.zeros[group * self.rows + r], maxq: maxq)
+                let quant = MinMaxQuantizer(
+                    scale: buffers.scales[group * self.rows + r],
+                    zero: buffers.zeros[group * self.rows + r], maxq: maxq)
                 // e = (w − Q(w)) / d_j, s = e²; an outlier keeps w and passes no error on.
                 let wv = row[j]
                 var qv = quant(wv)
@@ -236,10 +256,12 @@ final class GPTQPass: Sendable {
             }
             // At the end of a sub-block, its errors reach the rest of the block in one small product.
             if j + 1 == subEnd && j + 1 < block.upperBound {
-                BLAS.sgemm(m: rows.count, n: block.upperBound - j - 1, k: j + 1 - subStart, alpha: -1,
-                           a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - block.lowerBound), lda: blocksize,
-                           b: buffers.u + subStart * n + j + 1, ldb: n,
-                           beta: 1, c: buffers.weights + rows.lowerBound * n + j + 1, ldc: n)
+                BLAS.sgemm(
+                    m: rows.count, n: block.upperBound - j - 1, k: j + 1 - subStart, alpha: -1,
+                    a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - block.lowerBound),
+                    lda: blocksize,
+                    b: buffers.u + subStart * n + j + 1, ldb: n,
+                    beta: 1, c: buffers.weights + rows.lowerBound * n + j + 1, ldc: n)
             }
         }
         return loss
@@ -249,16 +271,19 @@ final class GPTQPass: Sendable {
     /// outlier candidates by the mean of the others, min–max gives scale and zero, then the second level
     /// quantizes them over blocks of qq_groupsize rows (chunks hold whole blocks).
     func fitGroup(columns: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch) {
-        let len = columns.count, group = columns.lowerBound / groupsize
-        let scales = buffers.scales + group * self.rows, zeros = buffers.zeros + group * self.rows
+        let len = columns.count
+        let group = columns.lowerBound / groupsize
+        let scales = buffers.scales + group * self.rows
+        let zeros = buffers.zeros + group * self.rows
         if config.perchannel {
             for r in rows {
                 let x = buffers.weights + r * n + columns.lowerBound
                 var values = UnsafePointer(x)
                 if usesLeaveOneOut {
-                    let count = LeaveOneOut.candidates(x: x, d: buffers.d + columns.lowerBound, g: len, bits: config.wbits,
-                                                       sym: config.sym, tau: tau, candidate: scratch.candidate,
-                                                       scratch: scratch.errors)
+                    let count = LeaveOneOut.candidates(
+                        x: x, d: buffers.d + columns.lowerBound, g: len, bits: config.wbits,
+                        sym: config.sym, tau: tau, candidate: scratch.candidate,
+                        scratch: scratch.errors)
                     if count > 0 {
                         var sum: Float = 0
                         for k in 0..<len where !scratch.candidate[k] { sum += x[k] }
@@ -267,31 +292,42 @@ final class GPTQPass: Sendable {
                         values = UnsafePointer(scratch.replaced)
                     }
                 }
-                let q = MinMaxQuantizer(fitting: UnsafeBufferPointer(start: values, count: len),
-                                        bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+                let q = MinMaxQuantizer(
+                    fitting: UnsafeBufferPointer(start: values, count: len),
+                    bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
                 scales[r] = q.scale
                 zeros[r] = q.zero
             }
         } else {
-            var lo = Float.infinity, hi = -Float.infinity
+            var lo = Float.infinity
+            var hi = -Float.infinity
             for r in rows {
                 let x = buffers.weights + r * n + columns.lowerBound
-                for k in 0..<len { lo = min(lo, x[k]); hi = max(hi, x[k]) }
+                for k in 0..<len {
+                    lo = min(lo, x[k])
+                    hi = max(hi, x[k])
+                }
             }
-            let q = MinMaxQuantizer(xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
-            for r in rows { scales[r] = q.scale; zeros[r] = q.zero }
+            let q = MinMaxQuantizer(
+                xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+            for r in rows {
+                scales[r] = q.scale
+                zeros[r] = q.zero
+            }
         }
         var b0 = rows.lowerBound
         while b0 < rows.upperBound {
             let b1 = min(b0 + config.qqGroupsize, rows.upperBound)
             let qqIndex = group * qqBlocks + b0 / config.qqGroupsize
             if let bits = config.qqScaleBits, let qqScale = buffers.qqScale {
-                qqScale[qqIndex] = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(start: scales + b0, count: b1 - b0),
-                                                                 bits: bits, sym: false)
+                qqScale[qqIndex] = MinMaxQuantizer.quantizeBlock(
+                    UnsafeMutableBufferPointer(start: scales + b0, count: b1 - b0),
+                    bits: bits, sym: false)
             }
             if config.quantizesZeros, let bits = config.qqZeroBits, let qqZero = buffers.qqZero {
-                qqZero[qqIndex] = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(start: zeros + b0, count: b1 - b0),
-                                                                bits: bits, sym: config.qqZeroSym)
+                qqZero[qqIndex] = MinMaxQuantizer.quantizeBlock(
+                    UnsafeMutableBufferPointer(start: zeros + b0, count: b1 - b0),
+                    bits: bits, sym: config.qqZeroSym)
             }
             b0 = b1
         }

@@ -7,23 +7,25 @@
 // the outlier threshold are relative). A diagonal H (from a llama.cpp importance matrix) and H = I (no
 // calibration data) are the lower-fidelity sources.
 
-
 /// Constructors and checks for the [in, in] Hessian.
 public enum Hessian {
     /// H = 2 XᵀX / n from calibration activations X [n, in].
     public static func fromActivations(_ x: Matrix) throws -> Matrix {
         guard x.rows > 0, x.cols > 0 else {
-            throw SpQRError(.emptyMatrix, "calibration activations are empty (\(x.rows)x\(x.cols)); need at least one row")
+            throw SpQRError(
+                .emptyMatrix, "calibration activations are empty (\(x.rows)x\(x.cols)); need at least one row")
         }
         if let bad = x.firstNonFinite() {
-            throw SpQRError(.nonFinite, "calibration activations hold \(bad.value) at row \(bad.row), column \(bad.col)")
+            throw SpQRError(
+                .nonFinite, "calibration activations hold \(bad.value) at row \(bad.row), column \(bad.col)")
         }
         let n = x.cols
         var h = [Float](repeating: 0, count: n * n)
         x.values.withUnsafeBufferPointer { xp in
             h.withUnsafeMutableBufferPointer { hp in
-                BLAS.sgemm(m: n, n: n, k: x.rows, alpha: 2 / Float(x.rows), a: xp.baseAddress!, lda: n, transA: true,
-                           b: xp.baseAddress!, ldb: n, beta: 0, c: hp.baseAddress!, ldc: n)
+                BLAS.sgemm(
+                    m: n, n: n, k: x.rows, alpha: 2 / Float(x.rows), a: xp.baseAddress!, lda: n, transA: true,
+                    b: xp.baseAddress!, ldb: n, beta: 0, c: hp.baseAddress!, ldc: n)
             }
         }
         return Matrix(rows: n, cols: n, values: h)
@@ -51,27 +53,33 @@ public enum Hessian {
             throw SpQRError(.shapeMismatch, "layer \(layer): the Hessian must be square, got \(h.rows)x\(h.cols)")
         }
         guard h.rows == w.cols else {
-            throw SpQRError(.shapeMismatch,
+            throw SpQRError(
+                .shapeMismatch,
                 "layer \(layer): the Hessian is \(h.rows)x\(h.cols) but the weight has \(w.cols) input columns "
-                + "(W is [out, in] = [\(w.rows), \(w.cols)]); use the Hessian of this layer's input")
+                    + "(W is [out, in] = [\(w.rows), \(w.cols)]); use the Hessian of this layer's input")
         }
         if let bad = w.firstNonFinite() {
-            throw SpQRError(.nonFinite, "layer \(layer): weight holds \(bad.value) at row \(bad.row), column \(bad.col)")
+            throw SpQRError(
+                .nonFinite, "layer \(layer): weight holds \(bad.value) at row \(bad.row), column \(bad.col)")
         }
         if let bad = h.firstNonFinite() {
-            throw SpQRError(.nonFinite, "layer \(layer): Hessian holds \(bad.value) at row \(bad.row), column \(bad.col)")
+            throw SpQRError(
+                .nonFinite, "layer \(layer): Hessian holds \(bad.value) at row \(bad.row), column \(bad.col)")
         }
         let n = h.rows
         try h.values.withUnsafeBufferPointer { p in
             for j in 0..<n where p[j * n + j] <= 0 {
                 if p[j * n + j] < 0 {
-                    throw SpQRError(.notPositiveDefinite,
-                        "layer \(layer): Hessian diagonal entry \(j) is negative (\(p[j * n + j])); a Hessian XᵀX is never negative on its diagonal")
+                    throw SpQRError(
+                        .notPositiveDefinite,
+                        "layer \(layer): Hessian diagonal entry \(j) is negative (\(p[j * n + j])); a Hessian XᵀX is never negative on its diagonal"
+                    )
                 }
                 for k in 0..<n where p[j * n + k] != 0 {
-                    throw SpQRError(.notPositiveDefinite,
+                    throw SpQRError(
+                        .notPositiveDefinite,
                         "layer \(layer): Hessian column \(j) has a zero diagonal but a non-zero entry at (\(j), \(k)), "
-                        + "so it is not positive semi-definite; check that the file holds XᵀX for this layer")
+                            + "so it is not positive semi-definite; check that the file holds XᵀX for this layer")
                 }
             }
         }

@@ -10,7 +10,6 @@
 // P Hd P = Aᵀ A (A upper), U = P A⁻ᵀ P, so U = flip(A⁻¹) where flip reverses the flat column-major array.
 // That is one potrf and one trtri (≈ n³/3 flops each) instead of potrf, potri and potrf.
 
-
 /// Everything GPTQ needs from the Hessian for one (permutation order, percdamp) pair; independent of the
 /// bits, groups and threshold, so slider changes reuse it.
 public struct HessianFactor: Sendable {
@@ -56,28 +55,38 @@ public struct HessianFactor: Sendable {
         var info = a.withUnsafeMutableBufferPointer { BLAS.potrfUpper($0.baseAddress!, n: n) }
         if info != 0 {
             let where_ = info > 0 ? " (it fails at input column \(perm[n - Int(info)]))" : ""
-            throw SpQRError(.notPositiveDefinite,
+            throw SpQRError(
+                .notPositiveDefinite,
                 "layer \(layer): the Hessian is not positive definite after damping with percdamp \(percdamp)\(where_); "
-                + "raise percdamp (for example to 1.0) or check the calibration data")
+                    + "raise percdamp (for example to 1.0) or check the calibration data")
         }
         info = a.withUnsafeMutableBufferPointer { BLAS.trtriUpper($0.baseAddress!, n: n) }
         if info != 0 {
-            throw SpQRError(.notPositiveDefinite,
-                "layer \(layer): the Cholesky factor of the damped Hessian is singular; raise percdamp (for example to 1.0)")
+            throw SpQRError(
+                .notPositiveDefinite,
+                "layer \(layer): the Cholesky factor of the damped Hessian is singular; raise percdamp (for example to 1.0)"
+            )
         }
         // Column-major upper A⁻¹ → row-major U = flip(A⁻¹); clear the untouched lower triangle first.
         a.withUnsafeMutableBufferPointer { ap in
             let p = ap.baseAddress!
             for c in 0..<n { for r in (c + 1)..<max(n, c + 1) { p[r + c * n] = 0 } }
-            var i = 0, j = n * n - 1
-            while i < j { p.swapAt(i, j); i += 1; j -= 1 }
+            var i = 0
+            var j = n * n - 1
+            while i < j {
+                p.swapAt(i, j)
+                i += 1
+                j -= 1
+            }
         }
         var d = [Float](repeating: 0, count: n)
         for j in 0..<n {
             d[j] = a[j * n + j]
             if !(d[j].isFinite && d[j] > 0) {
-                throw SpQRError(.notPositiveDefinite,
-                    "layer \(layer): the inverse Hessian factor is not finite at input column \(perm[j]); raise percdamp (for example to 1.0)")
+                throw SpQRError(
+                    .notPositiveDefinite,
+                    "layer \(layer): the inverse Hessian factor is not finite at input column \(perm[j]); raise percdamp (for example to 1.0)"
+                )
             }
         }
         self.dead = dead

@@ -47,8 +47,11 @@ public struct LayerReport: Sendable, Equatable, Codable {
     /// The report of a run (and optionally its baselines).
     /// - Parameters:
     ///   - sourceBits: bits per weight of the checkpoint's dtype, for the compression ratio against it.
-    public init(layer: String, result: SpQRResult, baselines: Baselines?, equalBits: EqualBitBaselines? = nil, sourceDtype: String? = nil,
-                sourceBits: Double? = nil, seconds: Double? = nil, calibration: String? = nil) {
+    public init(
+        layer: String, result: SpQRResult, baselines: Baselines?, equalBits: EqualBitBaselines? = nil,
+        sourceDtype: String? = nil,
+        sourceBits: Double? = nil, seconds: Double? = nil, calibration: String? = nil
+    ) {
         let f = result.figures
         self.layer = layer
         self.shape = [result.outFeatures, result.inFeatures]

@@ -5,11 +5,11 @@
 // is intercepted by ThreadSanitizer, so `scripts/sanitizers.sh thread` checks the locking for real.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A value that is read and written only while holding its lock.

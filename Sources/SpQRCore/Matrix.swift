@@ -3,6 +3,9 @@
 // Element (r, c) lives at values[r * cols + c]. W is [out, in] (rows are output channels); H is
 // [in, in]. Contiguous storage lets the hot loops run over raw pointers and hand blocks to BLAS.
 
+import Dispatch
+import Foundation
+
 /// A dense, row-major `Float` matrix.
 public struct Matrix: Sendable, Equatable {
     public let rows: Int
@@ -12,7 +15,8 @@ public struct Matrix: Sendable, Equatable {
 
     /// A matrix over existing row-major values; `values.count` must equal `rows * cols`.
     public init(rows: Int, cols: Int, values: [Float]) {
-        precondition(rows >= 0 && cols >= 0 && values.count == rows * cols, "Matrix: \(values.count) values for \(rows)x\(cols)")
+        precondition(
+            rows >= 0 && cols >= 0 && values.count == rows * cols, "Matrix: \(values.count) values for \(rows)x\(cols)")
         self.rows = rows
         self.cols = cols
         self.values = values
@@ -70,7 +74,8 @@ public struct Matrix: Sendable, Equatable {
         values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for r in 0..<rows {
-                    let s = src.baseAddress! + r * cols, d = dst.baseAddress! + r * cols
+                    let s = src.baseAddress! + r * cols
+                    let d = dst.baseAddress! + r * cols
                     for k in 0..<cols { d[k] = s[order[k]] }
                 }
             }
@@ -102,6 +107,3 @@ func unpermuteColumnsInPlace<T: BitwiseCopyable>(_ a: inout [T], rows: Int, cols
         }
     }
 }
-
-import Dispatch
-import Foundation

@@ -30,7 +30,8 @@ public struct MinMaxQuantizer: Sendable, Equatable {
     @inline(__always)
     public init(xmin: Float, xmax: Float, bits: Int, sym: Bool, roundZero: Bool) {
         let maxq = Float((1 << bits) - 1)
-        var lo = xmin, hi = xmax
+        var lo = xmin
+        var hi = xmax
         if sym {
             hi = Swift.max(abs(lo), hi)
             if lo < 0 { lo = -hi }
@@ -52,7 +53,8 @@ public struct MinMaxQuantizer: Sendable, Equatable {
 
     /// Fits the quantizer to the values of `x` (min–max over all of them).
     public init(fitting x: UnsafeBufferPointer<Float>, bits: Int, sym: Bool, roundZero: Bool) {
-        var lo = Float.infinity, hi = -Float.infinity
+        var lo = Float.infinity
+        var hi = -Float.infinity
         for v in x {
             lo = Swift.min(lo, v)
             hi = Swift.max(hi, v)

@@ -22,7 +22,8 @@ public enum OutlierThreshold {
     /// reference); multiply by outlier_threshold to get τ. Computed from W in its original order (a dead
     /// column, zeroed, has no variance). NaN for a single-row layer (no variance).
     public static func scale(weights w: Matrix, factor: HessianFactor) -> Double {
-        let rows = w.rows, cols = w.cols
+        let rows = w.rows
+        let cols = w.cols
         guard rows > 1 else { return .nan }
         var sum = [Double](repeating: 0, count: cols)
         var sumSq = [Double](repeating: 0, count: cols)
@@ -53,15 +54,33 @@ enum LeaveOneOut {
     /// Marks `candidate[k]` for every k with base − loo_k > τ and returns how many were marked.
     /// `g` values at `x`, their d_j at `d`; `scratch` holds at least g floats.
     @inline(__always)
-    static func candidates(x: UnsafePointer<Float>, d: UnsafePointer<Float>, g: Int, bits: Int, sym: Bool,
-                           tau: Float, candidate: UnsafeMutablePointer<Bool>, scratch: UnsafeMutablePointer<Float>) -> Int {
+    static func candidates(
+        x: UnsafePointer<Float>, d: UnsafePointer<Float>, g: Int, bits: Int, sym: Bool,
+        tau: Float, candidate: UnsafeMutablePointer<Bool>, scratch: UnsafeMutablePointer<Float>
+    ) -> Int {
         // Smallest and largest value, their positions, and the runner-up values.
-        var min1 = Float.infinity, min2 = Float.infinity, max1 = -Float.infinity, max2 = -Float.infinity
-        var argMin = 0, argMax = 0
+        var min1 = Float.infinity
+        var min2 = Float.infinity
+        var max1 = -Float.infinity
+        var max2 = -Float.infinity
+        var argMin = 0
+        var argMax = 0
         for j in 0..<g {
             let v = x[j]
-            if v < min1 { min2 = min1; min1 = v; argMin = j } else if v < min2 { min2 = v }
-            if v > max1 { max2 = max1; max1 = v; argMax = j } else if v > max2 { max2 = v }
+            if v < min1 {
+                min2 = min1
+                min1 = v
+                argMin = j
+            } else if v < min2 {
+                min2 = v
+            }
+            if v > max1 {
+                max2 = max1
+                max1 = v
+                argMax = j
+            } else if v > max2 {
+                max2 = v
+            }
         }
         let base = MinMaxQuantizer(xmin: min1, xmax: max1, bits: bits, sym: sym, roundZero: false)
         var baseError: Float = 0

@@ -10,7 +10,6 @@
 // stable); here they are broken by column index, which makes runs reproducible. A rank column that is
 // all zero (a single-row W) cannot be normalised and is left at zero similarity to everything.
 
-
 /// Computes the processing order of the input columns.
 public enum Permutation {
     /// The permutation for `order`: result[k] is the original column processed k-th.
@@ -30,7 +29,8 @@ public enum Permutation {
 
     /// The Spearman greedy chain over the columns of W.
     public static func spearman(_ w: Matrix) -> [Int] {
-        let out = w.rows, n = w.cols
+        let out = w.rows
+        let n = w.cols
         guard n > 2 else { return Array(0..<n) }
         // unit[c * out + r]: centred rank of w[r, c], each column scaled to unit length.
         var unit = [Float](repeating: 0, count: n * out)
@@ -38,7 +38,10 @@ public enum Permutation {
         var idx = [Int](repeating: 0, count: out)
         let mean = Float(out - 1) / 2
         for c in 0..<n {
-            for r in 0..<out { column[r] = w.values[r * n + c]; idx[r] = r }
+            for r in 0..<out {
+                column[r] = w.values[r * n + c]
+                idx[r] = r
+            }
             idx.sort { column[$0] != column[$1] ? column[$0] < column[$1] : $0 < $1 }
             var norm: Float = 0
             for (rank, r) in idx.enumerated() {
@@ -52,8 +55,9 @@ public enum Permutation {
         var s = [Float](repeating: 0, count: n * n)
         unit.withUnsafeBufferPointer { u in
             s.withUnsafeMutableBufferPointer { sp in
-                BLAS.sgemm(m: n, n: n, k: out, alpha: 1, a: u.baseAddress!, lda: out,
-                           b: u.baseAddress!, ldb: out, transB: true, beta: 0, c: sp.baseAddress!, ldc: n)
+                BLAS.sgemm(
+                    m: n, n: n, k: out, alpha: 1, a: u.baseAddress!, lda: out,
+                    b: u.baseAddress!, ldb: out, transB: true, beta: 0, c: sp.baseAddress!, ldc: n)
             }
         }
         var perm = Array(0..<n)

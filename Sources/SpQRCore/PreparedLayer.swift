@@ -37,8 +37,10 @@ public final class PreparedLayer: Sendable {
 
     /// Validates the inputs, factorises the damped, permuted Hessian and computes tr(W H Wᵀ) (unless a
     /// previous preparation of the same W and H passes it in). Both use OpenBLAS's own threads.
-    public init(name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double,
-                weightQuadratic known: Double? = nil) throws {
+    public init(
+        name: String, weights: Matrix, hessian: Matrix, permutationOrder: PermutationOrder, percdamp: Double,
+        weightQuadratic known: Double? = nil
+    ) throws {
         try Hessian.validate(hessian, for: weights, layer: name)
         guard percdamp.isFinite, percdamp >= 0 else {
             throw SpQRError(.invalidSetting, "percdamp must be a non-negative number, got \(percdamp)")
@@ -56,7 +58,8 @@ public final class PreparedLayer: Sendable {
             try HessianFactor(hessian: hessian, perm: perm, percdamp: percdamp, layer: name)
         }
         self.factorisationSeconds = clock.lap()
-        self.weightQuadratic = known ?? BLAS.withThreads(cores) { ErrorFigures.quadraticTrace(weights, hessian: hessian) }
+        self.weightQuadratic =
+            known ?? BLAS.withThreads(cores) { ErrorFigures.quadraticTrace(weights, hessian: hessian) }
         self.denominatorSeconds = clock.lap()
         self.factor = factor
         let n = weights.cols
@@ -67,10 +70,13 @@ public final class PreparedLayer: Sendable {
     }
 
     /// Convenience: prepares with the order and damping of `config`.
-    public convenience init(name: String, weights: Matrix, hessian: Matrix, config: SpQRConfig,
-                            weightQuadratic: Double? = nil) throws {
-        try self.init(name: name, weights: weights, hessian: hessian,
-                      permutationOrder: config.permutationOrder, percdamp: config.percdamp, weightQuadratic: weightQuadratic)
+    public convenience init(
+        name: String, weights: Matrix, hessian: Matrix, config: SpQRConfig,
+        weightQuadratic: Double? = nil
+    ) throws {
+        try self.init(
+            name: name, weights: weights, hessian: hessian,
+            permutationOrder: config.permutationOrder, percdamp: config.percdamp, weightQuadratic: weightQuadratic)
     }
 
     /// Whether a run with `config` can reuse this preparation.
@@ -81,19 +87,22 @@ public final class PreparedLayer: Sendable {
     /// W[rows, perm] with dead columns zeroed: the matrix GPTQ works on, gathered afresh for each run so
     /// that a prepared layer holds no second copy of W.
     func permutedWeights(rows: [Int]?) -> [Float] {
-        let n = weights.cols, m = rows?.count ?? weights.rows
+        let n = weights.cols
+        let m = rows?.count ?? weights.rows
         var out: [Float] = uninitializedArray(m * n)
         let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, m))
         weights.values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 factor.perm.withUnsafeBufferPointer { perm in
                     factor.dead.withUnsafeBufferPointer { dead in
-                        let S = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!)), D = SharedPointer(dst.baseAddress!)
+                        let S = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
+                        let D = SharedPointer(dst.baseAddress!)
                         let P = SharedPointer(UnsafeMutablePointer(mutating: perm.baseAddress!))
                         let Z = SharedPointer(UnsafeMutablePointer(mutating: dead.baseAddress!))
                         DispatchQueue.concurrentPerform(iterations: threads) { t in
                             for k in (t * m / threads)..<((t + 1) * m / threads) {
-                                let s = S.base + (rows?[k] ?? k) * n, d = D.base + k * n
+                                let s = S.base + (rows?[k] ?? k) * n
+                                let d = D.base + k * n
                                 for c in 0..<n { d[c] = Z.base[c] ? 0 : s[P.base[c]] }
                             }
                         }

@@ -20,16 +20,27 @@ public enum RoundToNearest {
                 let j1 = min(j0 + g, n)
                 if config.perchannel {
                     for r in 0..<rows {
-                        let m = MinMaxQuantizer(fitting: UnsafeBufferPointer(rebasing: qp[(r * n + j0)..<(r * n + j1)]),
-                                                bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+                        let m = MinMaxQuantizer(
+                            fitting: UnsafeBufferPointer(rebasing: qp[(r * n + j0)..<(r * n + j1)]),
+                            bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
                         scales[r] = m.scale
                         zeros[r] = m.zero
                     }
                 } else {
-                    var lo = Float.infinity, hi = -Float.infinity
-                    for r in 0..<rows { for c in j0..<j1 { lo = min(lo, qp[r * n + c]); hi = max(hi, qp[r * n + c]) } }
-                    let m = MinMaxQuantizer(xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
-                    for r in 0..<rows { scales[r] = m.scale; zeros[r] = m.zero }
+                    var lo = Float.infinity
+                    var hi = -Float.infinity
+                    for r in 0..<rows {
+                        for c in j0..<j1 {
+                            lo = min(lo, qp[r * n + c])
+                            hi = max(hi, qp[r * n + c])
+                        }
+                    }
+                    let m = MinMaxQuantizer(
+                        xmin: lo, xmax: hi, bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+                    for r in 0..<rows {
+                        scales[r] = m.scale
+                        zeros[r] = m.zero
+                    }
                 }
                 scales.withUnsafeMutableBufferPointer { s in
                     zeros.withUnsafeMutableBufferPointer { z in
@@ -37,10 +48,12 @@ public enum RoundToNearest {
                         while b0 < rows {
                             let b1 = min(b0 + config.qqGroupsize, rows)
                             if let bits = config.qqScaleBits {
-                                _ = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(rebasing: s[b0..<b1]), bits: bits, sym: false)
+                                _ = MinMaxQuantizer.quantizeBlock(
+                                    UnsafeMutableBufferPointer(rebasing: s[b0..<b1]), bits: bits, sym: false)
                             }
                             if config.quantizesZeros, let bits = config.qqZeroBits {
-                                _ = MinMaxQuantizer.quantizeBlock(UnsafeMutableBufferPointer(rebasing: z[b0..<b1]), bits: bits, sym: config.qqZeroSym)
+                                _ = MinMaxQuantizer.quantizeBlock(
+                                    UnsafeMutableBufferPointer(rebasing: z[b0..<b1]), bits: bits, sym: config.qqZeroSym)
                             }
                             b0 = b1
                         }

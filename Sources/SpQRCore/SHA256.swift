@@ -65,13 +65,17 @@ public struct SHA256: @unchecked Sendable {
 
     /// The SHA-256 of a file, read memory-mapped in 4 MiB steps. `progress` gets the bytes of each step;
     /// `cancel` is checked before each step (throws `SpQRError.cancelled`).
-    public static func file(_ path: String, cancel: CancellationToken? = nil,
-                            progress: ((_ bytes: Int) -> Void)? = nil) throws -> String {
+    public static func file(
+        _ path: String, cancel: CancellationToken? = nil,
+        progress: ((_ bytes: Int) -> Void)? = nil
+    ) throws -> String {
         try file(path, stop: { cancel?.isCancelled ?? false }, progress: progress)
     }
 
     /// `file(_:cancel:progress:)` with a general stop condition, checked between chunks of `chunk` bytes.
-    static func file(_ path: String, chunk: Int = 4 << 20, stop: () -> Bool, progress: ((_ bytes: Int) -> Void)?) throws -> String {
+    static func file(_ path: String, chunk: Int = 4 << 20, stop: () -> Bool, progress: ((_ bytes: Int) -> Void)?) throws
+        -> String
+    {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

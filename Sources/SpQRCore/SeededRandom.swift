@@ -20,7 +20,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// A standard normal sample.
     public mutating func gaussian() -> Float {
-        let u = Float(next() >> 40 + 1) / Float(1 << 24), v = Float(next() >> 40) / Float(1 << 24)
+        let u = Float(next() >> 40 + 1) / Float(1 << 24)
+        let v = Float(next() >> 40) / Float(1 << 24)
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 }

@@ -29,11 +29,14 @@ public enum SpQR {
     /// - Parameters:
     ///   - rows: a subset of output rows for a preview; whole second-level blocks give the same numbers for
     ///     those rows as the full run. nil = every row.
-    public static func run(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
-                           cancel: CancellationToken? = nil, progress: ProgressHandler? = nil) throws -> SpQRResult {
+    public static func run(
+        _ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+        cancel: CancellationToken? = nil, progress: ProgressHandler? = nil
+    ) throws -> SpQRResult {
         try config.validate()
         guard layer.matches(config) else {
-            throw SpQRError(.invalidSetting, "internal: layer \(layer.name) was prepared for another permutation order or percdamp")
+            throw SpQRError(
+                .invalidSetting, "internal: layer \(layer.name) was prepared for another permutation order or percdamp")
         }
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
@@ -41,12 +44,14 @@ public enum SpQR {
         var clock = PhaseClock()
         let wp = layer.permutedWeights(rows: rows)
         let tau = layer.tau(for: config)
-        var out = try GPTQ.run(wp: consume wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
-                               cancel: cancel, progress: progress)
+        var out = try GPTQ.run(
+            wp: consume wp, rows: m, factor: layer.factor, config: config, tau: Float(tau),
+            cancel: cancel, progress: progress)
         let gptqSeconds = clock.lap()
         let perm = layer.factor.perm
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
-        let numerator = proxyNumerator(loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
+        let numerator = proxyNumerator(
+            loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
         let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
         let sensitivityConcentration = ErrorFigures.concentration(out.sensitivity)
         let errorConcentration = ErrorFigures.concentration(out.errorContribution)
@@ -61,8 +66,11 @@ public enum SpQR {
         let params = m * n
         guard out.proxyLoss.isFinite, numerator.isFinite, denominator.isFinite else {
             let largest = layer.weights.values.reduce(Float(0)) { max($0, abs($1)) }
-            throw SpQRError(.nonFinite, "layer \(layer.name): the error figures overflow float32 (largest |w| is \(largest)); "
-                + "weights or Hessian entries this large cannot be quantized meaningfully — check the tensor's dtype and scale")
+            throw SpQRError(
+                .nonFinite,
+                "layer \(layer.name): the error figures overflow float32 (largest |w| is \(largest)); "
+                    + "weights or Hessian entries this large cannot be quantized meaningfully — check the tensor's dtype and scale"
+            )
         }
         let share = Double(nOutliers) / Double(max(params, 1))
         let figures = LayerFigures(
@@ -80,13 +88,16 @@ public enum SpQR {
             permutation: perm, statistics: out.statistics,
             sensitivity: out.sensitivity, errorContribution: out.errorContribution,
             proxyLoss: out.proxyLoss, figures: figures,
-            timings: RunTimings(gptqLoop: gptqSeconds, outlierPass: out.groupFitSeconds,
-                                figures: figuresSeconds + denominatorSeconds, proxyDenominator: denominatorSeconds))
+            timings: RunTimings(
+                gptqLoop: gptqSeconds, outlierPass: out.groupFitSeconds,
+                figures: figuresSeconds + denominatorSeconds, proxyDenominator: denominatorSeconds))
     }
 
     /// Round-to-nearest and GPTQ without outliers at the settings of `config`, on the same rows.
-    public static func baselines(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
-                                 cancel: CancellationToken? = nil) throws -> Baselines {
+    public static func baselines(
+        _ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+        cancel: CancellationToken? = nil
+    ) throws -> Baselines {
         try config.validate()
         let rtn = try roundToNearestFigures(layer, config: config, rows: rows, cancel: cancel)
         try cancel?.check()
@@ -103,13 +114,17 @@ public enum SpQR {
 
     /// The bit figures of a baseline at `config` (no outliers) over `rows` × `cols` weights.
     static func baselineBits(_ config: SpQRConfig, rows: Int, cols: Int) -> (avgBits: Double, storageBits: Int) {
-        (BitCost.referenceAverageBits(config, outlierShare: 0),
-         BitCost.storage(withoutOutliers(config), rows: rows, cols: cols, outliers: 0).total)
+        (
+            BitCost.referenceAverageBits(config, outlierShare: 0),
+            BitCost.storage(withoutOutliers(config), rows: rows, cols: cols, outliers: 0).total
+        )
     }
 
     /// Round-to-nearest at the groups, bits and second-level settings of `config`, on the given rows.
-    public static func roundToNearestFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
-                                             cancel: CancellationToken? = nil) throws -> BaselineFigures {
+    public static func roundToNearestFigures(
+        _ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+        cancel: CancellationToken? = nil
+    ) throws -> BaselineFigures {
         let n = layer.weights.cols
         let rowIndices = rows ?? Array(0..<layer.weights.rows)
         let m = rowIndices.count
@@ -122,7 +137,9 @@ public enum SpQR {
         let align = config.qqGroupsize
         let chunkRows = config.perchannel ? align * max(1, (256 + align - 1) / align) : m
         var error: [Float] = uninitializedArray(m * n)
-        var weightNum: Double = 0, weightDen: Double = 0, proxyNum: Double = 0
+        var weightNum: Double = 0
+        var weightDen: Double = 0
+        var proxyNum: Double = 0
         var r0 = 0
         while r0 < m {
             try cancel?.check()
@@ -151,8 +168,10 @@ public enum SpQR {
     }
 
     /// GPTQ with outliers off at the other settings of `config`, on the given rows.
-    public static func gptqWithoutOutliersFigures(_ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
-                                                  cancel: CancellationToken? = nil) throws -> BaselineFigures {
+    public static func gptqWithoutOutliersFigures(
+        _ layer: PreparedLayer, config: SpQRConfig, rows: [Int]? = nil,
+        cancel: CancellationToken? = nil
+    ) throws -> BaselineFigures {
         let g = try run(layer, config: withoutOutliers(config), rows: rows, cancel: cancel)
         let bits = baselineBits(config, rows: g.rowIndices.count, cols: layer.weights.cols)
         return BaselineFigures(
@@ -178,13 +197,16 @@ public enum SpQR {
 
     /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift), with ΔWp = Wp − Qp and Wp the
     /// permuted, dead-zeroed original rows.
-    static func proxyNumerator(loss: Double, original: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double {
+    static func proxyNumerator(loss: Double, original: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double
+    {
         let n = factor.count
-        var live: Double = 0, dead: Double = 0
+        var live: Double = 0
+        var dead: Double = 0
         original.withUnsafeBufferPointer { w in
             qp.withUnsafeBufferPointer { q in
                 for r in 0..<rows {
-                    let wr = w.baseAddress! + r * n, qr = q.baseAddress! + r * n
+                    let wr = w.baseAddress! + r * n
+                    let qr = q.baseAddress! + r * n
                     for k in 0..<n {
                         if factor.dead[k] {
                             dead += Double(qr[k]) * Double(qr[k])

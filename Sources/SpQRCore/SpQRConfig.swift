@@ -85,8 +85,10 @@ public struct SpQRConfig: Sendable, Equatable, Hashable, Codable {
             }
         }
         if !perchannel && outliersEnabled && !simplifiedOutliers {
-            throw SpQRError(.invalidSetting, "outlier detection with the leave-one-out pass needs perchannel (as in the reference); "
-                + "turn on perchannel, use simplified_outliers, or set outlier_threshold to inf")
+            throw SpQRError(
+                .invalidSetting,
+                "outlier detection with the leave-one-out pass needs perchannel (as in the reference); "
+                    + "turn on perchannel, use simplified_outliers, or set outlier_threshold to inf")
         }
     }
 
@@ -94,7 +96,8 @@ public struct SpQRConfig: Sendable, Equatable, Hashable, Codable {
     public func notes(inFeatures: Int) -> [String] {
         var notes: [String] = []
         if let g = groupsize, g > inFeatures {
-            notes.append("groupsize \(g) is larger than the layer's \(inFeatures) input columns: one group per row is used")
+            notes.append(
+                "groupsize \(g) is larger than the layer's \(inFeatures) input columns: one group per row is used")
         }
         return notes
     }

@@ -50,7 +50,8 @@ public struct TensorStatistics: Sendable, Equatable, Codable {
     /// Statistics of accumulated moments; `sampledElements` when they come from a sample.
     public init(_ m: Moments, sampledElements: Int? = nil) {
         let n = Double(max(m.count, 1))
-        let m2 = m.m2 / n, m4 = m.m4 / n
+        let m2 = m.m2 / n
+        let m4 = m.m4 / n
         self.mean = m.mean
         self.std = m2.squareRoot()
         self.maxAbs = m.maxAbs
@@ -70,10 +71,12 @@ public struct TensorStatistics: Sendable, Equatable, Codable {
     /// Statistics of a tensor of `count` elements read through `read` (which returns the elements of a
     /// range whose bounds are multiples of `granularity`, as block-quantized types need), a chunk at a
     /// time: every element when `count` ≤ `exactLimit`, otherwise a sample of about `sampleElements`.
-    public static func streamed(count: Int, granularity: Int = 1, exactLimit: Int = exactLimit,
-                                sampleElements: Int = sampleElements, sampleRuns: Int = sampleRuns,
-                                chunkElements: Int = chunkElements,
-                                read: (Range<Int>) throws -> [Float]) throws -> TensorStatistics {
+    public static func streamed(
+        count: Int, granularity: Int = 1, exactLimit: Int = exactLimit,
+        sampleElements: Int = sampleElements, sampleRuns: Int = sampleRuns,
+        chunkElements: Int = chunkElements,
+        read: (Range<Int>) throws -> [Float]
+    ) throws -> TensorStatistics {
         let g = max(granularity, 1)
         let chunk = max(g, chunkElements / g * g)
         var m = Moments()
@@ -92,13 +95,15 @@ public struct TensorStatistics: Sendable, Equatable, Codable {
         }
         let runs = max(1, sampleRuns)
         let run = max(g, sampleElements / runs / g * g)
-        let blocks = count / g, runBlocks = run / g
+        let blocks = count / g
+        let runBlocks = run / g
         var previousEnd = 0
         for i in 0..<runs {
             // Evenly spaced starts from the first block to the last full run, kept in increasing order
             // and never overlapping.
             let startBlock = runs == 1 ? 0 : max(0, blocks - runBlocks) * i / (runs - 1)
-            let start = max(previousEnd, startBlock * g), end = min(count, start + run)
+            let start = max(previousEnd, startBlock * g)
+            let end = min(count, start + run)
             if start >= end { continue }
             try add(start..<end)
             previousEnd = end
@@ -122,7 +127,8 @@ public struct Moments: Sendable, Equatable {
     /// Adds a chunk: its own moments in two passes, then the merge.
     public mutating func add(_ values: UnsafeBufferPointer<Float>) {
         guard !values.isEmpty else { return }
-        var sum = 0.0, maxAbs = 0.0
+        var sum = 0.0
+        var maxAbs = 0.0
         for v in values {
             sum += Double(v)
             maxAbs = max(maxAbs, Double(abs(v)))
@@ -132,7 +138,8 @@ public struct Moments: Sendable, Equatable {
         chunk.mean = sum / Double(values.count)
         chunk.maxAbs = maxAbs
         for v in values {
-            let d = Double(v) - chunk.mean, d2 = d * d
+            let d = Double(v) - chunk.mean
+            let d2 = d * d
             chunk.m2 += d2
             chunk.m3 += d2 * d
             chunk.m4 += d2 * d2
@@ -143,10 +150,17 @@ public struct Moments: Sendable, Equatable {
     /// Merges the moments of another part of the same stream.
     public mutating func merge(_ b: Moments) {
         guard b.count > 0 else { return }
-        guard count > 0 else { self = b; return }
-        let na = Double(count), nb = Double(b.count), n = na + nb
-        let delta = b.mean - mean, d2 = delta * delta
-        let m4 = self.m4 + b.m4 + d2 * d2 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n)
+        guard count > 0 else {
+            self = b
+            return
+        }
+        let na = Double(count)
+        let nb = Double(b.count)
+        let n = na + nb
+        let delta = b.mean - mean
+        let d2 = delta * delta
+        let m4 =
+            self.m4 + b.m4 + d2 * d2 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n)
             + 6 * d2 * (na * na * b.m2 + nb * nb * m2) / (n * n) + 4 * delta * (na * b.m3 - nb * m3) / n
         let m3 = self.m3 + b.m3 + d2 * delta * na * nb * (na - nb) / (n * n) + 3 * delta * (na * b.m2 - nb * m2) / n
         self.m2 += b.m2 + d2 * na * nb / n
@@ -165,7 +179,8 @@ public enum LayerNames {
     /// `model.layers.3` for `model.layers.3.self_attn.q_proj.weight`; nil for tensors outside blocks.
     public static func block(of name: String) -> String? {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        for i in 0..<max(parts.count - 1, 0) where ["layers", "layer", "h", "blocks", "blk", "block"].contains(parts[i]) {
+        for i in 0..<max(parts.count - 1, 0)
+        where ["layers", "layer", "h", "blocks", "blk", "block"].contains(parts[i]) {
             if Int(parts[i + 1]) != nil { return parts[0...(i + 1)].joined(separator: ".") }
         }
         return nil

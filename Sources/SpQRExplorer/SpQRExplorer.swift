@@ -8,8 +8,11 @@ struct SpQRExplorerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spqr-explorer",
         abstract: "Explore SpQR weight quantization of LLM layers: sensitivity, outliers, error, bits.",
-        subcommands: [ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self, BenchCommand.self,
-                      TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self],
+        subcommands: [
+            ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self,
+            BenchCommand.self,
+            TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self,
+        ],
         defaultSubcommand: ExploreCommand.self)
 }
 

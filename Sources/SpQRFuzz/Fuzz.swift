@@ -8,8 +8,9 @@
 // SIGBUS.
 
 import Foundation
+
 #if !SPQR_LIBFUZZER
-import SpQRCore
+    import SpQRCore
 #endif
 
 enum FuzzTarget: String, CaseIterable {
@@ -25,7 +26,9 @@ enum FuzzTarget: String, CaseIterable {
                 try Self.readTwice(try GGUFCheckpoint(path: path), path)
             case .imatrix:
                 let m = try ImportanceMatrixCalibration(path: path)
-                for (name, v) in m.meanSquares where !v.isEmpty { _ = try m.hessian(forLayer: name, inFeatures: v.count) }
+                for (name, v) in m.meanSquares where !v.isEmpty {
+                    _ = try m.hessian(forLayer: name, inFeatures: v.count)
+                }
             case .npy:
                 let array = try NumpyArray(path: path)
                 let activations = try ActivationsCalibration(path: path)
@@ -84,32 +87,36 @@ func withInputFile(_ bytes: UnsafeRawBufferPointer, _ body: (String) -> Void) {
 }
 
 #if SPQR_LIBFUZZER
-let fuzzTarget: FuzzTarget = {
-    guard let name = ProcessInfo.processInfo.environment["SPQR_FUZZ_TARGET"], let t = FuzzTarget(rawValue: name) else {
-        fatalError("set SPQR_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return t
-}()
+    let fuzzTarget: FuzzTarget = {
+        guard let name = ProcessInfo.processInfo.environment["SPQR_FUZZ_TARGET"], let t = FuzzTarget(rawValue: name)
+        else {
+            fatalError("set SPQR_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return t
+    }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    withInputFile(UnsafeRawBufferPointer(start: data, count: size)) { fuzzTarget.exercise($0) }
-    return 0
-}
-#else
-@main
-enum ReplayInputs {
-    static func main() {
-        let args = CommandLine.arguments.dropFirst()
-        guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
-            FileHandle.standardError.write(Data("usage: spqr-fuzz TARGET FILE… (targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n".utf8))
-            exit(2)
-        }
-        for file in args.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
-            data.withUnsafeBytes { withInputFile($0) { target.exercise($0) } }
-        }
-        print("\(target.rawValue): \(args.count - 1) input(s) read or rejected cleanly")
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+        withInputFile(UnsafeRawBufferPointer(start: data, count: size)) { fuzzTarget.exercise($0) }
+        return 0
     }
-}
+#else
+    @main
+    enum ReplayInputs {
+        static func main() {
+            let args = CommandLine.arguments.dropFirst()
+            guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
+                FileHandle.standardError.write(
+                    Data(
+                        "usage: spqr-fuzz TARGET FILE… (targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n"
+                            .utf8))
+                exit(2)
+            }
+            for file in args.dropFirst() {
+                guard let data = FileManager.default.contents(atPath: file) else { continue }
+                data.withUnsafeBytes { withInputFile($0) { target.exercise($0) } }
+            }
+            print("\(target.rawValue): \(args.count - 1) input(s) read or rejected cleanly")
+        }
+    }
 #endif

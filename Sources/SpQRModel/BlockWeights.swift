@@ -11,7 +11,8 @@ final class BlockWeights {
 
     /// The tensors of a block: Hugging Face name within the block and shape.
     static func parts(_ c: ModelConfig) -> [(name: String, shape: [Int])] {
-        let qw = c.heads * c.headDim, kvw = c.kvHeads * c.headDim
+        let qw = c.heads * c.headDim
+        let kvw = c.kvHeads * c.headDim
         var parts: [(name: String, shape: [Int])] = [
             ("self_attn.q_proj.weight", [qw, c.hidden]), ("self_attn.k_proj.weight", [kvw, c.hidden]),
             ("self_attn.v_proj.weight", [kvw, c.hidden]), ("self_attn.o_proj.weight", [c.hidden, qw]),
@@ -20,7 +21,9 @@ final class BlockWeights {
             ("input_layernorm.weight", [c.hidden]), ("post_attention_layernorm.weight", [c.hidden]),
         ]
         if c.attentionBias {
-            parts += [("self_attn.q_proj.bias", [qw]), ("self_attn.k_proj.bias", [kvw]), ("self_attn.v_proj.bias", [kvw])]
+            parts += [
+                ("self_attn.q_proj.bias", [qw]), ("self_attn.k_proj.bias", [kvw]), ("self_attn.v_proj.bias", [kvw]),
+            ]
         }
         return parts
     }
@@ -28,19 +31,26 @@ final class BlockWeights {
     static func name(_ part: String, block b: Int) -> String { "model.layers.\(b).\(part)" }
 
     init(_ c: ModelConfig) {
-        let qw = c.heads * c.headDim, kvw = c.kvHeads * c.headDim
-        q = FloatBuffer(qw * c.hidden); k = FloatBuffer(kvw * c.hidden); v = FloatBuffer(kvw * c.hidden)
+        let qw = c.heads * c.headDim
+        let kvw = c.kvHeads * c.headDim
+        q = FloatBuffer(qw * c.hidden)
+        k = FloatBuffer(kvw * c.hidden)
+        v = FloatBuffer(kvw * c.hidden)
         o = FloatBuffer(c.hidden * qw)
-        gate = FloatBuffer(c.intermediate * c.hidden); up = FloatBuffer(c.intermediate * c.hidden)
+        gate = FloatBuffer(c.intermediate * c.hidden)
+        up = FloatBuffer(c.intermediate * c.hidden)
         down = FloatBuffer(c.hidden * c.intermediate)
-        attnNorm = FloatBuffer(c.hidden); mlpNorm = FloatBuffer(c.hidden)
+        attnNorm = FloatBuffer(c.hidden)
+        mlpNorm = FloatBuffer(c.hidden)
         qBias = c.attentionBias ? FloatBuffer(qw) : nil
         kBias = c.attentionBias ? FloatBuffer(kvw) : nil
         vBias = c.attentionBias ? FloatBuffer(kvw) : nil
     }
 
     /// Buffers in the order of `parts`.
-    var buffers: [FloatBuffer] { [q, k, v, o, gate, up, down, attnNorm, mlpNorm] + [qBias, kBias, vBias].compactMap { $0 } }
+    var buffers: [FloatBuffer] {
+        [q, k, v, o, gate, up, down, attnNorm, mlpNorm] + [qBias, kBias, vBias].compactMap { $0 }
+    }
 
     func load(block b: Int, from decoder: Decoder) throws {
         for (part, buffer) in zip(Self.parts(decoder.config), buffers) {
@@ -59,10 +69,14 @@ final class BlockScratch {
 
     init(_ c: ModelConfig, rows: Int) {
         self.rows = rows
-        let qw = c.heads * c.headDim, kvw = c.kvHeads * c.headDim
+        let qw = c.heads * c.headDim
+        let kvw = c.kvHeads * c.headDim
         normed = FloatBuffer(rows * c.hidden)
-        q = FloatBuffer(rows * qw); k = FloatBuffer(rows * kvw); v = FloatBuffer(rows * kvw)
+        q = FloatBuffer(rows * qw)
+        k = FloatBuffer(rows * kvw)
+        v = FloatBuffer(rows * kvw)
         attended = FloatBuffer(rows * qw)
-        gate = FloatBuffer(rows * c.intermediate); up = FloatBuffer(rows * c.intermediate)
+        gate = FloatBuffer(rows * c.intermediate)
+        up = FloatBuffer(rows * c.intermediate)
     }
 }

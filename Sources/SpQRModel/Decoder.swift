@@ -47,26 +47,35 @@ public final class Decoder {
         self.checkpoint = checkpoint
         if let gguf = checkpoint as? GGUFCheckpoint {
             config = try ModelConfig.gguf(gguf.file)
-            names = Dictionary(gguf.tensors.map { (GGUFCheckpoint.huggingFaceName($0.storedName), $0.name) }, uniquingKeysWith: { a, _ in a })
+            names = Dictionary(
+                gguf.tensors.map { (GGUFCheckpoint.huggingFaceName($0.storedName), $0.name) },
+                uniquingKeysWith: { a, _ in a })
         } else {
             var isDirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             let dir = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
-            config = try ModelConfig.huggingFace(configPath: ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent("config.json"))
+            config = try ModelConfig.huggingFace(
+                configPath: ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent("config.json"))
             names = Dictionary(checkpoint.tensors.map { ($0.name, $0.name) }, uniquingKeysWith: { a, _ in a })
         }
         let c = config
         if !c.tiedEmbeddings && names["lm_head.weight"] == nil {
-            throw SpQRError(.fileFormat, "\(path): the configuration has a separate output layer but lm_head.weight is missing")
+            throw SpQRError(
+                .fileFormat, "\(path): the configuration has a separate output layer but lm_head.weight is missing")
         }
         for (name, shape) in Self.expectedShapes(c) {
             guard let stored = names[name] else {
-                throw SpQRError(.fileFormat, "\(path): tensor \(name) is missing (a \(c.family) model with \(c.blocks) blocks needs it)")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(path): tensor \(name) is missing (a \(c.family) model with \(c.blocks) blocks needs it)")
             }
             let e = try checkpoint.entry(stored)
             try Self.checkConvertible(e, checkpoint)
             guard e.shape == shape || (shape.count == 1 && e.elementCount == shape[0]) else {
-                throw SpQRError(.shapeMismatch, "\(path): tensor \(name) has shape \(e.shape) but the configuration (hidden \(c.hidden), intermediate \(c.intermediate), heads \(c.heads)/\(c.kvHeads) × \(c.headDim), vocabulary \(c.vocabulary)) implies \(shape)")
+                throw SpQRError(
+                    .shapeMismatch,
+                    "\(path): tensor \(name) has shape \(e.shape) but the configuration (hidden \(c.hidden), intermediate \(c.intermediate), heads \(c.heads)/\(c.kvHeads) × \(c.headDim), vocabulary \(c.vocabulary)) implies \(shape)"
+                )
             }
         }
         embedding = FloatBuffer(c.vocabulary * c.hidden)
@@ -79,7 +88,9 @@ public final class Decoder {
     }
 
     static func expectedShapes(_ c: ModelConfig) -> [(String, [Int])] {
-        var shapes: [(String, [Int])] = [("model.embed_tokens.weight", [c.vocabulary, c.hidden]), ("model.norm.weight", [c.hidden])]
+        var shapes: [(String, [Int])] = [
+            ("model.embed_tokens.weight", [c.vocabulary, c.hidden]), ("model.norm.weight", [c.hidden]),
+        ]
         if !c.tiedEmbeddings { shapes.append(("lm_head.weight", [c.vocabulary, c.hidden])) }
         for b in 0..<c.blocks {
             for part in BlockWeights.parts(c) { shapes.append((BlockWeights.name(part.name, block: b), part.shape)) }
@@ -96,7 +107,10 @@ public final class Decoder {
             convertible = SafetensorsDType(rawValue: e.dtype)?.isFloat ?? false
         }
         guard convertible else {
-            throw SpQRError(.unsupported, "\(checkpoint.path): tensor \(e.name) is stored as \(e.dtype), which cannot be converted to float32 here")
+            throw SpQRError(
+                .unsupported,
+                "\(checkpoint.path): tensor \(e.name) is stored as \(e.dtype), which cannot be converted to float32 here"
+            )
         }
     }
 
@@ -110,16 +124,22 @@ public final class Decoder {
         if b == c.blocks { return [InputSite(name: "lm_head", weights: ["lm_head.weight"], width: c.hidden)] }
         let p = "model.layers.\(b)."
         return [
-            InputSite(name: p + "self_attn.q_proj", weights: ["q_proj", "k_proj", "v_proj"].map { p + "self_attn.\($0).weight" }, width: c.hidden),
-            InputSite(name: p + "self_attn.o_proj", weights: [p + "self_attn.o_proj.weight"], width: c.heads * c.headDim),
-            InputSite(name: p + "mlp.gate_proj", weights: [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"], width: c.hidden),
+            InputSite(
+                name: p + "self_attn.q_proj",
+                weights: ["q_proj", "k_proj", "v_proj"].map { p + "self_attn.\($0).weight" }, width: c.hidden),
+            InputSite(
+                name: p + "self_attn.o_proj", weights: [p + "self_attn.o_proj.weight"], width: c.heads * c.headDim),
+            InputSite(
+                name: p + "mlp.gate_proj", weights: [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"],
+                width: c.hidden),
             InputSite(name: p + "mlp.down_proj", weights: [p + "mlp.down_proj.weight"], width: c.intermediate),
         ]
     }
 
     /// The hidden states [windows·T, hidden] of token windows of equal length (the embedding rows).
     public func embed(_ windows: [[Int]]) throws -> Hidden {
-        let t = windows.first?.count ?? 0, d = config.hidden
+        let t = windows.first?.count ?? 0
+        let d = config.hidden
         guard t > 0, windows.allSatisfy({ $0.count == t }) else {
             throw SpQRError(.invalidSetting, "windows must be non-empty and of equal length")
         }
@@ -137,8 +157,10 @@ public final class Decoder {
 
     /// Runs block `b` over `x` in place, showing each site's input to `observer`; stops between windows
     /// groups when `cancel` is set.
-    public func runBlock(_ b: Int, on x: Hidden, observer: SiteObserver? = nil, cancel: CancellationToken? = nil) throws {
-        let c = config, t = x.length
+    public func runBlock(_ b: Int, on x: Hidden, observer: SiteObserver? = nil, cancel: CancellationToken? = nil) throws
+    {
+        let c = config
+        let t = x.length
         try weights.load(block: b, from: self)
         if rope.length != t {
             let tables = Kernels.ropeTables(positions: t, inverseFrequencies: c.inverseFrequencies())
@@ -146,43 +168,68 @@ public final class Decoder {
         }
         let group = max(1, min(x.windows, BlockScratch.rowBudget / t))
         if scratch == nil || scratch!.rows < group * t { scratch = BlockScratch(c, rows: group * t) }
-        let s = scratch!, w = weights, site = observer.map { _ in sites(block: b) }
-        let qw = c.heads * c.headDim, kvw = c.kvHeads * c.headDim, d = c.hidden
+        let s = scratch!
+        let w = weights
+        let site = observer.map { _ in sites(block: b) }
+        let qw = c.heads * c.headDim
+        let kvw = c.kvHeads * c.headDim
+        let d = c.hidden
         for first in stride(from: 0, to: x.windows, by: group) {
             try cancel?.check()
-            let n = min(group, x.windows - first), rows = n * t
+            let n = min(group, x.windows - first)
+            let rows = n * t
             let xp = x.data.pointer + first * t * d
             Kernels.rmsNorm(xp, rows: rows, cols: d, weight: w.attnNorm.pointer, eps: c.rmsEps, into: s.normed.pointer)
             observer?(site![0], s.normed.pointer, rows)
-            Kernels.linear(s.normed.pointer, rows: rows, inputs: d, weight: w.q.pointer, outputs: qw, bias: w.qBias?.pointer, into: s.q.pointer)
-            Kernels.linear(s.normed.pointer, rows: rows, inputs: d, weight: w.k.pointer, outputs: kvw, bias: w.kBias?.pointer, into: s.k.pointer)
-            Kernels.linear(s.normed.pointer, rows: rows, inputs: d, weight: w.v.pointer, outputs: kvw, bias: w.vBias?.pointer, into: s.v.pointer)
-            Kernels.rope(s.q.pointer, rows: rows, windowLength: t, heads: c.heads, headDim: c.headDim, cos: rope.cos, sin: rope.sin)
-            Kernels.rope(s.k.pointer, rows: rows, windowLength: t, heads: c.kvHeads, headDim: c.headDim, cos: rope.cos, sin: rope.sin)
-            Kernels.attention(q: s.q.pointer, k: s.k.pointer, v: s.v.pointer, windows: n, windowLength: t, heads: c.heads,
-                              kvHeads: c.kvHeads, headDim: c.headDim, slidingWindow: c.slidingWindow, into: s.attended.pointer)
+            Kernels.linear(
+                s.normed.pointer, rows: rows, inputs: d, weight: w.q.pointer, outputs: qw, bias: w.qBias?.pointer,
+                into: s.q.pointer)
+            Kernels.linear(
+                s.normed.pointer, rows: rows, inputs: d, weight: w.k.pointer, outputs: kvw, bias: w.kBias?.pointer,
+                into: s.k.pointer)
+            Kernels.linear(
+                s.normed.pointer, rows: rows, inputs: d, weight: w.v.pointer, outputs: kvw, bias: w.vBias?.pointer,
+                into: s.v.pointer)
+            Kernels.rope(
+                s.q.pointer, rows: rows, windowLength: t, heads: c.heads, headDim: c.headDim, cos: rope.cos,
+                sin: rope.sin)
+            Kernels.rope(
+                s.k.pointer, rows: rows, windowLength: t, heads: c.kvHeads, headDim: c.headDim, cos: rope.cos,
+                sin: rope.sin)
+            Kernels.attention(
+                q: s.q.pointer, k: s.k.pointer, v: s.v.pointer, windows: n, windowLength: t, heads: c.heads,
+                kvHeads: c.kvHeads, headDim: c.headDim, slidingWindow: c.slidingWindow, into: s.attended.pointer)
             observer?(site![1], s.attended.pointer, rows)
-            Kernels.linear(s.attended.pointer, rows: rows, inputs: qw, weight: w.o.pointer, outputs: d, into: xp, accumulate: true)
+            Kernels.linear(
+                s.attended.pointer, rows: rows, inputs: qw, weight: w.o.pointer, outputs: d, into: xp, accumulate: true)
             Kernels.rmsNorm(xp, rows: rows, cols: d, weight: w.mlpNorm.pointer, eps: c.rmsEps, into: s.normed.pointer)
             observer?(site![2], s.normed.pointer, rows)
-            Kernels.linear(s.normed.pointer, rows: rows, inputs: d, weight: w.gate.pointer, outputs: c.intermediate, into: s.gate.pointer)
-            Kernels.linear(s.normed.pointer, rows: rows, inputs: d, weight: w.up.pointer, outputs: c.intermediate, into: s.up.pointer)
+            Kernels.linear(
+                s.normed.pointer, rows: rows, inputs: d, weight: w.gate.pointer, outputs: c.intermediate,
+                into: s.gate.pointer)
+            Kernels.linear(
+                s.normed.pointer, rows: rows, inputs: d, weight: w.up.pointer, outputs: c.intermediate,
+                into: s.up.pointer)
             Kernels.swiglu(s.gate.pointer, s.up.pointer, count: rows * c.intermediate)
             observer?(site![3], s.gate.pointer, rows)
-            Kernels.linear(s.gate.pointer, rows: rows, inputs: c.intermediate, weight: w.down.pointer, outputs: d, into: xp, accumulate: true)
+            Kernels.linear(
+                s.gate.pointer, rows: rows, inputs: c.intermediate, weight: w.down.pointer, outputs: d, into: xp,
+                accumulate: true)
         }
     }
 
     /// The final RMSNorm of window `w`'s hidden states into `normed` [T, hidden].
     public func finalNormed(_ x: Hidden, window w: Int, into normed: UnsafeMutablePointer<Float>) {
-        Kernels.rmsNorm(x.data.pointer + w * x.length * config.hidden, rows: x.length, cols: config.hidden,
-                        weight: finalNorm.pointer, eps: config.rmsEps, into: normed)
+        Kernels.rmsNorm(
+            x.data.pointer + w * x.length * config.hidden, rows: x.length, cols: config.hidden,
+            weight: finalNorm.pointer, eps: config.rmsEps, into: normed)
     }
 
     /// logits [T, vocabulary] of final-normed hidden states [T, hidden].
     public func logits(normed: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
-        Kernels.linear(normed, rows: rows, inputs: config.hidden, weight: (output ?? embedding).pointer,
-                       outputs: config.vocabulary, into: logits)
+        Kernels.linear(
+            normed, rows: rows, inputs: config.hidden, weight: (output ?? embedding).pointer,
+            outputs: config.vocabulary, into: logits)
     }
 }
 

@@ -43,23 +43,30 @@ public enum HessianCollector {
     /// Collects the Hessians of every input site of `model` (each block's four, then the output layer's)
     /// over `windows` and writes them to `path` atomically with `provenance` in the metadata.
     /// `progress(block, blocks)` after every block.
-    public static func collect(_ model: Decoder, windows: [[Int]], provenance: [String: String], to path: String,
-                               cancel: CancellationToken? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
+    public static func collect(
+        _ model: Decoder, windows: [[Int]], provenance: [String: String], to path: String,
+        cancel: CancellationToken? = nil, progress: ((Int, Int) -> Void)? = nil
+    ) throws {
         let c = model.config
         let allSites = (0...c.blocks).flatMap { model.sites(block: $0) }
-        let layers = Dictionary(uniqueKeysWithValues: allSites.flatMap { s in s.weights.map { ($0, "hessian." + s.name) } })
+        let layers = Dictionary(
+            uniqueKeysWithValues: allSites.flatMap { s in s.weights.map { ($0, "hessian." + s.name) } })
         var meta = provenance
         meta["format"] = HessianFileCalibration.formatName
         meta["format_version"] = HessianFileCalibration.formatVersion
-        meta["layers"] = String(decoding: try JSONSerialization.data(withJSONObject: layers, options: [.sortedKeys]), as: UTF8.self)
-        let writer = try SafetensorsStreamWriter(path: path, tensors: allSites.map { ("hessian." + $0.name, [$0.width, $0.width]) }, metadata: meta)
+        meta["layers"] = String(
+            decoding: try JSONSerialization.data(withJSONObject: layers, options: [.sortedKeys]), as: UTF8.self)
+        let writer = try SafetensorsStreamWriter(
+            path: path, tensors: allSites.map { ("hessian." + $0.name, [$0.width, $0.width]) }, metadata: meta)
         let x = try model.embed(windows)
         let scale = 2 / Float(windows.count)
         for b in 0...c.blocks {
             try cancel?.check()
             let sites = model.sites(block: b)
             let sums = Dictionary(uniqueKeysWithValues: sites.map { ($0.name, FloatBuffer($0.width * $0.width)) })
-            let observe: SiteObserver = { site, input, rows in accumulate(input, rows: rows, width: site.width, into: sums[site.name]!) }
+            let observe: SiteObserver = { site, input, rows in
+                accumulate(input, rows: rows, width: site.width, into: sums[site.name]!)
+            }
             if b < c.blocks {
                 try model.runBlock(b, on: x, observer: observe, cancel: cancel)
             } else {
@@ -81,12 +88,14 @@ public enum HessianCollector {
 
     /// S += Xᵀ X for X [rows, width], over the cores in tiles of S's columns.
     static func accumulate(_ x: UnsafePointer<Float>, rows: Int, width: Int, into s: FloatBuffer) {
-        let xs = SendablePointer(x), ss = SendablePointer(s.pointer)
+        let xs = SendablePointer(x)
+        let ss = SendablePointer(s.pointer)
         let parts = Kernels.tiles(width)
         Kernels.parallel(parts.count) { t in
             let cols = parts[t]
-            BLAS.sgemm(m: width, n: cols.count, k: rows, alpha: 1, a: xs.p, lda: width, transA: true,
-                       b: xs.p + cols.lowerBound, ldb: width, beta: 1, c: ss.p + cols.lowerBound, ldc: width)
+            BLAS.sgemm(
+                m: width, n: cols.count, k: rows, alpha: 1, a: xs.p, lda: width, transA: true,
+                b: xs.p + cols.lowerBound, ldb: width, beta: 1, c: ss.p + cols.lowerBound, ldc: width)
         }
     }
 }

@@ -41,7 +41,10 @@ enum Kernels {
 
     /// Runs `body(i)` for i in 0..<count over the cores.
     static func parallel(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        if count == 1 { body(0); return }
+        if count == 1 {
+            body(0)
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: count, execute: body)
     }
 
@@ -52,16 +55,20 @@ enum Kernels {
     }
 
     /// Y [rows, out] = X [rows, in] · Wᵀ (+ bias), W [out, in]; tiles over whichever side is longer.
-    static func linear(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, outputs: Int,
-                       bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, outputs: Int,
+        bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
         let (xs, ws, ys) = (SendablePointer(x), SendablePointer(weight), SendablePointer(y))
         let byRows = rows >= outputs
         let parts = tiles(byRows ? rows : outputs)
         parallel(parts.count) { t in
-            let r = byRows ? parts[t] : 0..<rows, o = byRows ? 0..<outputs : parts[t]
-            BLAS.sgemm(m: r.count, n: o.count, k: inputs, alpha: 1, a: xs.p + r.lowerBound * inputs, lda: inputs,
-                       b: ws.p + o.lowerBound * inputs, ldb: inputs, transB: true,
-                       beta: accumulate ? 1 : 0, c: ys.p + r.lowerBound * outputs + o.lowerBound, ldc: outputs)
+            let r = byRows ? parts[t] : 0..<rows
+            let o = byRows ? 0..<outputs : parts[t]
+            BLAS.sgemm(
+                m: r.count, n: o.count, k: inputs, alpha: 1, a: xs.p + r.lowerBound * inputs, lda: inputs,
+                b: ws.p + o.lowerBound * inputs, ldb: inputs, transB: true,
+                beta: accumulate ? 1 : 0, c: ys.p + r.lowerBound * outputs + o.lowerBound, ldc: outputs)
         }
         if let bias {
             let bs = SendablePointer(bias)
@@ -73,13 +80,16 @@ enum Kernels {
     }
 
     /// Y = RMSNorm(X) ⊙ w row by row (Y may be X).
-    static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: UnsafePointer<Float>, eps: Float,
-                        into y: UnsafeMutablePointer<Float>) {
+    static func rmsNorm(
+        _ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: UnsafePointer<Float>, eps: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
         let (xs, ws, ys) = (SendablePointer(x), SendablePointer(weight), SendablePointer(y))
         let parts = tiles(rows, minimum: 16)
         parallel(parts.count) { t in
             for i in parts[t] {
-                let row = xs.p + i * cols, out = ys.p + i * cols
+                let row = xs.p + i * cols
+                let out = ys.p + i * cols
                 var sum: Float = 0
                 for j in 0..<cols { sum += row[j] * row[j] }
                 let scale = 1 / (sum / Float(cols) + eps).squareRoot()
@@ -90,7 +100,8 @@ enum Kernels {
 
     /// cos and sin tables [positions, D/2] for angle = pos · inv_freq (angle in float32 as transformers forms it).
     static func ropeTables(positions: Int, inverseFrequencies f: [Float]) -> (cos: [Float], sin: [Float]) {
-        var c = [Float](repeating: 0, count: positions * f.count), s = c
+        var c = [Float](repeating: 0, count: positions * f.count)
+        var s = c
         for p in 0..<positions {
             for i in 0..<f.count {
                 let angle = Double(Float(p) * f[i])
@@ -102,9 +113,13 @@ enum Kernels {
     }
 
     /// Rotates every head of X [windows·T, heads·D] in place; a row's position is its index within its window.
-    static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, windowLength: Int, heads: Int, headDim: Int,
-                     cos: [Float], sin: [Float]) {
-        let xs = SendablePointer(x), half = headDim / 2, width = heads * headDim
+    static func rope(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, windowLength: Int, heads: Int, headDim: Int,
+        cos: [Float], sin: [Float]
+    ) {
+        let xs = SendablePointer(x)
+        let half = headDim / 2
+        let width = heads * headDim
         let parts = tiles(rows, minimum: 16)
         cos.withUnsafeBufferPointer { cp in
             sin.withUnsafeBufferPointer { sp in
@@ -115,8 +130,10 @@ enum Kernels {
                         for h in 0..<heads {
                             let v = xs.p + r * width + h * headDim
                             for i in 0..<half {
-                                let cc = c.p[pos * half + i], ss = s.p[pos * half + i]
-                                let a = v[i], b = v[i + half]
+                                let cc = c.p[pos * half + i]
+                                let ss = s.p[pos * half + i]
+                                let a = v[i]
+                                let b = v[i + half]
                                 v[i] = a * cc - b * ss
                                 v[i + half] = b * cc + a * ss
                             }
@@ -145,25 +162,36 @@ enum Kernels {
     /// Query rows per attention block.
     static let causalBlock = 128
 
-    static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, windows: Int, windowLength t: Int,
-                          heads: Int, kvHeads: Int, headDim d: Int, slidingWindow: Int?, into o: UnsafeMutablePointer<Float>) {
+    static func attention(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, windows: Int, windowLength t: Int,
+        heads: Int, kvHeads: Int, headDim d: Int, slidingWindow: Int?, into o: UnsafeMutablePointer<Float>
+    ) {
         let (qs, ks, vs, os) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(o))
-        let qWidth = heads * d, kvWidth = kvHeads * d, group = heads / kvHeads
+        let qWidth = heads * d
+        let kvWidth = kvHeads * d
+        let group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
         parallel(windows * heads) { task in
-            let w = task / heads, h = task % heads, g = h / group
+            let w = task / heads
+            let h = task % heads
+            let g = h / group
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
-            let qh = qs.p + w * t * qWidth + h * d, kh = ks.p + w * t * kvWidth + g * d, vh = vs.p + w * t * kvWidth + g * d
+            let qh = qs.p + w * t * qWidth + h * d
+            let kh = ks.p + w * t * kvWidth + g * d
+            let vh = vs.p + w * t * kvWidth + g * d
             let oh = os.p + w * t * qWidth + h * d
             // Query rows in blocks; a block reads only the keys up to its last row (the causal triangle).
             for r0 in stride(from: 0, to: t, by: causalBlock) {
-                let rows = min(causalBlock, t - r0), keys = r0 + rows
+                let rows = min(causalBlock, t - r0)
+                let keys = r0 + rows
                 let lowest = slidingWindow.map { max(0, r0 - $0 + 1) } ?? 0
-                BLAS.sgemm(m: rows, n: keys - lowest, k: d, alpha: scale, a: qh + r0 * qWidth, lda: qWidth,
-                           b: kh + lowest * kvWidth, ldb: kvWidth, transB: true, beta: 0, c: scores, ldc: t)
+                BLAS.sgemm(
+                    m: rows, n: keys - lowest, k: d, alpha: scale, a: qh + r0 * qWidth, lda: qWidth,
+                    b: kh + lowest * kvWidth, ldb: kvWidth, transB: true, beta: 0, c: scores, ldc: t)
                 for ii in 0..<rows {
-                    let i = r0 + ii, row = scores + ii * t - lowest
+                    let i = r0 + ii
+                    let row = scores + ii * t - lowest
                     let first = slidingWindow.map { max(0, i - $0 + 1) } ?? 0
                     var m = -Float.infinity
                     for j in first...i { m = max(m, row[j]) }
@@ -178,8 +206,10 @@ enum Kernels {
                     for j in first...i { row[j] *= inv }
                     for j in (i + 1)..<keys { row[j] = 0 }
                 }
-                BLAS.sgemm(m: rows, n: d, k: keys - lowest, alpha: 1, a: scores, lda: t, b: vh + lowest * kvWidth, ldb: kvWidth,
-                           beta: 0, c: oh + r0 * qWidth, ldc: qWidth)
+                BLAS.sgemm(
+                    m: rows, n: d, k: keys - lowest, alpha: 1, a: scores, lda: t, b: vh + lowest * kvWidth,
+                    ldb: kvWidth,
+                    beta: 0, c: oh + r0 * qWidth, ldc: qWidth)
             }
         }
     }

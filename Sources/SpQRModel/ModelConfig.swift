@@ -59,13 +59,18 @@ public struct ModelConfig: Sendable, Equatable {
             if let v = file.metadata["\(arch).\(key)"] {
                 if let i = v.intValue { return i }
                 if let a = v.arrayValue, let first = a.count > 0 ? a[0].intValue : nil,
-                   (0..<a.count).allSatisfy({ a[$0].intValue == first }) { return first }
-                throw SpQRError(.unsupported, "\(path): \(arch).\(key) is \(v); per-layer values that differ are not supported")
+                    (0..<a.count).allSatisfy({ a[$0].intValue == first })
+                {
+                    return first
+                }
+                throw SpQRError(
+                    .unsupported, "\(path): \(arch).\(key) is \(v); per-layer values that differ are not supported")
             }
             if let fallback { return fallback }
             throw SpQRError(.fileFormat, "\(path): metadata \(arch).\(key) is missing")
         }
-        let hidden = try int("embedding_length"), heads = try int("attention.head_count")
+        let hidden = try int("embedding_length")
+        let heads = try int("attention.head_count")
         var c = ModelConfig(
             family: arch, blocks: try int("block_count"), hidden: hidden, intermediate: try int("feed_forward_length"),
             heads: heads, kvHeads: try int("attention.head_count_kv", heads),
@@ -75,7 +80,8 @@ public struct ModelConfig: Sendable, Equatable {
             attentionBias: arch == "qwen2", tiedEmbeddings: !file.contains("output.weight"), slidingWindow: nil)
         if let kind = file.metadata["\(arch).rope.scaling.type"]?.stringValue, kind != "none" {
             guard kind == "linear", let f = file.metadata["\(arch).rope.scaling.factor"]?.doubleValue else {
-                throw SpQRError(.unsupported, "\(path): RoPE scaling \"\(kind)\" is not supported (linear and LLaMA 3's are)")
+                throw SpQRError(
+                    .unsupported, "\(path): RoPE scaling \"\(kind)\" is not supported (linear and LLaMA 3's are)")
             }
             c.ropeScaling = .linear(factor: f)
         }
@@ -83,7 +89,8 @@ public struct ModelConfig: Sendable, Equatable {
         let embedding = try file.info("token_embd.weight")
         c.vocabulary = embedding.shape.first ?? 0
         if let v = file.metadata["\(arch).vocab_size"]?.intValue, v != c.vocabulary {
-            throw SpQRError(.fileFormat, "\(path): \(arch).vocab_size is \(v) but token_embd.weight has \(c.vocabulary) rows")
+            throw SpQRError(
+                .fileFormat, "\(path): \(arch).vocab_size is \(v) but token_embd.weight has \(c.vocabulary) rows")
         }
         try c.validate(path)
         return c
@@ -92,7 +99,8 @@ public struct ModelConfig: Sendable, Equatable {
     /// Reads a Hugging Face config.json.
     public static func huggingFace(configPath path: String) throws -> ModelConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpQRError(.io, "\(path): cannot read the model's config.json (it must sit beside the safetensors weights)")
+            throw SpQRError(
+                .io, "\(path): cannot read the model's config.json (it must sit beside the safetensors weights)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw SpQRError(.fileFormat, "\(path): not a JSON object")
@@ -104,12 +112,15 @@ public struct ModelConfig: Sendable, Equatable {
             if let fallback { return fallback }
             throw SpQRError(.fileFormat, "\(path): \"\(key)\" is missing or not an integer")
         }
-        let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
+        let hidden = try int("hidden_size")
+        let heads = try int("num_attention_heads")
         var c = ModelConfig(
-            family: type, blocks: try int("num_hidden_layers"), hidden: hidden, intermediate: try int("intermediate_size"),
+            family: type, blocks: try int("num_hidden_layers"), hidden: hidden,
+            intermediate: try int("intermediate_size"),
             heads: heads, kvHeads: try int("num_key_value_heads", heads),
             headDim: (json["head_dim"] as? Int) ?? (heads > 0 ? hidden / heads : 0), vocabulary: try int("vocab_size"),
-            rmsEps: Float((json["rms_norm_eps"] as? Double) ?? 1e-6), ropeTheta: (json["rope_theta"] as? Double) ?? 10000,
+            rmsEps: Float((json["rms_norm_eps"] as? Double) ?? 1e-6),
+            ropeTheta: (json["rope_theta"] as? Double) ?? 10000,
             ropeScaling: .none, attentionBias: type == "qwen2" || (json["attention_bias"] as? Bool ?? false),
             tiedEmbeddings: json["tie_word_embeddings"] as? Bool ?? false,
             slidingWindow: type == "mistral" ? json["sliding_window"] as? Int : nil)
@@ -123,10 +134,13 @@ public struct ModelConfig: Sendable, Equatable {
             case "default": break
             case "linear": c.ropeScaling = .linear(factor: factor)
             case "llama3":
-                c.ropeScaling = .llama3(factor: factor, lowFreqFactor: scaling["low_freq_factor"] as? Double ?? 1,
-                                        highFreqFactor: scaling["high_freq_factor"] as? Double ?? 4,
-                                        originalContext: Double(scaling["original_max_position_embeddings"] as? Int ?? 8192))
-            default: throw SpQRError(.unsupported, "\(path): RoPE scaling \"\(kind)\" is not supported (linear and llama3 are)")
+                c.ropeScaling = .llama3(
+                    factor: factor, lowFreqFactor: scaling["low_freq_factor"] as? Double ?? 1,
+                    highFreqFactor: scaling["high_freq_factor"] as? Double ?? 4,
+                    originalContext: Double(scaling["original_max_position_embeddings"] as? Int ?? 8192))
+            default:
+                throw SpQRError(
+                    .unsupported, "\(path): RoPE scaling \"\(kind)\" is not supported (linear and llama3 are)")
             }
         }
         if (json["hidden_act"] as? String).map({ $0 != "silu" }) == true {
@@ -137,15 +151,23 @@ public struct ModelConfig: Sendable, Equatable {
     }
 
     func validate(_ path: String) throws {
-        let dims: [(String, Int)] = [("blocks", blocks), ("hidden size", hidden), ("intermediate size", intermediate),
-                                     ("heads", heads), ("KV heads", kvHeads), ("head dim", headDim), ("vocabulary", vocabulary)]
-        for (name, v) in dims where v <= 0 { throw SpQRError(.fileFormat, "\(path): the \(name) is \(v); it must be positive") }
+        let dims: [(String, Int)] = [
+            ("blocks", blocks), ("hidden size", hidden), ("intermediate size", intermediate),
+            ("heads", heads), ("KV heads", kvHeads), ("head dim", headDim), ("vocabulary", vocabulary),
+        ]
+        for (name, v) in dims where v <= 0 {
+            throw SpQRError(.fileFormat, "\(path): the \(name) is \(v); it must be positive")
+        }
         guard heads % kvHeads == 0 else {
             throw SpQRError(.fileFormat, "\(path): \(heads) attention heads are not a multiple of \(kvHeads) KV heads")
         }
-        guard headDim % 2 == 0 else { throw SpQRError(.fileFormat, "\(path): head dim \(headDim) is odd; RoPE needs pairs") }
+        guard headDim % 2 == 0 else {
+            throw SpQRError(.fileFormat, "\(path): head dim \(headDim) is odd; RoPE needs pairs")
+        }
         if case .divisors(let d) = ropeScaling, d.count != headDim / 2 {
-            throw SpQRError(.fileFormat, "\(path): rope_freqs.weight has \(d.count) values; head dim \(headDim) needs \(headDim / 2)")
+            throw SpQRError(
+                .fileFormat,
+                "\(path): rope_freqs.weight has \(d.count) values; head dim \(headDim) needs \(headDim / 2)")
         }
     }
 
@@ -162,7 +184,8 @@ public struct ModelConfig: Sendable, Equatable {
             case .divisors(let d): return f / d[i]
             case .llama3(let factor, let low, let high, let original):
                 let wavelen = 2 * Double.pi / Double(f)
-                let lowWavelen = original / low, highWavelen = original / high
+                let lowWavelen = original / low
+                let highWavelen = original / high
                 if wavelen < highWavelen { return f }
                 if wavelen > lowWavelen { return f / Float(factor) }
                 let smooth = Float((original / wavelen - low) / (high - low))

@@ -23,7 +23,9 @@ public struct PerplexityResult: Sendable {
     public var top1Agreements = 0
 
     public var ppl: Double { Foundation.exp(windowNLL.reduce(0, +) / Double(max(1, windowNLL.count))) }
-    public var basePPL: Double? { baseWindowNLL.isEmpty ? nil : Foundation.exp(baseWindowNLL.reduce(0, +) / Double(baseWindowNLL.count)) }
+    public var basePPL: Double? {
+        baseWindowNLL.isEmpty ? nil : Foundation.exp(baseWindowNLL.reduce(0, +) / Double(baseWindowNLL.count))
+    }
     public var klMean: Double? { kl.isEmpty ? nil : kl.reduce(0, +) / Double(kl.count) }
     public var klP99: Double? { kl.isEmpty ? nil : Perplexity.percentile(kl, 0.99) }
     public var top1Agreement: Double? { kl.isEmpty ? nil : Double(top1Agreements) / Double(kl.count) }
@@ -41,7 +43,8 @@ public enum Perplexity {
     public static func percentile(_ values: [Double], _ q: Double) -> Double {
         let s = values.sorted()
         let x = q * Double(s.count - 1)
-        let lo = Int(x.rounded(.down)), hi = min(lo + 1, s.count - 1)
+        let lo = Int(x.rounded(.down))
+        let hi = min(lo + 1, s.count - 1)
         return s[lo] + (s[hi] - s[lo]) * (x - Double(lo))
     }
 
@@ -51,23 +54,31 @@ public enum Perplexity {
 
     /// Evaluates `model` (and `base`, when given) on `windows`; `progress(done, total)` after every block of
     /// a batch and every window scored, `done` counting windows (fractional inside a batch).
-    public static func evaluate(_ model: Decoder, base: Decoder? = nil, windows: [[Int]], cancel: CancellationToken? = nil,
-                                progress: ((Double, Int) -> Void)? = nil) throws -> PerplexityResult {
+    public static func evaluate(
+        _ model: Decoder, base: Decoder? = nil, windows: [[Int]], cancel: CancellationToken? = nil,
+        progress: ((Double, Int) -> Void)? = nil
+    ) throws -> PerplexityResult {
         let t = windows.first?.count ?? 0
         guard t > 1 else { throw SpQRError(.invalidSetting, "no window to evaluate (windows need at least 2 tokens)") }
         if let base, base.config.vocabulary != model.config.vocabulary {
-            throw SpQRError(.invalidSetting, "\(base.path) has a vocabulary of \(base.config.vocabulary) tokens but \(model.path) has \(model.config.vocabulary); KL needs the same tokens")
+            throw SpQRError(
+                .invalidSetting,
+                "\(base.path) has a vocabulary of \(base.config.vocabulary) tokens but \(model.path) has \(model.config.vocabulary); KL needs the same tokens"
+            )
         }
         var result = PerplexityResult(windows: windows.count, seqlen: t, windowNLL: [])
         let v = model.config.vocabulary
-        let logits = FloatBuffer(t * v), baseLogits = base.map { _ in FloatBuffer(t * v) }
+        let logits = FloatBuffer(t * v)
+        let baseLogits = base.map { _ in FloatBuffer(t * v) }
         let batch = batchSize(seqlen: t)
         for first in stride(from: 0, to: windows.count, by: batch) {
             let group = Array(windows[first..<min(windows.count, first + batch)])
             // The blocks count for 90% of a batch's work, scoring its windows for the rest.
             let models = base == nil ? 1.0 : 2.0
             let report = { (m: Int, b: Int, blocks: Int) in
-                progress?(Double(first) + 0.9 * Double(group.count) * (Double(m) + Double(b) / Double(blocks)) / models, windows.count)
+                progress?(
+                    Double(first) + 0.9 * Double(group.count) * (Double(m) + Double(b) / Double(blocks)) / models,
+                    windows.count)
             }
             let x = try hidden(model, group, cancel) { report(0, $0, $1) }
             let bx = try base.map { try hidden($0, group, cancel) { report(1, $0, $1) } }
@@ -82,7 +93,8 @@ public enum Perplexity {
                     result.kl += scores.kl
                     result.top1Agreements += scores.agreements
                 }
-                let scored = w + 1 == group.count ? Double(group.count) : Double(group.count) * 0.9 + 0.1 * Double(w + 1)
+                let scored =
+                    w + 1 == group.count ? Double(group.count) : Double(group.count) * 0.9 + 0.1 * Double(w + 1)
                 progress?(Double(first) + scored, windows.count)
             }
         }
@@ -90,8 +102,10 @@ public enum Perplexity {
     }
 
     /// The final hidden states of a group of windows.
-    static func hidden(_ model: Decoder, _ windows: [[Int]], _ cancel: CancellationToken?,
-                       blockDone: (Int, Int) -> Void = { _, _ in }) throws -> Hidden {
+    static func hidden(
+        _ model: Decoder, _ windows: [[Int]], _ cancel: CancellationToken?,
+        blockDone: (Int, Int) -> Void = { _, _ in }
+    ) throws -> Hidden {
         let x = try model.embed(windows)
         for b in 0..<model.config.blocks {
             try model.runBlock(b, on: x, cancel: cancel)
@@ -108,16 +122,23 @@ public enum Perplexity {
 
     /// Per-window figures from the logits of one window (and the base model's).
     static func score(_ logits: FloatBuffer, _ base: FloatBuffer?, tokens: [Int], vocabulary v: Int)
-        -> (nll: Double, baseNLL: Double?, kl: [Double], agreements: Int) {
+        -> (nll: Double, baseNLL: Double?, kl: [Double], agreements: Int)
+    {
         let n = tokens.count - 1
-        var nll = [Double](repeating: 0, count: n), baseNLL = nll, kl = nll
+        var nll = [Double](repeating: 0, count: n)
+        var baseNLL = nll
+        var kl = nll
         var agree = [Bool](repeating: false, count: n)
-        let lp = SendablePointer(logits.pointer), bp = base.map { SendablePointer($0.pointer) }
+        let lp = SendablePointer(logits.pointer)
+        let bp = base.map { SendablePointer($0.pointer) }
         nll.withUnsafeMutableBufferPointer { nllp in
             baseNLL.withUnsafeMutableBufferPointer { bnllp in
                 kl.withUnsafeMutableBufferPointer { klp in
                     agree.withUnsafeMutableBufferPointer { ap in
-                        let (np, bnp, kp) = (SharedDoubles(nllp.baseAddress!), SharedDoubles(bnllp.baseAddress!), SharedDoubles(klp.baseAddress!))
+                        let (np, bnp, kp) = (
+                            SharedDoubles(nllp.baseAddress!), SharedDoubles(bnllp.baseAddress!),
+                            SharedDoubles(klp.baseAddress!)
+                        )
                         let agreeP = SharedBools(ap.baseAddress!)
                         let parts = Kernels.tiles(n, minimum: 16)
                         Kernels.parallel(parts.count) { t in
@@ -149,13 +170,23 @@ public enum Perplexity {
 
     /// log Σ exp(z) (in double) and the index of the largest value.
     static func logSumExp(_ z: UnsafePointer<Float>, _ v: Int) -> (Double, Int) {
-        var m = z[0], top = 0
-        for j in 1..<v where z[j] > m { m = z[j]; top = j }
+        var m = z[0]
+        var top = 0
+        for j in 1..<v where z[j] > m {
+            m = z[j]
+            top = j
+        }
         var s = 0.0
         for j in 0..<v { s += Double(Foundation.exp(z[j] - m)) }
         return (Double(m) + Foundation.log(s), top)
     }
 }
 
-struct SharedDoubles: @unchecked Sendable { let p: UnsafeMutablePointer<Double>; init(_ p: UnsafeMutablePointer<Double>) { self.p = p } }
-struct SharedBools: @unchecked Sendable { let p: UnsafeMutablePointer<Bool>; init(_ p: UnsafeMutablePointer<Bool>) { self.p = p } }
+struct SharedDoubles: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Double>
+    init(_ p: UnsafeMutablePointer<Double>) { self.p = p }
+}
+struct SharedBools: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Bool>
+    init(_ p: UnsafeMutablePointer<Bool>) { self.p = p }
+}

@@ -11,7 +11,8 @@ import SpQRCore
 public enum Throughput {
     /// Floating-point operations of the matrix products for one token of a window of `seqlen`.
     public static func flopsPerToken(_ c: ModelConfig, seqlen: Int) -> Double {
-        let qw = c.heads * c.headDim, kvw = c.kvHeads * c.headDim
+        let qw = c.heads * c.headDim
+        let kvw = c.kvHeads * c.headDim
         let block = c.hidden * (qw + 2 * kvw) + qw * c.hidden + 3 * c.hidden * c.intermediate
         let linear = Double(c.blocks * block + c.vocabulary * c.hidden)
         return 2 * linear + 4 * Double(c.blocks * qw * seqlen)
@@ -19,9 +20,14 @@ public enum Throughput {
 
     /// The sgemm rate in FLOP/s on all cores (n³ products tiled as the forward pass tiles them; best of `repeats`).
     public static func sgemmRate(n: Int = 2048, repeats: Int = 3) -> Double {
-        let a = FloatBuffer(n * n), b = FloatBuffer(n * n), c = FloatBuffer(n * n)
+        let a = FloatBuffer(n * n)
+        let b = FloatBuffer(n * n)
+        let c = FloatBuffer(n * n)
         var rng = SeededRandom(seed: 1)
-        for i in 0..<(n * n) { a.pointer[i] = rng.gaussian(); b.pointer[i] = rng.gaussian() }
+        for i in 0..<(n * n) {
+            a.pointer[i] = rng.gaussian()
+            b.pointer[i] = rng.gaussian()
+        }
         var best = Double.infinity
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds

@@ -2,6 +2,7 @@
 // chosen, on real sample layers and seeded synthetic ones; the pipeline reports progress and cancels.
 
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Equal-bit baselines")
@@ -12,7 +13,8 @@ struct EqualBitBaselinesTests {
         let e = try #require(m.equalBitBaselines)
         let budget = m.result.figures.avgBits
         #expect(e.budget == budget)
-        let rtn = try #require(e.rtn), gptq = try #require(e.gptq)
+        let rtn = try #require(e.rtn)
+        let gptq = try #require(e.gptq)
         let p = try measurement.prepare(for: config)
         let grid = EqualBitSearch.grid(around: config)
         let within = grid.filter { BitCost.referenceAverageBits($0, outlierShare: 0) <= budget }
@@ -21,13 +23,19 @@ struct EqualBitBaselinesTests {
             #expect(chosen.figures.avgBits <= budget)
             #expect(chosen.figures.avgBits == BitCost.referenceAverageBits(chosen.settings, outlierShare: 0))
             #expect(!chosen.settings.outliersEnabled)
-            #expect(chosen.settings.permutationOrder == config.permutationOrder && chosen.settings.percdamp == config.percdamp)
+            #expect(
+                chosen.settings.permutationOrder == config.permutationOrder
+                    && chosen.settings.percdamp == config.percdamp)
         }
         for c in within {
             let r = try SpQR.roundToNearestFigures(p, config: c)
             let g = try SpQR.gptqWithoutOutliersFigures(p, config: c)
-            #expect(r.relProxyError >= rtn.figures.relProxyError, "round-to-nearest \(c.wbits) bits, groupsize \(String(describing: c.groupsize))")
-            #expect(g.relProxyError >= gptq.figures.relProxyError, "GPTQ \(c.wbits) bits, groupsize \(String(describing: c.groupsize))")
+            #expect(
+                r.relProxyError >= rtn.figures.relProxyError,
+                "round-to-nearest \(c.wbits) bits, groupsize \(String(describing: c.groupsize))")
+            #expect(
+                g.relProxyError >= gptq.figures.relProxyError,
+                "GPTQ \(c.wbits) bits, groupsize \(String(describing: c.groupsize))")
         }
         // The chosen figures are those of running the chosen settings.
         #expect(try SpQR.gptqWithoutOutliersFigures(p, config: gptq.settings) == gptq.figures)
@@ -36,16 +44,21 @@ struct EqualBitBaselinesTests {
         #expect(measurement.factorisations == 1)
     }
 
-    @Test("sample layers: within SpQR's bits and the best of the grid", arguments: [
-        "encoder.layer.3.attention.self.query.weight", "encoder.layer.3.attention.self.value.weight",
-    ])
+    @Test(
+        "sample layers: within SpQR's bits and the best of the grid",
+        arguments: [
+            "encoder.layer.3.attention.self.query.weight", "encoder.layer.3.attention.self.value.weight",
+        ])
     func sampleLayers(_ layer: String) throws {
         let checkpoint = try ModelFiles.openCheckpoint("\(samplesDirectory)/all-minilm-l6-v2.block3.safetensors")
-        let calibration = try ModelFiles.openCalibration(hessians: "\(samplesDirectory)/all-minilm-l6-v2.block3.hessians.safetensors")
-        try Self.checkSearch(LayerMeasurement(checkpoint: checkpoint, layer: layer, calibration: calibration), SpQRConfig())
+        let calibration = try ModelFiles.openCalibration(
+            hessians: "\(samplesDirectory)/all-minilm-l6-v2.block3.hessians.safetensors")
+        try Self.checkSearch(
+            LayerMeasurement(checkpoint: checkpoint, layer: layer, calibration: calibration), SpQRConfig())
     }
 
-    @Test("seeded synthetic layers: within SpQR's bits and the best of the grid", arguments: [(11, 3), (12, 4), (13, 2)])
+    @Test(
+        "seeded synthetic layers: within SpQR's bits and the best of the grid", arguments: [(11, 3), (12, 4), (13, 2)])
     func syntheticLayers(_ seed: UInt64, _ wbits: Int) throws {
         let l = syntheticLayer(out: 64, in: 128, seed: seed)
         var config = SpQRConfig()
@@ -71,7 +84,10 @@ struct EqualBitBaselinesTests {
         let started = Locked(false)
         #expect(throws: SpQRError.self) {
             try m.measure(SpQRConfig(), steps: [.fullLayer, .equalBitBaselines], cancel: token) { phase, f in
-                if phase == .equalBitBaselines && f > 0 { token.cancel(); started.withLock { $0 = true } }
+                if phase == .equalBitBaselines && f > 0 {
+                    token.cancel()
+                    started.withLock { $0 = true }
+                }
             }
         }
         #expect(started.withLock { $0 })

@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
@@ -32,8 +33,11 @@ func ggufString(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf
 
 /// A GGUF file: header, key-value pairs given as raw bytes (key, type, value), tensor infos, padding to
 /// `alignment`, then `data`.
-func ggufBytes(version: UInt32 = 3, kv: [[UInt8]] = [], tensors: [(name: String, dims: [UInt64], type: UInt32, offset: UInt64)] = [],
-               alignment: Int = 32, data: [UInt8] = []) -> [UInt8] {
+func ggufBytes(
+    version: UInt32 = 3, kv: [[UInt8]] = [],
+    tensors: [(name: String, dims: [UInt64], type: UInt32, offset: UInt64)] = [],
+    alignment: Int = 32, data: [UInt8] = []
+) -> [UInt8] {
     var out = Array("GGUF".utf8) + le(version) + le(UInt64(tensors.count)) + le(UInt64(kv.count))
     for pair in kv { out += pair }
     for t in tensors {

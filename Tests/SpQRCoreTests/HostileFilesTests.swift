@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Hostile files")

@@ -3,36 +3,39 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Layer discovery")
 struct LayerDiscoveryTests {
-    @Test("input sites: siblings that read the same input name the first of them", arguments: [
-        ("model.layers.2.self_attn.q_proj.weight", "model.layers.2.self_attn.q_proj"),
-        ("model.layers.2.self_attn.v_proj.weight", "model.layers.2.self_attn.q_proj"),
-        ("model.layers.2.self_attn.o_proj.weight", "model.layers.2.self_attn.o_proj"),
-        ("model.layers.2.mlp.up_proj.weight", "model.layers.2.mlp.gate_proj"),
-        ("model.layers.2.mlp.down_proj.weight", "model.layers.2.mlp.down_proj"),
-        ("encoder.layer.0.attention.self.key.weight", "encoder.layer.0.attention.self.query"),
-        ("encoder.layer.0.attention.output.dense.weight", "encoder.layer.0.attention.output.dense"),
-        ("encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.intermediate.dense"),
-        ("transformer.layer.1.attention.v_lin.weight", "transformer.layer.1.attention.q_lin"),
-        ("encoder.layer.1.attention.self.value_proj.weight", "encoder.layer.1.attention.self.query_proj"),
-        ("encoder.block.0.layer.0.SelfAttention.v.weight", "encoder.block.0.layer.0.SelfAttention.q"),
-        ("decoder.block.0.layer.1.EncDecAttention.v.weight", "decoder.block.0.layer.1.EncDecAttention.k"),
-        ("decoder.block.0.layer.1.EncDecAttention.q.weight", "decoder.block.0.layer.1.EncDecAttention.q"),
-        ("model.decoder.layers.0.encoder_attn.v_proj.weight", "model.decoder.layers.0.encoder_attn.k_proj"),
-        ("model.decoder.layers.0.encoder_attn.q_proj.weight", "model.decoder.layers.0.encoder_attn.q_proj"),
-        ("transformer.h.0.attn.k_proj.weight", "transformer.h.0.attn.q_proj"),
-        ("transformer.h.0.attn.attention.v_proj.weight", "transformer.h.0.attn.attention.q_proj"),
-        ("model.layers.0.block_sparse_moe.experts.3.w3.weight", "model.layers.0.block_sparse_moe.experts.3.w1"),
-        ("model.layers.0.block_sparse_moe.experts.3.w2.weight", "model.layers.0.block_sparse_moe.experts.3.w2"),
-        ("model.layers.0.mlp.experts.7.up_proj.weight", "model.layers.0.mlp.experts.7.gate_proj"),
-        ("transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_attn"),
-        ("blk.4.attn_v.weight", "blk.4.attn_q"),
-        ("blk.4.ffn_up.weight", "blk.4.ffn_gate"),
-        ("blk.4.ffn_up_shexp.weight", "blk.4.ffn_gate_shexp"),
-    ])
+    @Test(
+        "input sites: siblings that read the same input name the first of them",
+        arguments: [
+            ("model.layers.2.self_attn.q_proj.weight", "model.layers.2.self_attn.q_proj"),
+            ("model.layers.2.self_attn.v_proj.weight", "model.layers.2.self_attn.q_proj"),
+            ("model.layers.2.self_attn.o_proj.weight", "model.layers.2.self_attn.o_proj"),
+            ("model.layers.2.mlp.up_proj.weight", "model.layers.2.mlp.gate_proj"),
+            ("model.layers.2.mlp.down_proj.weight", "model.layers.2.mlp.down_proj"),
+            ("encoder.layer.0.attention.self.key.weight", "encoder.layer.0.attention.self.query"),
+            ("encoder.layer.0.attention.output.dense.weight", "encoder.layer.0.attention.output.dense"),
+            ("encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.intermediate.dense"),
+            ("transformer.layer.1.attention.v_lin.weight", "transformer.layer.1.attention.q_lin"),
+            ("encoder.layer.1.attention.self.value_proj.weight", "encoder.layer.1.attention.self.query_proj"),
+            ("encoder.block.0.layer.0.SelfAttention.v.weight", "encoder.block.0.layer.0.SelfAttention.q"),
+            ("decoder.block.0.layer.1.EncDecAttention.v.weight", "decoder.block.0.layer.1.EncDecAttention.k"),
+            ("decoder.block.0.layer.1.EncDecAttention.q.weight", "decoder.block.0.layer.1.EncDecAttention.q"),
+            ("model.decoder.layers.0.encoder_attn.v_proj.weight", "model.decoder.layers.0.encoder_attn.k_proj"),
+            ("model.decoder.layers.0.encoder_attn.q_proj.weight", "model.decoder.layers.0.encoder_attn.q_proj"),
+            ("transformer.h.0.attn.k_proj.weight", "transformer.h.0.attn.q_proj"),
+            ("transformer.h.0.attn.attention.v_proj.weight", "transformer.h.0.attn.attention.q_proj"),
+            ("model.layers.0.block_sparse_moe.experts.3.w3.weight", "model.layers.0.block_sparse_moe.experts.3.w1"),
+            ("model.layers.0.block_sparse_moe.experts.3.w2.weight", "model.layers.0.block_sparse_moe.experts.3.w2"),
+            ("model.layers.0.mlp.experts.7.up_proj.weight", "model.layers.0.mlp.experts.7.gate_proj"),
+            ("transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_attn"),
+            ("blk.4.attn_v.weight", "blk.4.attn_q"),
+            ("blk.4.ffn_up.weight", "blk.4.ffn_gate"),
+            ("blk.4.ffn_up_shexp.weight", "blk.4.ffn_gate_shexp"),
+        ])
     func inputSites(_ name: String, _ site: String) {
         #expect(LayerDiscovery.inputSite(of: name) == site)
     }
@@ -42,16 +45,23 @@ struct LayerDiscoveryTests {
         let c = try ModelFiles.openCheckpoint("\(fixtures)/llama-tiny.gguf")
         let blocks = LayerDiscovery.blocks(c)
         #expect(blocks.map(\.name) == ["model.layers.0", "model.layers.1", nil])
-        #expect(blocks[0].layers.map(\.name) == ["down_proj", "gate_proj", "up_proj", "k_proj", "o_proj", "q_proj", "v_proj"].map {
-            "model.layers.0.\($0.hasSuffix("proj") && ["down_proj", "gate_proj", "up_proj"].contains($0) ? "mlp" : "self_attn").\($0).weight"
-        })
-        #expect(blocks[0].sharedInputs == [
-            ["model.layers.0.mlp.gate_proj.weight", "model.layers.0.mlp.up_proj.weight"],
-            ["model.layers.0.self_attn.k_proj.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.v_proj.weight"],
-        ])
+        #expect(
+            blocks[0].layers.map(\.name)
+                == ["down_proj", "gate_proj", "up_proj", "k_proj", "o_proj", "q_proj", "v_proj"].map {
+                    "model.layers.0.\($0.hasSuffix("proj") && ["down_proj", "gate_proj", "up_proj"].contains($0) ? "mlp" : "self_attn").\($0).weight"
+                })
+        #expect(
+            blocks[0].sharedInputs == [
+                ["model.layers.0.mlp.gate_proj.weight", "model.layers.0.mlp.up_proj.weight"],
+                [
+                    "model.layers.0.self_attn.k_proj.weight", "model.layers.0.self_attn.q_proj.weight",
+                    "model.layers.0.self_attn.v_proj.weight",
+                ],
+            ])
         let k = try #require(blocks[0].layers.first { $0.name.hasSuffix("k_proj.weight") })
         #expect(k.inputSite == "model.layers.0.self_attn.q_proj")
-        #expect(k.sharesInputWith == ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.v_proj.weight"])
+        #expect(
+            k.sharesInputWith == ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.v_proj.weight"])
         #expect(k.entry.storedName == "blk.0.attn_k.weight")
         #expect(blocks[1].layers.count == 2 && blocks[1].sharedInputs.count == 1)
         #expect(blocks[2].layers.map(\.name) == ["lm_head.weight", "model.embed_tokens.weight"])
@@ -66,7 +76,13 @@ struct LayerDiscoveryTests {
         let blocks = LayerDiscovery.blocks(c)
         let block = try #require(blocks.first { $0.name == "encoder.layer.3" })
         #expect(block.layers.count == 6)
-        #expect(block.sharedInputs == [["encoder.layer.3.attention.self.key.weight", "encoder.layer.3.attention.self.query.weight", "encoder.layer.3.attention.self.value.weight"]])
+        #expect(
+            block.sharedInputs == [
+                [
+                    "encoder.layer.3.attention.self.key.weight", "encoder.layer.3.attention.self.query.weight",
+                    "encoder.layer.3.attention.self.value.weight",
+                ]
+            ])
         // The sample's Hessian file names the same sites.
         let h = try HessianFileCalibration(path: "\(samplesDirectory)/all-minilm-l6-v2.block3.hessians.safetensors")
         for l in block.layers { #expect(h.layers[l.name] == "hessian." + l.inputSite, "\(l.name)") }

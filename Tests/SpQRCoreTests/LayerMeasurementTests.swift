@@ -2,6 +2,7 @@
 // order and percdamp, progress in phase order, the preview before the full layer, and cancellation.
 
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Layer measurement pipeline")
@@ -9,8 +10,9 @@ struct LayerMeasurementTests {
     static let layer = syntheticLayer(out: 48, in: 96, seed: 5)
 
     static func measurement() -> LayerMeasurement {
-        LayerMeasurement(name: "synthetic", weights: layer.w, hessian: layer.h, sourceDtype: "F32", sourceBits: 32,
-                         calibration: "test")
+        LayerMeasurement(
+            name: "synthetic", weights: layer.w, hessian: layer.h, sourceDtype: "F32", sourceBits: 32,
+            calibration: "test")
     }
 
     /// wbits 2,3 × percdamp 0.01,1 in the order `sweep` lists them: the preparation key alternates.
@@ -33,8 +35,11 @@ struct LayerMeasurementTests {
         #expect(m.result.figures == r.figures)
         #expect(m.result.dequantized.values == r.dequantized.values)
         #expect(m.baselines == b)
-        #expect(m.report == LayerReport(layer: "synthetic", result: r, baselines: b, sourceDtype: "F32", sourceBits: 32,
-                                        calibration: "test"))
+        #expect(
+            m.report
+                == LayerReport(
+                    layer: "synthetic", result: r, baselines: b, sourceDtype: "F32", sourceBits: 32,
+                    calibration: "test"))
         #expect(m.phaseSeconds.keys.sorted { $0.rawValue < $1.rawValue } == [.baselines, .factorising, .fullLayer])
         #expect(m.seconds == m.phaseSeconds[.factorising]! + m.phaseSeconds[.fullLayer]!)
     }
@@ -84,15 +89,17 @@ struct LayerMeasurementTests {
         let m = LayerMeasurement(name: "big", weights: big.w, hessian: big.h)
         let phases = Locked<[MeasurementPhase]>([])
         var partials: [Measurement] = []
-        let final = try m.measure(SpQRConfig(), steps: [.preview, .fullLayer, .baselines],
-                                  progress: { phase, fraction in
-                                      #expect((0...1).contains(fraction))
-                                      phases.withLock { if $0.last != phase { $0.append(phase) } }
-                                  },
-                                  partial: { partials.append($0) })
+        let final = try m.measure(
+            SpQRConfig(), steps: [.preview, .fullLayer, .baselines],
+            progress: { phase, fraction in
+                #expect((0...1).contains(fraction))
+                phases.withLock { if $0.last != phase { $0.append(phase) } }
+            },
+            partial: { partials.append($0) })
         #expect(phases.withLock { $0 } == [.factorising, .preview, .fullLayer, .baselines])
         #expect(partials.count == 2)
-        #expect(partials[0].result.isPreview && partials[0].result.rowIndices.count == 128 && partials[0].baselines == nil)
+        #expect(
+            partials[0].result.isPreview && partials[0].result.rowIndices.count == 128 && partials[0].baselines == nil)
         #expect(!partials[1].result.isPreview && partials[1].baselines == nil)
         #expect(partials[1].result.figures == final.result.figures && final.baselines != nil)
         // The preview is SpQR on the preview rows of the same preparation.
@@ -103,7 +110,9 @@ struct LayerMeasurementTests {
         // A preview alone is the result; baselines then cover the preview's rows.
         let previewOnly = try m.measure(SpQRConfig(), steps: [.preview, .baselines])
         #expect(previewOnly.result.isPreview && previewOnly.result.figures == partials[0].result.figures)
-        #expect(previewOnly.baselines == (try SpQR.baselines(try m.prepare(for: SpQRConfig()), config: SpQRConfig(), rows: rows)))
+        #expect(
+            previewOnly.baselines
+                == (try SpQR.baselines(try m.prepare(for: SpQRConfig()), config: SpQRConfig(), rows: rows)))
         #expect(m.factorisations == 1)
     }
 
@@ -117,10 +126,12 @@ struct LayerMeasurementTests {
         let later = CancellationToken()
         var partials = 0
         #expect(throws: SpQRError.cancelled) {
-            try m.measure(SpQRConfig(), steps: [.fullLayer, .baselines], cancel: later, partial: { _ in
-                partials += 1
-                later.cancel()
-            })
+            try m.measure(
+                SpQRConfig(), steps: [.fullLayer, .baselines], cancel: later,
+                partial: { _ in
+                    partials += 1
+                    later.cancel()
+                })
         }
         #expect(partials == 1)
     }

@@ -7,6 +7,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Mutation fuzzing of the readers")
@@ -26,14 +27,18 @@ struct MutationFuzzTests {
         case 2:
             if d.count >= 8 {
                 let i = Int(g.next() % UInt64(d.count - 7))
-                let extremes: [UInt64] = [0, 1, UInt64(Int32.max), UInt64(UInt32.max), UInt64(Int64.max), UInt64.max, 1 << 40]
+                let extremes: [UInt64] = [
+                    0, 1, UInt64(Int32.max), UInt64(UInt32.max), UInt64(Int64.max), UInt64.max, 1 << 40,
+                ]
                 var v = extremes[Int(g.next() % UInt64(extremes.count))].littleEndian
                 withUnsafeBytes(of: &v) { d.replaceSubrange((d.startIndex + i)..<(d.startIndex + i + 8), with: $0) }
             }
         default:
             if !d.isEmpty {
-                let i = Int(g.next() % UInt64(d.count)), n = Int(g.next() % 64)
-                d.insert(contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: g.next()), count: n), at: d.startIndex + i)
+                let i = Int(g.next() % UInt64(d.count))
+                let n = Int(g.next() % 64)
+                d.insert(
+                    contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: g.next()), count: n), at: d.startIndex + i)
             }
         }
         return d
@@ -41,11 +46,13 @@ struct MutationFuzzTests {
 
     /// Runs `read` on mutants of `seed`; returns (accepted, rejected). A rejection must be an SpQRError
     /// naming the mutant's path; any other error ends the test.
-    static func fuzz(_ seed: Data, ext: String, seedValue: UInt64, _ read: (String) throws -> Void) throws -> (Int, Int) {
+    static func fuzz(_ seed: Data, ext: String, seedValue: UInt64, _ read: (String) throws -> Void) throws -> (Int, Int)
+    {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var g = SeededRandom(seed: seedValue)
-        var accepted = 0, rejected = 0
+        var accepted = 0
+        var rejected = 0
         for i in 0..<iterations {
             let path = dir.appendingPathComponent("m\(i).\(ext)").path
             try mutate(seed, &g).write(to: URL(fileURLWithPath: path))
@@ -61,7 +68,9 @@ struct MutationFuzzTests {
         return (accepted, rejected)
     }
 
-    static func seed(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/\(name)")) }
+    static func seed(_ name: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/\(name)"))
+    }
 
     /// Opens a checkpoint and reads every quantizable tensor whole and streamed; each must have the
     /// shape its entry lists.
@@ -70,7 +79,8 @@ struct MutationFuzzTests {
             let m = try c.matrix(t.name)
             #expect([m.rows, m.cols] == t.shape && m.values.count == t.elementCount, "\(c.path): \(t.name)")
             // The streamed statistics read the same bytes: with finite values they match the loaded matrix.
-            let s = try c.statistics(t.name), want = TensorStatistics(m.values)
+            let s = try c.statistics(t.name)
+            let want = TensorStatistics(m.values)
             #expect(s.sampledElements == nil)
             if want.std.isFinite && want.kurtosis.isFinite {
                 #expect(abs(s.std - want.std) <= 1e-9 * want.std && s.maxAbs == want.maxAbs, "\(c.path): \(t.name)")
@@ -82,9 +92,13 @@ struct MutationFuzzTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("s.safetensors").path
-        try SafetensorsWriter.write([.f32("model.layers.0.mlp.up_proj.weight", shape: [4, 8], (0..<32).map(Float.init)),
-                                     .u8("mask", shape: [8], [1, 0, 1, 0, 1, 0, 1, 0])], metadata: ["k": "v"], to: path)
-        let (a, r) = try Self.fuzz(try Data(contentsOf: URL(fileURLWithPath: path)), ext: "safetensors", seedValue: 1) { p in
+        try SafetensorsWriter.write(
+            [
+                .f32("model.layers.0.mlp.up_proj.weight", shape: [4, 8], (0..<32).map(Float.init)),
+                .u8("mask", shape: [8], [1, 0, 1, 0, 1, 0, 1, 0]),
+            ], metadata: ["k": "v"], to: path)
+        let (a, r) = try Self.fuzz(try Data(contentsOf: URL(fileURLWithPath: path)), ext: "safetensors", seedValue: 1) {
+            p in
             try Self.readCheckpoint(try ModelFiles.openCheckpoint(p))
         }
         #expect(a > 0 && r > 0, "\(a) accepted, \(r) rejected")

@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Numerical extremes")
@@ -21,7 +22,8 @@ struct NumericalExtremesTests {
     }
 
     static func finite(_ f: LayerFigures) -> Bool {
-        f.avgBits.isFinite && f.relWeightError.isFinite && f.relProxyError.isFinite && f.sensitivityConcentration.isFinite && f.errorConcentration.isFinite
+        f.avgBits.isFinite && f.relWeightError.isFinite && f.relProxyError.isFinite
+            && f.sensitivityConcentration.isFinite && f.errorConcentration.isFinite
     }
 
     @Test("all-zero weights: τ is 0, so (as in the reference) every weight with a rounding error is kept exactly")
@@ -57,7 +59,9 @@ struct NumericalExtremesTests {
         case .success(let f):
             #expect(Self.finite(f), "scale \(scale): \(f)")
         case .failure(let e):
-            #expect(scale > 1e20 && e.message.hasPrefix("layer x: the error figures overflow float32"), "scale \(scale): \(e.message)")
+            #expect(
+                scale > 1e20 && e.message.hasPrefix("layer x: the error figures overflow float32"),
+                "scale \(scale): \(e.message)")
         }
     }
 
@@ -75,15 +79,27 @@ struct NumericalExtremesTests {
     @Test("a singular Hessian needs damping; an indefinite one is refused")
     func hessians() throws {
         let l = syntheticLayer(out: 16, in: 32, seed: 8)
-        var singular = Matrix(rows: 32, cols: 32, repeating: 1)   // rank one, positive diagonal
+        var singular = Matrix(rows: 32, cols: 32, repeating: 1)  // rank one, positive diagonal
         var c = SpQRConfig()
         c.percdamp = 0
-        guard case .failure(let e) = Self.attempt(l.w, singular, c) else { Issue.record("rank-one H without damping accepted"); return }
+        guard case .failure(let e) = Self.attempt(l.w, singular, c) else {
+            Issue.record("rank-one H without damping accepted")
+            return
+        }
         #expect(e.message.contains("raise percdamp"))
         c.percdamp = 0.01
         #expect((try? Self.attempt(l.w, singular, c).get()) != nil)
-        for i in 0..<32 { singular[i, i] = 1; if i > 0 { singular[i, i - 1] = -3; singular[i - 1, i] = -3 } }
-        guard case .failure(let e2) = Self.attempt(l.w, singular, c) else { Issue.record("indefinite H accepted"); return }
+        for i in 0..<32 {
+            singular[i, i] = 1
+            if i > 0 {
+                singular[i, i - 1] = -3
+                singular[i - 1, i] = -3
+            }
+        }
+        guard case .failure(let e2) = Self.attempt(l.w, singular, c) else {
+            Issue.record("indefinite H accepted")
+            return
+        }
         #expect(e2.kind == .notPositiveDefinite)
     }
 }

@@ -1,9 +1,10 @@
 // Properties of the SpQR engine that hold for any input (reference notes §10 and the GPTQ derivation).
 
 import Foundation
-import Testing
-@testable import SpQRCore
 import SpQRTestSupport
+import Testing
+
+@testable import SpQRCore
 
 @Suite("SpQR properties")
 struct PropertyTests {
@@ -13,14 +14,17 @@ struct PropertyTests {
         try PreparedLayer(name: "synthetic", weights: layer.w, hessian: h ?? layer.h, config: c)
     }
 
-    @Test("Σ e² equals the damped proxy loss tr(ΔWp Hd ΔWpᵀ)", arguments: [PermutationOrder.identity, .actOrder, .spearman])
+    @Test(
+        "Σ e² equals the damped proxy loss tr(ΔWp Hd ΔWpᵀ)",
+        arguments: [PermutationOrder.identity, .actOrder, .spearman])
     func errorMapSumsToDampedLoss(order: PermutationOrder) throws {
         var c = SpQRConfig()
         c.permutationOrder = order
         c.percdamp = 0.1
         let p = try Self.prepared(c)
         let r = try SpQR.run(p, config: c)
-        let n = p.weights.cols, m = p.weights.rows
+        let n = p.weights.cols
+        let m = p.weights.rows
         // Hd in permuted order, dead diagonals 1.
         let perm = p.factor.perm
         var hd = Matrix(rows: n, cols: n)
@@ -41,14 +45,18 @@ struct PropertyTests {
         let r = try SpQR.run(p, config: SpQRConfig())
         var delta = p.weights.values
         for k in delta.indices { delta[k] -= r.dequantized.values[k] }
-        let direct = quadraticTrace(delta, rows: p.weights.rows, p.hessian) / quadraticTrace(p.weights.values, rows: p.weights.rows, p.hessian)
+        let direct =
+            quadraticTrace(delta, rows: p.weights.rows, p.hessian)
+            / quadraticTrace(p.weights.values, rows: p.weights.rows, p.hessian)
         #expect(abs(r.figures.relProxyError - direct) <= 1e-4 * direct, "\(r.figures.relProxyError) vs \(direct)")
     }
 
     @Test("Uᵀ U is the inverse of the damped Hessian")
     func factorInvertsHessian() throws {
         let p = try Self.prepared()
-        let n = p.weights.cols, perm = p.factor.perm, u = p.factor.u
+        let n = p.weights.cols
+        let perm = p.factor.perm
+        let u = p.factor.u
         var maxError: Double = 0
         for i in 0..<n {
             for j in 0..<n {
@@ -74,7 +82,9 @@ struct PropertyTests {
         var g = SeededGenerator(seed: UInt64(bits))
         for _ in 0..<200 {
             let values = (0..<16).map { _ in g.gaussian() * 3 }
-            let q = values.withUnsafeBufferPointer { MinMaxQuantizer(fitting: $0, bits: bits, sym: false, roundZero: false) }
+            let q = values.withUnsafeBufferPointer {
+                MinMaxQuantizer(fitting: $0, bits: bits, sym: false, roundZero: false)
+            }
             for v in values {
                 #expect(abs(q(v) - v) <= q.scale / 2 * (1 + 1e-5) + 1e-6, "value \(v) scale \(q.scale)")
             }
@@ -126,7 +136,9 @@ struct PropertyTests {
         let r = try SpQR.run(try Self.prepared(c), config: c)
         let maxW = Self.layer.w.values.map { abs($0) }.max()!
         let same = zip(reference.dequantized.values, r.dequantized.values).filter { abs($0 - $1) <= 1e-5 * maxW }.count
-        #expect(Double(same) >= 0.995 * Double(r.dequantized.values.count), "\(same) of \(r.dequantized.values.count) equal")
+        #expect(
+            Double(same) >= 0.995 * Double(r.dequantized.values.count), "\(same) of \(r.dequantized.values.count) equal"
+        )
         #expect(abs(r.figures.nOutliers - reference.figures.nOutliers) <= 2)
     }
 
@@ -151,7 +163,10 @@ struct PropertyTests {
     @Test("the top-1% share equals a sort-based computation")
     func topShare() {
         var g = SeededGenerator(seed: 3)
-        let v = (0..<10_007).map { _ -> Float in let x = g.gaussian(); return x * x * x * x }
+        let v = (0..<10_007).map { _ -> Float in
+            let x = g.gaussian()
+            return x * x * x * x
+        }
         let sorted = v.sorted(by: >)
         let k = Int((0.01 * Double(v.count)).rounded(.up))
         let expected = sorted.prefix(k).reduce(0.0) { $0 + Double($1) } / v.reduce(0.0) { $0 + Double($1) }

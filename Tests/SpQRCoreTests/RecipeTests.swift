@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Recipe")
@@ -13,13 +14,23 @@ struct RecipeTests {
         four.wbits = 4
         let r3 = try SpQR.run(p, config: SpQRConfig())
         let r4 = try SpQR.run(p, config: four)
-        let reports = ["model.layers.0.self_attn.q_proj.weight": LayerReport(layer: "model.layers.0.self_attn.q_proj.weight", result: r3, baselines: nil),
-                       "model.layers.0.self_attn.k_proj.weight": LayerReport(layer: "model.layers.0.self_attn.k_proj.weight", result: r4, baselines: nil)]
+        let reports = [
+            "model.layers.0.self_attn.q_proj.weight": LayerReport(
+                layer: "model.layers.0.self_attn.q_proj.weight", result: r3, baselines: nil),
+            "model.layers.0.self_attn.k_proj.weight": LayerReport(
+                layer: "model.layers.0.self_attn.k_proj.weight", result: r4, baselines: nil),
+        ]
         return Recipe.make(
-            model: .init(path: "model.safetensors", files: [.init(name: "model.safetensors", size: 10, sha256: String(repeating: "a", count: 64))]),
-            calibration: .init(kind: .hessian, file: "h.safetensors", sha256: nil, nSequences: 128, label: "Hessian file h.safetensors"),
+            model: .init(
+                path: "model.safetensors",
+                files: [.init(name: "model.safetensors", size: 10, sha256: String(repeating: "a", count: 64))]),
+            calibration: .init(
+                kind: .hessian, file: "h.safetensors", sha256: nil, nSequences: 128, label: "Hessian file h.safetensors"
+            ),
             defaults: .readme3bit,
-            configs: ["model.layers.0.self_attn.q_proj.weight": .readme3bit, "model.layers.0.self_attn.k_proj.weight": four],
+            configs: [
+                "model.layers.0.self_attn.q_proj.weight": .readme3bit, "model.layers.0.self_attn.k_proj.weight": four,
+            ],
             shapes: [:], reports: reports, created: Date(timeIntervalSince1970: 1_790_000_000))
     }
 
@@ -50,7 +61,8 @@ struct RecipeTests {
         r.defaults = .readme4bit
         r.layers = [:]
         let (command, unsupported) = ReferenceCommand.make(r)
-        let readme = "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1e0 --nsamples 128"
+        let readme =
+            "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1e0 --nsamples 128"
         #expect(Set(Self.parse(command)) == Set(Self.parse(readme)), "\(command)")
         #expect(command.hasPrefix("python main.py model.safetensors $DATASET "))
         #expect(unsupported.isEmpty)
@@ -59,7 +71,10 @@ struct RecipeTests {
     @Test("per-layer overrides are listed as what the reference cannot express")
     func unsupportedOverrides() throws {
         let (_, unsupported) = ReferenceCommand.make(try Self.sample())
-        #expect(unsupported == ["layer model.layers.0.self_attn.k_proj.weight overrides wbits=4: main.py applies one setting to every layer"])
+        #expect(
+            unsupported == [
+                "layer model.layers.0.self_attn.k_proj.weight overrides wbits=4: main.py applies one setting to every layer"
+            ])
     }
 
     /// Flag/value pairs with numbers normalised (1e0 == 1.0).
@@ -103,41 +118,62 @@ struct RecipeTests {
     @Test("malformed recipes name the field and what was expected")
     func malformed() throws {
         #expect((try? Recipe.decode(Data("{not json".utf8))) == nil)
-        do { _ = try Recipe.decode(Data("{not json".utf8)) } catch let e as SpQRError { #expect(e.message.hasPrefix("not valid JSON")) }
-        #expect(try Self.mutate { $0["format_version"] = 2 }
-                == "format_version: this tool reads version 1, the file is version 2; use a spqr-explorer that writes version 2")
-        #expect(try Self.mutate { $0["format"] = "other" } == "format: expected \"spqr-explorer-recipe\", got \"other\"")
-        #expect(try Self.mutate(Self.setDefault("wbits", 0)) == "defaults.wbits: expected an integer from 1 to 8, got 0")
-        #expect(try Self.mutate(Self.setDefault("wbits", "3")) == "defaults.wbits: expected an integer, got the string \"3\"")
-        #expect(try Self.mutate(Self.setDefault("groupsize", 3)) == "no error", "the reference takes any positive group size")
-        #expect(try Self.mutate(Self.setDefault("groupsize", 0))
+        do { _ = try Recipe.decode(Data("{not json".utf8)) } catch let e as SpQRError {
+            #expect(e.message.hasPrefix("not valid JSON"))
+        }
+        #expect(
+            try Self.mutate { $0["format_version"] = 2 }
+                == "format_version: this tool reads version 1, the file is version 2; use a spqr-explorer that writes version 2"
+        )
+        #expect(
+            try Self.mutate { $0["format"] = "other" } == "format: expected \"spqr-explorer-recipe\", got \"other\"")
+        #expect(
+            try Self.mutate(Self.setDefault("wbits", 0)) == "defaults.wbits: expected an integer from 1 to 8, got 0")
+        #expect(
+            try Self.mutate(Self.setDefault("wbits", "3"))
+                == "defaults.wbits: expected an integer, got the string \"3\"")
+        #expect(
+            try Self.mutate(Self.setDefault("groupsize", 3)) == "no error",
+            "the reference takes any positive group size")
+        #expect(
+            try Self.mutate(Self.setDefault("groupsize", 0))
                 == "defaults.groupsize: expected null (one group per row) or a positive integer, got 0")
-        #expect(try Self.mutate(Self.setDefault("groupsize", [16]))
+        #expect(
+            try Self.mutate(Self.setDefault("groupsize", [16]))
                 == "defaults.groupsize: expected null or an integer, got an array")
-        #expect(try Self.mutate(Self.setDefault("outlier_threshold", -0.1))
+        #expect(
+            try Self.mutate(Self.setDefault("outlier_threshold", -0.1))
                 == "defaults.outlier_threshold: expected a non-negative number or \"inf\", got -0.1")
-        #expect(try Self.mutate(Self.setDefault("permutation_order", "random"))
+        #expect(
+            try Self.mutate(Self.setDefault("permutation_order", "random"))
                 == "defaults.permutation_order: expected identity, act_order or spearman, got \"random\"")
         #expect(try Self.mutate(Self.setDefault("colour", 1)).hasPrefix("defaults: unknown setting \"colour\""))
-        #expect(try Self.mutate { root in
-            var d = root["defaults"] as! [String: Any]
-            d.removeValue(forKey: "percdamp")
-            root["defaults"] = d
-        } == "defaults: missing field \"percdamp\"")
-        #expect(try Self.mutate { root in
-            var layers = root["layers"] as! [String: Any]
-            var l = layers["model.layers.0.self_attn.k_proj.weight"] as! [String: Any]
-            l["overrides"] = ["wbits": 9]
-            layers["model.layers.0.self_attn.k_proj.weight"] = l
-            root["layers"] = layers
-        } == "layers[\"model.layers.0.self_attn.k_proj.weight\"].overrides.wbits: expected an integer from 1 to 8, got 9")
-        #expect(try Self.mutate { root in
-            var layers = root["layers"] as! [String: Any]
-            var l = layers["model.layers.0.self_attn.k_proj.weight"] as! [String: Any]
-            l["shape"] = [32]
-            layers["model.layers.0.self_attn.k_proj.weight"] = l
-            root["layers"] = layers
-        } == "layers[\"model.layers.0.self_attn.k_proj.weight\"].shape: expected [out, in] with two positive integers, got [32]")
+        #expect(
+            try Self.mutate { root in
+                var d = root["defaults"] as! [String: Any]
+                d.removeValue(forKey: "percdamp")
+                root["defaults"] = d
+            } == "defaults: missing field \"percdamp\"")
+        #expect(
+            try Self.mutate { root in
+                var layers = root["layers"] as! [String: Any]
+                var l = layers["model.layers.0.self_attn.k_proj.weight"] as! [String: Any]
+                l["overrides"] = ["wbits": 9]
+                layers["model.layers.0.self_attn.k_proj.weight"] = l
+                root["layers"] = layers
+            }
+                == "layers[\"model.layers.0.self_attn.k_proj.weight\"].overrides.wbits: expected an integer from 1 to 8, got 9"
+        )
+        #expect(
+            try Self.mutate { root in
+                var layers = root["layers"] as! [String: Any]
+                var l = layers["model.layers.0.self_attn.k_proj.weight"] as! [String: Any]
+                l["shape"] = [32]
+                layers["model.layers.0.self_attn.k_proj.weight"] = l
+                root["layers"] = layers
+            }
+                == "layers[\"model.layers.0.self_attn.k_proj.weight\"].shape: expected [out, in] with two positive integers, got [32]"
+        )
     }
 
     @Test("an unknown layer is reported against the checkpoint")
@@ -146,7 +182,9 @@ struct RecipeTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.safetensors").path
-        try SafetensorsWriter.write([.f32("model.layers.0.self_attn.q_proj.weight", shape: [32, 64], [Float](repeating: 0.5, count: 2048))], to: path)
+        try SafetensorsWriter.write(
+            [.f32("model.layers.0.self_attn.q_proj.weight", shape: [32, 64], [Float](repeating: 0.5, count: 2048))],
+            to: path)
         let checkpoint = try SafetensorsCheckpoint(path: path)
         do {
             try Self.sample().checkLayers(against: checkpoint)
@@ -173,7 +211,7 @@ struct RecipeTests {
     @Test("the Pareto front of a hand-checked grid")
     func pareto() {
         //            0     1     2     3     4     5
-        let bits =  [3.0,  3.0,  4.0,  4.0,  5.0,  4.5]
+        let bits = [3.0, 3.0, 4.0, 4.0, 5.0, 4.5]
         let error = [0.10, 0.08, 0.05, 0.05, 0.01, 0.06]
         // 0 loses to 1 (same bits, more error); 3 ties 2 exactly (neither dominates); 5 loses to 2.
         #expect(Pareto.front(bits: bits, error: error) == [1, 2, 3, 4])
@@ -201,7 +239,8 @@ struct RecipeDocumentationTests {
     @Test("the example in docs/recipe.md is a valid recipe")
     func exampleParses() throws {
         let text = try String(contentsOf: Self.docs.appendingPathComponent("recipe.md"), encoding: .utf8)
-        let start = try #require(text.range(of: "```json\n")), end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
+        let start = try #require(text.range(of: "```json\n"))
+        let end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
         let recipe = try Recipe.decode(Data(text[start.upperBound..<end.lowerBound].utf8))
         #expect(recipe.layers.count == 2)
         #expect(try recipe.config(for: "model.layers.0.self_attn.k_proj.weight").wbits == 4)
@@ -210,12 +249,14 @@ struct RecipeDocumentationTests {
     @Test("a recipe written with the one legacy concentration key reads it as each row's concentration")
     func legacyConcentrationKey() throws {
         let text = try String(contentsOf: Self.docs.appendingPathComponent("recipe.md"), encoding: .utf8)
-        let start = try #require(text.range(of: "```json\n")), end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
+        let start = try #require(text.range(of: "```json\n"))
+        let end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
         let current = String(text[start.upperBound..<end.lowerBound])
         let legacy = current.replacingOccurrences(of: "\"sensitivity_concentration\"", with: "\"error_share_top1pct\"")
             .replacingOccurrences(of: "\"error_concentration\"", with: "\"error_share_top1pct\"")
         #expect(legacy != current)
-        let a = try Recipe.decode(Data(current.utf8)), b = try Recipe.decode(Data(legacy.utf8))
+        let a = try Recipe.decode(Data(current.utf8))
+        let b = try Recipe.decode(Data(legacy.utf8))
         let fa = try #require(a.layers["model.layers.0.self_attn.q_proj.weight"]?.figures)
         let fb = try #require(b.layers["model.layers.0.self_attn.q_proj.weight"]?.figures)
         #expect(fb == fa)
@@ -224,16 +265,23 @@ struct RecipeDocumentationTests {
 
     @Test("what the writer produces has every field the schema requires, with the schema's types")
     func writerMatchesSchema() throws {
-        let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.docs.appendingPathComponent("recipe.schema.json"))) as? [String: Any])
-        let written = try #require(try JSONSerialization.jsonObject(with: try RecipeTests.sample().encoded()) as? [String: Any])
+        let schema = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.docs.appendingPathComponent("recipe.schema.json"))) as? [String: Any])
+        let written = try #require(
+            try JSONSerialization.jsonObject(with: try RecipeTests.sample().encoded()) as? [String: Any])
         let defs = try #require(schema["$defs"] as? [String: Any])
         func check(_ value: Any, _ s: [String: Any], _ path: String) {
-            if let ref = s["$ref"] as? String, let target = defs[String(ref.split(separator: "/").last!)] as? [String: Any] {
+            if let ref = s["$ref"] as? String,
+                let target = defs[String(ref.split(separator: "/").last!)] as? [String: Any]
+            {
                 check(value, target, path)
             }
             if let all = s["allOf"] as? [[String: Any]] { for sub in all { check(value, sub, path) } }
             if let t = s["type"] as? String { #expect(Self.matches(value, t), "\(path): \(value) is not \(t)") }
-            if let ts = s["type"] as? [String] { #expect(ts.contains { Self.matches(value, $0) }, "\(path): \(value) is none of \(ts)") }
+            if let ts = s["type"] as? [String] {
+                #expect(ts.contains { Self.matches(value, $0) }, "\(path): \(value) is none of \(ts)")
+            }
             guard let o = value as? [String: Any] else { return }
             for k in (s["required"] as? [String]) ?? [] { #expect(o[k] != nil, "\(path): missing \(k)") }
             let props = (s["properties"] as? [String: Any]) ?? [:]

@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("SHA-256")
@@ -15,7 +16,8 @@ struct SHA256Tests {
     @Test func nistVectors() {
         #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        #expect(
+            digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
@@ -51,7 +53,9 @@ struct SHA256Tests {
         try Data((0..<10_000_019).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         var steps = 0
-        #expect(try SHA256.file(path, progress: { _ in steps += 1 }) == "48748b7d73975f98bf4d6044fbf53c7b3bbf9bcb031a16a07f6df87631e058cb")
+        #expect(
+            try SHA256.file(path, progress: { _ in steps += 1 })
+                == "48748b7d73975f98bf4d6044fbf53c7b3bbf9bcb031a16a07f6df87631e058cb")
         #expect(steps == 3)
     }
 
@@ -84,18 +88,26 @@ struct FileDigestTests {
         #expect(steps == [300_000, 300_000, 300_000, 100_000])
         var checks = 0
         #expect(throws: SpQRError.cancelled) {
-            _ = try SHA256.file(path, chunk: 300_000, stop: { checks += 1; return checks > 2 }, progress: nil)
+            _ = try SHA256.file(
+                path, chunk: 300_000,
+                stop: {
+                    checks += 1
+                    return checks > 2
+                }, progress: nil)
         }
         #expect(checks == 3)
     }
 
     @Test("several files are hashed in order, with progress up to their total, and kept until they change")
     func memo() throws {
-        let a = try temporaryFile(Data("abc".utf8)), b = try temporaryFile(Data()), c = try temporaryFile(Data("abc".utf8))
+        let a = try temporaryFile(Data("abc".utf8))
+        let b = try temporaryFile(Data())
+        let c = try temporaryFile(Data("abc".utf8))
         defer { for p in [a, b, c] { try? FileManager.default.removeItem(atPath: p) } }
         let digests = FileDigests()
         let seen = Locked<[(Int, Int)]>([])
-        #expect(try digests.digests(of: [a, b, c]) { d, t in seen.withLock { $0.append((d, t)) } } == [abc, empty, abc])
+        #expect(
+            try digests.digests(of: [a, b, c]) { d, t in seen.withLock { $0.append((d, t)) } } == [abc, empty, abc])
         #expect(seen.withLock { $0.map(\.1) }.allSatisfy { $0 == 6 })
         #expect(seen.withLock { $0.map(\.0).max() } == 6)
         #expect(digests.cached(a) == abc)
@@ -108,7 +120,8 @@ struct FileDigestTests {
         // A changed file (new size) is hashed again; the others still come from the memo.
         try Data("abcd".utf8).write(to: URL(fileURLWithPath: a))
         #expect(digests.cached(a) == nil)
-        #expect(try digests.digests(of: [a, c]) { d, t in seen.withLock { $0.append((d, t)) } }
+        #expect(
+            try digests.digests(of: [a, c]) { d, t in seen.withLock { $0.append((d, t)) } }
                 == ["88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589", abc])
         #expect(seen.withLock { $0.map(\.1) }.allSatisfy { $0 == 4 })
     }
@@ -130,7 +143,9 @@ struct FileDigestTests {
         let a = try temporaryFile(Data("abc".utf8))
         defer { try? FileManager.default.removeItem(atPath: a) }
         let digests = FileDigests()
-        let error = #expect(throws: SpQRError.self) { _ = try digests.digests(of: [a, "/nonexistent/shard-2.safetensors"]) }
+        let error = #expect(throws: SpQRError.self) {
+            _ = try digests.digests(of: [a, "/nonexistent/shard-2.safetensors"])
+        }
         #expect(error?.kind == .io)
         #expect(error?.message.contains("/nonexistent/shard-2.safetensors") == true)
         #expect(digests.cached(a) == nil)

@@ -3,12 +3,15 @@
 
 import Foundation
 import XCTest
+
 @testable import SpQRCore
 
 final class SafetensorsStreamWriterTests: XCTestCase {
     let a: [Float] = [1, 2, 3, 4, 5, 6], b: [Float] = [-0.5, 7]
 
-    func path() -> String { NSTemporaryDirectory() + "spqr-stream-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).safetensors" }
+    func path() -> String {
+        NSTemporaryDirectory() + "spqr-stream-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).safetensors"
+    }
 
     func testSameBytesAsTheWholeFileWriter() throws {
         let p = path()
@@ -19,7 +22,8 @@ final class SafetensorsStreamWriterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: p))
         try b.withUnsafeBufferPointer { try w.append($0) }
         try w.finish()
-        let expected = try SafetensorsWriter.encode([.f32("a", shape: [2, 3], a), .f32("b", shape: [2], b)], metadata: meta)
+        let expected = try SafetensorsWriter.encode(
+            [.f32("a", shape: [2, 3], a), .f32("b", shape: [2], b)], metadata: meta)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: p)), expected)
         XCTAssertEqual(try SafetensorsFile(path: p).floats("b"), b)
     }

@@ -3,11 +3,14 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("safetensors")
 struct SafetensorsTests {
-    @Test("F32, F16, BF16 and F64 convert to Float exactly; other dtypes are listed with the reason they cannot be quantized")
+    @Test(
+        "F32, F16, BF16 and F64 convert to Float exactly; other dtypes are listed with the reason they cannot be quantized"
+    )
     func dtypes() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -17,15 +20,20 @@ struct SafetensorsTests {
         let f16 = values.map { Float16($0).bitPattern.littleEndian }
         let bf16 = values.map { UInt16($0.bitPattern >> 16).littleEndian }
         let f64 = values.map { Double($0).bitPattern.littleEndian }
-        try SafetensorsWriter.write([
-            .f32("a.f32", shape: [2, 4], values),
-            .init(name: "a.f16", dtype: .F16, shape: [2, 4], bytes: f16.withUnsafeBufferPointer { Data(buffer: $0) }),
-            .init(name: "a.bf16", dtype: .BF16, shape: [4, 2], bytes: bf16.withUnsafeBufferPointer { Data(buffer: $0) }),
-            .init(name: "a.f64", dtype: .F64, shape: [8, 1], bytes: f64.withUnsafeBufferPointer { Data(buffer: $0) }),
-            .i64("a.i64", shape: [2, 2], [1, 2, 3, 4]),
-            .init(name: "a.f8", dtype: .F8_E4M3, shape: [2, 2], bytes: Data([1, 2, 3, 4])),
-            .f32("a.vector", shape: [4], [1, 2, 3, 4]),
-        ], to: path)
+        try SafetensorsWriter.write(
+            [
+                .f32("a.f32", shape: [2, 4], values),
+                .init(
+                    name: "a.f16", dtype: .F16, shape: [2, 4], bytes: f16.withUnsafeBufferPointer { Data(buffer: $0) }),
+                .init(
+                    name: "a.bf16", dtype: .BF16, shape: [4, 2],
+                    bytes: bf16.withUnsafeBufferPointer { Data(buffer: $0) }),
+                .init(
+                    name: "a.f64", dtype: .F64, shape: [8, 1], bytes: f64.withUnsafeBufferPointer { Data(buffer: $0) }),
+                .i64("a.i64", shape: [2, 2], [1, 2, 3, 4]),
+                .init(name: "a.f8", dtype: .F8_E4M3, shape: [2, 2], bytes: Data([1, 2, 3, 4])),
+                .f32("a.vector", shape: [4], [1, 2, 3, 4]),
+            ], to: path)
         let c = try SafetensorsCheckpoint(path: path)
         for n in ["a.f32", "a.f16", "a.bf16", "a.f64"] {
             let m = try c.matrix(n)
@@ -33,13 +41,19 @@ struct SafetensorsTests {
             #expect(try c.entry(n).isQuantizable)
         }
         #expect(try c.entry("a.bf16").bitsPerWeight == 16)
-        #expect(try c.entry("a.i64").notQuantizableReason == "dtype I64 cannot be converted (F32, F16, BF16 and F64 can)")
-        #expect(try c.entry("a.f8").notQuantizableReason == "dtype F8_E4M3 cannot be converted (F32, F16, BF16 and F64 can)")
+        #expect(
+            try c.entry("a.i64").notQuantizableReason == "dtype I64 cannot be converted (F32, F16, BF16 and F64 can)")
+        #expect(
+            try c.entry("a.f8").notQuantizableReason == "dtype F8_E4M3 cannot be converted (F32, F16, BF16 and F64 can)"
+        )
         #expect(try c.entry("a.vector").notQuantizableReason == "1-D tensor (only 2-D weight matrices are quantized)")
-        #expect(errorMessage(path: path) { _ = try c.matrix("a.i64") }
+        #expect(
+            errorMessage(path: path) { _ = try c.matrix("a.i64") }
                 == "tensor \"a.i64\" cannot be quantized: dtype I64 cannot be converted (F32, F16, BF16 and F64 can)")
         #expect(try c.file.integers("a.i64") == [1, 2, 3, 4])
-        #expect(errorMessage(path: path) { _ = try c.matrix("nope") }.hasPrefix("no tensor named \"nope\"; quantizable ones include a.bf16, a.f16"))
+        #expect(
+            errorMessage(path: path) { _ = try c.matrix("nope") }.hasPrefix(
+                "no tensor named \"nope\"; quantizable ones include a.bf16, a.f16"))
     }
 
     @Test("an unknown dtype is listed, not quantizable, with a specific reason")
@@ -47,19 +61,30 @@ struct SafetensorsTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("u.safetensors").path
-        try rawSafetensors(#"{"w":{"dtype":"Q9","shape":[2,2],"data_offsets":[0,3]}}"#, dataBytes: 3).write(to: URL(fileURLWithPath: path))
+        try rawSafetensors(#"{"w":{"dtype":"Q9","shape":[2,2],"data_offsets":[0,3]}}"#, dataBytes: 3).write(
+            to: URL(fileURLWithPath: path))
         let c = try SafetensorsCheckpoint(path: path)
         #expect(c.tensors.map(\.name) == ["w"])
         #expect(c.tensors[0].notQuantizableReason == "unknown dtype Q9 (F32, F16, BF16 and F64 can be converted)")
-        #expect(errorMessage(path: path) { _ = try c.file.floats("w") } == "tensor \"w\" has dtype Q9; only F32, F16, BF16 and F64 can be converted to Float")
+        #expect(
+            errorMessage(path: path) { _ = try c.file.floats("w") }
+                == "tensor \"w\" has dtype Q9; only F32, F16, BF16 and F64 can be converted to Float")
     }
 
     @Test("sub-byte dtypes (F4, F6) must fill whole bytes")
     func subByte() throws {
-        #expect(try safetensorsMessage(rawSafetensors(#"{"w":{"dtype":"F4","shape":[2,2],"data_offsets":[0,2]}}"#, dataBytes: 2)) == "no error")
-        #expect(try safetensorsMessage(rawSafetensors(#"{"w":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, dataBytes: 2))
+        #expect(
+            try safetensorsMessage(
+                rawSafetensors(#"{"w":{"dtype":"F4","shape":[2,2],"data_offsets":[0,2]}}"#, dataBytes: 2)) == "no error"
+        )
+        #expect(
+            try safetensorsMessage(
+                rawSafetensors(#"{"w":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, dataBytes: 2))
                 == "tensor \"w\": shape [3] of F4 is not a whole number of bytes or overflows")
-        #expect(try safetensorsMessage(rawSafetensors(#"{"w":{"dtype":"F6_E2M3","shape":[4],"data_offsets":[0,3]}}"#, dataBytes: 3)) == "no error")
+        #expect(
+            try safetensorsMessage(
+                rawSafetensors(#"{"w":{"dtype":"F6_E2M3","shape":[4],"data_offsets":[0,3]}}"#, dataBytes: 3))
+                == "no error")
     }
 
     @Test("bad headers get specific errors naming the file")
@@ -67,9 +92,13 @@ struct SafetensorsTests {
         let m = safetensorsMessage
         #expect(try m(Data([1, 2, 3])) == "file is 3 bytes, too short for a safetensors header (needs at least 8)")
         #expect(try m(Data()) == "file is 0 bytes, too short for a safetensors header (needs at least 8)")
-        #expect(try m(rawSafetensors("{}", lengthField: 1 << 40)) == "header length 1099511627776 bytes exceeds the 100000000-byte limit; not a safetensors file?")
+        #expect(
+            try m(rawSafetensors("{}", lengthField: 1 << 40))
+                == "header length 1099511627776 bytes exceeds the 100000000-byte limit; not a safetensors file?")
         #expect(try m(rawSafetensors("{}", lengthField: UInt64.max)).contains("exceeds the 100000000-byte limit"))
-        #expect(try m(rawSafetensors("{}", lengthField: 500)) == "header length 500 runs past the end of the 10-byte file (truncated?)")
+        #expect(
+            try m(rawSafetensors("{}", lengthField: 500))
+                == "header length 500 runs past the end of the 10-byte file (truncated?)")
         #expect(try m(rawSafetensors("{not json}")).hasPrefix("header is not valid JSON ("))
         #expect(try m(rawSafetensors("")).hasPrefix("header is not valid JSON ("))
         var invalidUTF8 = rawSafetensors("{\"a\":1}")
@@ -77,41 +106,72 @@ struct SafetensorsTests {
         #expect(try m(invalidUTF8) == "header is not valid UTF-8")
         #expect(try m(rawSafetensors("[1,2]")) == "header is not a JSON object")
         #expect(try m(rawSafetensors(#"{"w":5}"#)) == "tensor \"w\": entry is not an object")
-        #expect(try m(rawSafetensors(#"{"w":{"shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4)) == "tensor \"w\": missing or non-string dtype")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#, dataBytes: 4)) == "tensor \"w\": missing shape")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, dataBytes: 4)) == "tensor \"w\": data_offsets must be two integers")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":["0","4"]}}"#, dataBytes: 4)) == "tensor \"w\": data_offsets must be two integers")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4))
+                == "tensor \"w\": missing or non-string dtype")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#, dataBytes: 4))
+                == "tensor \"w\": missing shape")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, dataBytes: 4))
+                == "tensor \"w\": data_offsets must be two integers")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":["0","4"]}}"#, dataBytes: 4))
+                == "tensor \"w\": data_offsets must be two integers")
         #expect(try m(rawSafetensors(#"{"__metadata__":{"a":1}}"#)) == "__metadata__[\"a\"] is not a string")
         #expect(try m(rawSafetensors(#"{"__metadata__":[1]}"#)) == "__metadata__ is not an object of strings")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, dataBytes: 8))
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, dataBytes: 8))
                 == "tensor \"w\": data_offsets [0, 16] lie outside the 8-byte data section")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, dataBytes: 8))
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, dataBytes: 8))
                 == "tensor \"w\": data_offsets [8, 4] lie outside the 8-byte data section")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, dataBytes: 8))
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, dataBytes: 8))
                 == "tensor \"w\": data_offsets [-4, 0] lie outside the 8-byte data section")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, dataBytes: 16))
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, dataBytes: 16))
                 == "tensor \"w\": 12 bytes for shape [2, 2] of F32 (expected 16)")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}}"#))
+        #expect(
+            try m(
+                rawSafetensors(
+                    #"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}}"#))
                 == "tensor \"w\": shape [4294967296, 4294967296] overflows the element count")
         // The element count fits an Int, its byte count does not.
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}}"#))
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}}"#))
                 == "tensor \"w\": shape [4611686018427387904] of F64 is not a whole number of bytes or overflows")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}"#)) == "tensor \"w\": shape [-1] must hold non-negative integers")
-        #expect(try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,0]}}"#)) == "tensor \"w\": shape [1.5] must hold non-negative integers")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}"#))
+                == "tensor \"w\": shape [-1] must hold non-negative integers")
+        #expect(
+            try m(rawSafetensors(#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,0]}}"#))
+                == "tensor \"w\": shape [1.5] must hold non-negative integers")
     }
 
     @Test("overlapping tensors are refused, also when an empty tensor or a third one lies between them")
     func overlaps() throws {
-        #expect(try safetensorsMessage(rawSafetensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, dataBytes: 12))
+        #expect(
+            try safetensorsMessage(
+                rawSafetensors(
+                    #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                    dataBytes: 12))
                 == "tensors \"a\" and \"b\" overlap in the data section")
         // a covers [0, 40); e is empty at 8; c sits inside a after it.
-        let nested = #"{"a":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"c":{"dtype":"F32","shape":[2],"data_offsets":[20,28]}}"#
-        #expect(try safetensorsMessage(rawSafetensors(nested, dataBytes: 40)) == "tensors \"a\" and \"c\" overlap in the data section")
+        let nested =
+            #"{"a":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"c":{"dtype":"F32","shape":[2],"data_offsets":[20,28]}}"#
+        #expect(
+            try safetensorsMessage(rawSafetensors(nested, dataBytes: 40))
+                == "tensors \"a\" and \"c\" overlap in the data section")
         // a long tensor overlapping the third, not the second.
-        let skip = #"{"a":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"c":{"dtype":"F32","shape":[1],"data_offsets":[36,40]}}"#
-        #expect(try safetensorsMessage(rawSafetensors(skip, dataBytes: 40)) == "tensors \"a\" and \"b\" overlap in the data section")
+        let skip =
+            #"{"a":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"c":{"dtype":"F32","shape":[1],"data_offsets":[36,40]}}"#
+        #expect(
+            try safetensorsMessage(rawSafetensors(skip, dataBytes: 40))
+                == "tensors \"a\" and \"b\" overlap in the data section")
         // Adjacent tensors and empty tensors at a shared offset are fine.
-        let fine = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
+        let fine =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
         #expect(try safetensorsMessage(rawSafetensors(fine, dataBytes: 16)) == "no error")
     }
 
@@ -128,7 +188,9 @@ struct SafetensorsTests {
             } else if cut < headerEnd {
                 #expect(message.hasPrefix("header length \(headerEnd - 8) runs past the end"), "cut at \(cut)")
             } else {
-                #expect(message.contains("lie outside the \(cut - headerEnd)-byte data section"), "cut at \(cut): \(message)")
+                #expect(
+                    message.contains("lie outside the \(cut - headerEnd)-byte data section"),
+                    "cut at \(cut): \(message)")
             }
         }
     }
@@ -137,7 +199,8 @@ struct SafetensorsTests {
     func notAFile() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(errorMessage(path: dir.path) { _ = try SafetensorsFile(path: dir.path) } == "is a directory, not a file")
+        #expect(
+            errorMessage(path: dir.path) { _ = try SafetensorsFile(path: dir.path) } == "is a directory, not a file")
         let missing = dir.appendingPathComponent("none.safetensors").path
         #expect(errorMessage(path: missing) { _ = try SafetensorsFile(path: missing) }.hasPrefix("cannot open ("))
     }
@@ -147,8 +210,10 @@ struct SafetensorsTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("huge.safetensors").path
-        let rows = 50_000, cols = 500_000   // 25e9 F32 = 100 GB
-        let header = #"{"model.layers.0.mlp.up_proj.weight":{"dtype":"F32","shape":[\#(rows),\#(cols)],"data_offsets":[0,\#(rows * cols * 4)]}}"#
+        let rows = 50_000
+        let cols = 500_000  // 25e9 F32 = 100 GB
+        let header =
+            #"{"model.layers.0.mlp.up_proj.weight":{"dtype":"F32","shape":[\#(rows),\#(cols)],"data_offsets":[0,\#(rows * cols * 4)]}}"#
         try rawSafetensors(header).write(to: URL(fileURLWithPath: path))
         let h = try #require(FileHandle(forWritingAtPath: path))
         try h.truncate(atOffset: UInt64(8 + header.utf8.count + rows * cols * 4))
@@ -161,8 +226,12 @@ struct SafetensorsTests {
 
     @Test("the writer refuses a tensor whose bytes do not match its shape, and a name used twice")
     func writerChecks() throws {
-        #expect(throws: SpQRError.self) { try SafetensorsWriter.encode([.init(name: "w", dtype: .F32, shape: [2, 2], bytes: Data(count: 12))]) }
-        #expect(throws: SpQRError.self) { try SafetensorsWriter.encode([.f32("w", shape: [1], [1]), .f32("w", shape: [1], [2])]) }
+        #expect(throws: SpQRError.self) {
+            try SafetensorsWriter.encode([.init(name: "w", dtype: .F32, shape: [2, 2], bytes: Data(count: 12))])
+        }
+        #expect(throws: SpQRError.self) {
+            try SafetensorsWriter.encode([.f32("w", shape: [1], [1]), .f32("w", shape: [1], [2])])
+        }
         #expect(throws: SpQRError.self) { try SafetensorsWriter.encode([.f32("__metadata__", shape: [1], [1])]) }
     }
 
@@ -177,7 +246,9 @@ struct SafetensorsTests {
         #expect(try f.floats("w") == [2, 3] && f.metadata.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["w.safetensors"])
         let inMissingDir = dir.appendingPathComponent("no/such/dir/x.safetensors").path
-        #expect(errorMessage(path: inMissingDir) { try AtomicFile.write(Data([1]), to: inMissingDir) }.hasPrefix("cannot create a file in"))
+        #expect(
+            errorMessage(path: inMissingDir) { try AtomicFile.write(Data([1]), to: inMissingDir) }.hasPrefix(
+                "cannot create a file in"))
     }
 }
 
@@ -188,9 +259,14 @@ struct ShardedSafetensorsTests {
 
     func makeSharded() throws -> URL {
         let dir = try temporaryDirectory()
-        try SafetensorsWriter.write([.f32(Self.q0, shape: [2, 2], [1, 2, 3, 4])], to: dir.appendingPathComponent(Self.shard1).path)
-        try SafetensorsWriter.write([.f32(Self.q1, shape: [2, 2], [5, 6, 7, 8])], to: dir.appendingPathComponent(Self.shard2).path)
-        try writeIndex(dir, #"{"metadata":{"total_size":32},"weight_map":{"\#(Self.q0)":"\#(Self.shard1)","\#(Self.q1)":"\#(Self.shard2)"}}"#)
+        try SafetensorsWriter.write(
+            [.f32(Self.q0, shape: [2, 2], [1, 2, 3, 4])], to: dir.appendingPathComponent(Self.shard1).path)
+        try SafetensorsWriter.write(
+            [.f32(Self.q1, shape: [2, 2], [5, 6, 7, 8])], to: dir.appendingPathComponent(Self.shard2).path)
+        try writeIndex(
+            dir,
+            #"{"metadata":{"total_size":32},"weight_map":{"\#(Self.q0)":"\#(Self.shard1)","\#(Self.q1)":"\#(Self.shard2)"}}"#
+        )
         return dir
     }
 
@@ -219,7 +295,8 @@ struct ShardedSafetensorsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.removeItem(at: dir.appendingPathComponent(Self.shard2))
         let index = dir.appendingPathComponent(SafetensorsDirectoryCheckpoint.indexName).path
-        #expect(errorMessage(path: index) { _ = try ModelFiles.openCheckpoint(dir.path) }
+        #expect(
+            errorMessage(path: index) { _ = try ModelFiles.openCheckpoint(dir.path) }
                 == "shard \(Self.shard2) is missing from \(dir.path); download every file the index lists")
     }
 
@@ -236,9 +313,14 @@ struct ShardedSafetensorsTests {
         #expect(try message("[]") == "not a JSON object")
         #expect(try message(#"{"metadata":{}}"#) == "missing the \"weight_map\" object of tensor name → shard file")
         #expect(try message(#"{"weight_map":{}}"#) == "weight_map is empty")
-        #expect(try message(#"{"weight_map":{"a":"../model.safetensors"}}"#) == "weight_map[\"a\"] must name a file in the same directory, got ../model.safetensors")
-        #expect(try message(#"{"weight_map":{"a":7}}"#) == "weight_map[\"a\"] must name a file in the same directory, got 7")
-        #expect(try message(#"{"weight_map":{"\#(Self.q0)":"\#(Self.shard2)","\#(Self.q1)":"\#(Self.shard2)"}}"#)
+        #expect(
+            try message(#"{"weight_map":{"a":"../model.safetensors"}}"#)
+                == "weight_map[\"a\"] must name a file in the same directory, got ../model.safetensors")
+        #expect(
+            try message(#"{"weight_map":{"a":7}}"#) == "weight_map[\"a\"] must name a file in the same directory, got 7"
+        )
+        #expect(
+            try message(#"{"weight_map":{"\#(Self.q0)":"\#(Self.shard2)","\#(Self.q1)":"\#(Self.shard2)"}}"#)
                 == "\(Self.q0) is mapped to \(Self.shard2), which does not hold it")
     }
 
@@ -248,12 +330,16 @@ struct ShardedSafetensorsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.removeItem(at: dir.appendingPathComponent(SafetensorsDirectoryCheckpoint.indexName))
         #expect(try SafetensorsDirectoryCheckpoint(path: dir.path).tensors.count == 2)
-        try SafetensorsWriter.write([.f32(Self.q0, shape: [1], [9])], to: dir.appendingPathComponent("extra.safetensors").path)
-        #expect(errorMessage(path: dir.path) { _ = try SafetensorsDirectoryCheckpoint(path: dir.path) }
-                == "tensor \"\(Self.q0)\" appears in both \(dir.appendingPathComponent("extra.safetensors").path) and \(dir.appendingPathComponent(Self.shard1).path)")
+        try SafetensorsWriter.write(
+            [.f32(Self.q0, shape: [1], [9])], to: dir.appendingPathComponent("extra.safetensors").path)
+        #expect(
+            errorMessage(path: dir.path) { _ = try SafetensorsDirectoryCheckpoint(path: dir.path) }
+                == "tensor \"\(Self.q0)\" appears in both \(dir.appendingPathComponent("extra.safetensors").path) and \(dir.appendingPathComponent(Self.shard1).path)"
+        )
         let empty = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: empty) }
-        #expect(errorMessage(path: empty.path) { _ = try ModelFiles.openCheckpoint(empty.path) }
+        #expect(
+            errorMessage(path: empty.path) { _ = try ModelFiles.openCheckpoint(empty.path) }
                 == "no model.safetensors.index.json and no .safetensors files in this directory")
     }
 }

@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 let samplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -9,10 +10,12 @@ let samplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 
 @Suite("Sample bundle")
 struct SampleBundleTests {
-    @Test("every projection has a symmetric Hessian of its input size", arguments: [
-        ("smollm2-135m-instruct.block15.gguf", "smollm2-135m-instruct.block15.hessians.safetensors", 7),
-        ("all-minilm-l6-v2.block3.safetensors", "all-minilm-l6-v2.block3.hessians.safetensors", 6),
-    ])
+    @Test(
+        "every projection has a symmetric Hessian of its input size",
+        arguments: [
+            ("smollm2-135m-instruct.block15.gguf", "smollm2-135m-instruct.block15.hessians.safetensors", 7),
+            ("all-minilm-l6-v2.block3.safetensors", "all-minilm-l6-v2.block3.hessians.safetensors", 6),
+        ])
     func hessiansCoverLayers(_ checkpoint: String, _ hessians: String, _ count: Int) throws {
         let c = try ModelFiles.openCheckpoint("\(samplesDirectory)/\(checkpoint)")
         let source = try ModelFiles.openCalibration(hessians: "\(samplesDirectory)/\(hessians)")
@@ -25,7 +28,9 @@ struct SampleBundleTests {
             #expect(n == l.shape[1])
             for i in stride(from: 0, to: n, by: 37) {
                 #expect(h[i, i] > 0)
-                for j in stride(from: 0, to: n, by: 41) { #expect(abs(h[i, j] - h[j, i]) <= 1e-6 * max(abs(h[i, j]), 1e-12)) }
+                for j in stride(from: 0, to: n, by: 41) {
+                    #expect(abs(h[i, j] - h[j, i]) <= 1e-6 * max(abs(h[i, j]), 1e-12))
+                }
             }
         }
         #expect(LayerDiscovery.blocks(c).first?.layers.filter(\.isQuantizable).count == count)

@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Streamed tensor statistics")
@@ -34,27 +35,36 @@ struct StreamedStatisticsTests {
 
     @Test("a merge of moments equals the moments of the concatenation")
     func merge() {
-        let a = Self.values(333, seed: 5).map { $0 - 1003 }, b = Self.values(2000, seed: 6)
-        var ma = Moments(), mb = Moments(), mab = Moments()
+        let a = Self.values(333, seed: 5).map { $0 - 1003 }
+        let b = Self.values(2000, seed: 6)
+        var ma = Moments()
+        var mb = Moments()
+        var mab = Moments()
         a.withUnsafeBufferPointer { ma.add($0) }
         b.withUnsafeBufferPointer { mb.add($0) }
         (a + b).withUnsafeBufferPointer { mab.add($0) }
         ma.merge(mb)
         #expect(ma.count == mab.count && ma.maxAbs == mab.maxAbs)
-        for (x, y) in [(ma.mean, mab.mean), (ma.m2, mab.m2), (ma.m3, mab.m3), (ma.m4, mab.m4)] { #expect(Self.close(x, y, 1e-11), "\(x) vs \(y)") }
+        for (x, y) in [(ma.mean, mab.mean), (ma.m2, mab.m2), (ma.m3, mab.m3), (ma.m4, mab.m4)] {
+            #expect(Self.close(x, y, 1e-11), "\(x) vs \(y)")
+        }
     }
 
     @Test("over the exact limit: evenly spread runs of whole blocks, first and last included, labelled as a sample")
     func sample() throws {
-        let count = 32 * 1000, granularity = 32
+        let count = 32 * 1000
+        let granularity = 32
         let v = (0..<count).map { Float($0 % 97) - 48 }
         var reads: [Range<Int>] = []
-        let got = try TensorStatistics.streamed(count: count, granularity: granularity, exactLimit: 10_000, sampleElements: 2048,
-                                                sampleRuns: 8, chunkElements: 100) { r in
+        let got = try TensorStatistics.streamed(
+            count: count, granularity: granularity, exactLimit: 10_000, sampleElements: 2048,
+            sampleRuns: 8, chunkElements: 100
+        ) { r in
             reads.append(r)
             return Array(v[r])
         }
-        #expect(reads.allSatisfy { $0.lowerBound % granularity == 0 && $0.upperBound % granularity == 0 && $0.count <= 96 })
+        #expect(
+            reads.allSatisfy { $0.lowerBound % granularity == 0 && $0.upperBound % granularity == 0 && $0.count <= 96 })
         let touched = reads.reduce(0) { $0 + $1.count }
         #expect(touched == 2048 && got.sampledElements == 2048)
         #expect(reads.first?.lowerBound == 0 && reads.last?.upperBound == count)
@@ -72,14 +82,27 @@ struct StreamedStatisticsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.safetensors").path
         let v = Self.values(64 * 48, seed: 8).map { $0 - 1000 }
-        let f16 = v.map { Float16($0).bitPattern.littleEndian }, bf16 = v.map { UInt16($0.bitPattern >> 16).littleEndian }
-        try SafetensorsWriter.write([.init(name: "h.weight", dtype: .F16, shape: [64, 48], bytes: f16.withUnsafeBufferPointer { Data(buffer: $0) }),
-                                     .init(name: "b.weight", dtype: .BF16, shape: [64, 48], bytes: bf16.withUnsafeBufferPointer { Data(buffer: $0) })], to: path)
+        let f16 = v.map { Float16($0).bitPattern.littleEndian }
+        let bf16 = v.map { UInt16($0.bitPattern >> 16).littleEndian }
+        try SafetensorsWriter.write(
+            [
+                .init(
+                    name: "h.weight", dtype: .F16, shape: [64, 48],
+                    bytes: f16.withUnsafeBufferPointer { Data(buffer: $0) }),
+                .init(
+                    name: "b.weight", dtype: .BF16, shape: [64, 48],
+                    bytes: bf16.withUnsafeBufferPointer { Data(buffer: $0) }),
+            ], to: path)
         let st = try ModelFiles.openCheckpoint(path)
         let gguf = try ModelFiles.openCheckpoint("\(fixtures)/llama-tiny.gguf")
-        for (c, name) in [(st, "h.weight"), (st, "b.weight")] + gguf.tensors.filter(\.isQuantizable).map({ (gguf, $0.name) }) {
-            let want = TensorStatistics(try c.matrix(name).values), got = try c.statistics(name)
-            #expect(Self.close(got.std, want.std, 1e-12) && Self.close(got.kurtosis, want.kurtosis, 1e-12) && got.maxAbs == want.maxAbs, "\(name)")
+        for (c, name) in [(st, "h.weight"), (st, "b.weight")]
+            + gguf.tensors.filter(\.isQuantizable).map({ (gguf, $0.name) })
+        {
+            let want = TensorStatistics(try c.matrix(name).values)
+            let got = try c.statistics(name)
+            #expect(
+                Self.close(got.std, want.std, 1e-12) && Self.close(got.kurtosis, want.kurtosis, 1e-12)
+                    && got.maxAbs == want.maxAbs, "\(name)")
         }
     }
 }

@@ -1,8 +1,9 @@
 // Seeded inputs for the SpQRCore tests.
 
 import Foundation
-@testable import SpQRCore
 import SpQRTestSupport
+
+@testable import SpQRCore
 
 /// A layer with heavy-tailed weights, a few loud input channels and correlated calibration inputs.
 func syntheticLayer(out: Int, in n: Int, samples: Int = 256, seed: UInt64 = 1) -> (w: Matrix, h: Matrix) {

@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("Files truncated while open")
@@ -45,8 +46,11 @@ struct TruncatedFileTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.safetensors").path
-        try SafetensorsWriter.write([.f32("a.weight", shape: [4, 8], (0..<32).map(Float.init)),
-                                     .f32("b.weight", shape: [4, 8], (0..<32).map { -Float($0) })], to: path)
+        try SafetensorsWriter.write(
+            [
+                .f32("a.weight", shape: [4, 8], (0..<32).map(Float.init)),
+                .f32("b.weight", shape: [4, 8], (0..<32).map { -Float($0) }),
+            ], to: path)
         let c = try SafetensorsCheckpoint(path: path)
         let start = try Self.dataStart(path)
         // a.weight stays whole; half of b.weight goes.
@@ -96,8 +100,9 @@ struct TruncatedFileTests {
         for packed in [false, true] {
             let path = dir.appendingPathComponent("h\(packed).safetensors").path
             let h = Matrix(rows: 3, cols: 3, values: [2, 1, 0, 1, 2, 1, 0, 1, 2])
-            try HessianFileCalibration.write(hessians: ["hessian.l": h], layers: ["l.weight": "hessian.l"], provenance: [:],
-                                             packed: packed, to: path)
+            try HessianFileCalibration.write(
+                hessians: ["hessian.l": h], layers: ["l.weight": "hessian.l"], provenance: [:],
+                packed: packed, to: path)
             let cal = try HessianFileCalibration(path: path)
             let start = try Self.dataStart(path)
             try Self.cut(path, to: start + 4)
@@ -130,7 +135,9 @@ struct TruncatedFileTests {
         Self.expectTruncated(path, nowBytes: start + 40) { _ = try cal.hessian(forLayer: "l", inFeatures: 4) }
     }
 
-    @Test("importance matrices are read whole when opened: cutting the file later changes nothing", arguments: ["tiny.imatrix", "tiny.imatrix.gguf"])
+    @Test(
+        "importance matrices are read whole when opened: cutting the file later changes nothing",
+        arguments: ["tiny.imatrix", "tiny.imatrix.gguf"])
     func imatrix(file: String) throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -141,7 +148,9 @@ struct TruncatedFileTests {
         let layers = before.filter { !$0.value.isEmpty && m.entries[$0.key]?.matrices == 1 }
         #expect(!layers.isEmpty)
         for (name, v) in layers {
-            #expect(try m.hessian(forLayer: name, inFeatures: v.count).values == Hessian.fromDiagonal(v.map { 2 * $0 }).values)
+            #expect(
+                try m.hessian(forLayer: name, inFeatures: v.count).values
+                    == Hessian.fromDiagonal(v.map { 2 * $0 }).values)
         }
         // Opened after the cut, the file is refused with its name.
         #expect(throws: SpQRError.self) { try ImportanceMatrixCalibration(path: path) }
@@ -157,8 +166,10 @@ struct TruncatedFileTests {
         #expect(try f.bytes(at: 90, count: 10, what: "tail") == Array(90..<100))
         try Self.cut(path, to: 50)
         #expect(f.size == 100 && f.currentSize == 50)
-        #expect(errorMessage(path: path) { _ = try f.bytes(at: 40, count: 20, what: "the tail") }
-                == "the tail (bytes 40..<60) cannot be read: the file is now 50 bytes, 100 when it was opened; it was truncated or rewritten while open. Open it again once it is complete")
+        #expect(
+            errorMessage(path: path) { _ = try f.bytes(at: 40, count: 20, what: "the tail") }
+                == "the tail (bytes 40..<60) cannot be read: the file is now 50 bytes, 100 when it was opened; it was truncated or rewritten while open. Open it again once it is complete"
+        )
         #expect(try f.bytes(at: 0, count: 50, what: "head") == Array(0..<50))
     }
 }

@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -14,10 +15,13 @@ struct EndToEndTests {
     func appLoop() throws {
         let checkpoint = ExplorerFixtures.checkpoint
         let terminal = MemoryTerminal(width: 120, height: 40)
-        var state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
-                                             width: 120, height: 40, capabilities: .full)
+        var state = ExplorerApp.initialState(
+            checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
+            width: 120, height: 40, capabilities: .full)
         state.selection = state.visibleRows.firstIndex { $0.name == "model.layers.1.mlp.down_proj.weight" }!
-        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
+        let app = ExplorerApp(
+            state: state, terminal: terminal,
+            runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
         terminal.events = [.key(.enter)]
         var turns = 0
         while app.state.layer?.baselines == nil && turns < 2000 {
@@ -33,7 +37,7 @@ struct EndToEndTests {
             app.run(maxTurns: 1)
             turns += 1
         }
-        app.run(maxTurns: 1)   // present the frame that shows the last event
+        app.run(maxTurns: 1)  // present the frame that shows the last event
         let frame = try #require(terminal.frames.last).text
         #expect(frame.contains("FULL (96 rows)") && frame.contains("round-to-nearest"))
         #expect(app.state.reports["model.layers.1.mlp.down_proj.weight"]?.config.wbits == 4)
@@ -43,7 +47,6 @@ struct EndToEndTests {
     }
 }
 
-
 @Suite("Explorer in tmux", .serialized)
 struct TmuxTests {
     static let root = BinaryRunner.packageRoot.path
@@ -52,8 +55,10 @@ struct TmuxTests {
     /// The pid of the child of `parent` whose command name is `name` (from /proc/*/stat).
     static func child(of parent: Int32, named name: String) -> Int32? {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { continue }
             let comm = stat[stat.index(after: open)..<close]
             let rest = stat[stat.index(after: close)...].split(separator: " ")
             if comm == name, rest.count > 2, Int32(rest[1]) == parent { return pid }
@@ -69,7 +74,8 @@ struct TmuxTests {
     @Test("open the sample, tune, compare with quantize --json, export, resize, quit")
     func session() throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
-        try #require(FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
         let tmux = Tmux()
         tmux.start(width: 160, height: 50)
         defer { tmux.stop() }
@@ -78,21 +84,28 @@ struct TmuxTests {
         defer { try? FileManager.default.removeItem(at: exportDir) }
         tmux.literal("cd \(Self.root) && TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 .build/debug/spqr-explorer")
         tmux.keys("Enter")
-        let list = try #require(tmux.wait(30) { $0.contains("self_attn.k_proj.weight") }, "the layer list did not appear:\n\(tmux.screen())")
+        let list = try #require(
+            tmux.wait(30) { $0.contains("self_attn.k_proj.weight") }, "the layer list did not appear:\n\(tmux.screen())"
+        )
         #expect(list.contains("smollm2-135m-instruct.block15.gguf") && list.contains("128 seq, 32768 tokens"))
         tmux.keys("/")
         tmux.literal("k_proj")
         tmux.keys("Enter")
         tmux.keys("Enter")
-        _ = try #require(tmux.wait { Self.settled($0, wbits: 3, threshold: "0.2") }, "the layer did not finish:\n\(tmux.screen())")
+        _ = try #require(
+            tmux.wait { Self.settled($0, wbits: 3, threshold: "0.2") }, "the layer did not finish:\n\(tmux.screen())")
         tmux.keys("W")
         _ = tmux.wait(10) { field($0, "wbits") == "4" }
         tmux.keys("T")
-        let tuned = try #require(tmux.wait { Self.settled($0, wbits: 4, threshold: "0.3") }, "no figures for wbits 4, threshold 0.3:\n\(tmux.screen())")
+        let tuned = try #require(
+            tmux.wait { Self.settled($0, wbits: 4, threshold: "0.3") },
+            "no figures for wbits 4, threshold 0.3:\n\(tmux.screen())")
 
-        let q = try BinaryRunner.run(["quantize", "\(Self.root)/samples/smollm2-135m-instruct.block15.gguf", "--layer", Self.layer,
-                                      "--hessians", "\(Self.root)/samples/smollm2-135m-instruct.block15.hessians.safetensors",
-                                      "--wbits", "4", "--outlier_threshold", "0.3", "--json"])
+        let q = try BinaryRunner.run([
+            "quantize", "\(Self.root)/samples/smollm2-135m-instruct.block15.gguf", "--layer", Self.layer,
+            "--hessians", "\(Self.root)/samples/smollm2-135m-instruct.block15.hessians.safetensors",
+            "--wbits", "4", "--outlier_threshold", "0.3", "--json",
+        ])
         #expect(q.status == 0, "\(q.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(q.stdout.utf8)) as? [String: Any])
         #expect(field(tuned, "avg bits") == Num.f(json["avg_bits"] as! Double))
@@ -108,52 +121,70 @@ struct TmuxTests {
         for _ in 0..<Reducer.defaultRecipePath.count { tmux.keys("BSpace") }
         tmux.literal(recipePath)
         tmux.keys("Enter")
-        _ = try #require(tmux.wait(30) { $0.contains("recipe written to") }, "no export confirmation:\n\(tmux.screen())")
+        _ = try #require(
+            tmux.wait(30) { $0.contains("recipe written to") }, "no export confirmation:\n\(tmux.screen())")
         let recipe = try Recipe.read(path: recipePath)
         #expect(recipe.defaults.wbits == 4 && recipe.defaults.outlierThreshold == 0.3)
         #expect(recipe.layers[Self.layer]?.figures?.nOutliers == json["n_outliers"] as? Int)
 
         tmux.run(["resize-window", "-t", "e2e", "-x", "100", "-y", "30"])
-        _ = try #require(tmux.wait(10) { s in s.contains("Settings") && s.split(separator: "\n").allSatisfy { $0.count <= 100 } }, "no redraw at 100x30:\n\(tmux.screen())")
+        _ = try #require(
+            tmux.wait(10) { s in s.contains("Settings") && s.split(separator: "\n").allSatisfy { $0.count <= 100 } },
+            "no redraw at 100x30:\n\(tmux.screen())")
         tmux.run(["resize-window", "-t", "e2e", "-x", "50", "-y", "15"])
-        _ = try #require(tmux.wait(10) { $0.contains("Terminal too small (50x15)") }, "no too-small message:\n\(tmux.screen())")
+        _ = try #require(
+            tmux.wait(10) { $0.contains("Terminal too small (50x15)") }, "no too-small message:\n\(tmux.screen())")
         tmux.run(["resize-window", "-t", "e2e", "-x", "160", "-y", "50"])
         _ = try #require(tmux.wait(10) { $0.contains("Figures") }, "no redraw after growing back")
 
         tmux.keys("q")
-        let back = try #require(tmux.wait(10) { $0.contains("e2e$ ") && !$0.contains("Figures") }, "the shell did not come back:\n\(tmux.screen())")
+        let back = try #require(
+            tmux.wait(10) { $0.contains("e2e$ ") && !$0.contains("Figures") },
+            "the shell did not come back:\n\(tmux.screen())")
         #expect(back.contains("spqr-explorer"), "the screen before the explorer is restored")
-        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "0")
     }
 
-    @Test("the terminal is restored after SIGTERM, SIGINT, SIGHUP and a crash", arguments: ["TERM", "INT", "HUP", "crash"])
+    @Test(
+        "the terminal is restored after SIGTERM, SIGINT, SIGHUP and a crash",
+        arguments: ["TERM", "INT", "HUP", "crash"])
     func restoredOnAbnormalExit(kind: String) throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
         let tmux = Tmux()
         tmux.start(width: 120, height: 40)
         defer { tmux.stop() }
         let env = kind == "crash" ? "SPQR_DEBUG_CRASH=1 " : ""
-        tmux.literal("cd \(Self.root) && \(env)TERM=tmux-256color LANG=C.UTF-8 .build/debug/spqr-explorer; echo exit=$?")
+        tmux.literal(
+            "cd \(Self.root) && \(env)TERM=tmux-256color LANG=C.UTF-8 .build/debug/spqr-explorer; echo exit=$?")
         tmux.keys("Enter")
         let expected: String
         if kind == "crash" {
             expected = "exit=132"
         } else {
             _ = try #require(tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start")
-            let pids = tmux.run(["list-panes", "-t", "e2e", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let pids = tmux.run(["list-panes", "-t", "e2e", "-F", "#{pane_pid}"]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             let shell = try #require(Int32(pids), "no pane pid in '\(pids)'")
-            let explorer = try #require(Self.child(of: shell, named: "spqr-explorer"), "the explorer process was not found")
+            let explorer = try #require(
+                Self.child(of: shell, named: "spqr-explorer"), "the explorer process was not found")
             let signal: Int32 = kind == "TERM" ? SIGTERM : (kind == "INT" ? SIGINT : SIGHUP)
             kill(explorer, signal)
             expected = "exit=\(128 + signal)"
         }
-        let after = try #require(tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil },
-                                 "the explorer did not end:\n\(tmux.screen())")
+        let after = try #require(
+            tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil },
+            "the explorer did not end:\n\(tmux.screen())")
         #expect(after.contains(expected), "\(after)")
-        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "0")
     }
 
-    @Test("odd terminals: TERM=dumb and an unknown TERM are refused, 8-colour xterm and LANG=C work", arguments: ["dumb", "nosuch", "xterm", "LANG=C"])
+    @Test(
+        "odd terminals: TERM=dumb and an unknown TERM are refused, 8-colour xterm and LANG=C work",
+        arguments: ["dumb", "nosuch", "xterm", "LANG=C"])
     func oddTerminals(kind: String) throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
         let tmux = Tmux()
@@ -169,32 +200,40 @@ struct TmuxTests {
         tmux.literal("cd \(Self.root) && \(env) .build/debug/spqr-explorer; echo exit=$?")
         tmux.keys("Enter")
         if kind == "dumb" || kind == "nosuch" {
-            let s = try #require(tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+            let s = try #require(
+                tmux.wait(30) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
             #expect(s.contains("exit=1"))
-            #expect(s.contains(kind == "dumb" ? "TERM=dumb cannot address the cursor" : "ncurses does not know the terminal type"))
+            #expect(
+                s.contains(
+                    kind == "dumb" ? "TERM=dumb cannot address the cursor" : "ncurses does not know the terminal type"))
             return
         }
-        let screen = try #require(tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start:\n\(tmux.screen())")
+        let screen = try #require(
+            tmux.wait(30) { $0.contains("SpQR Explorer") }, "the explorer did not start:\n\(tmux.screen())")
         if kind == "LANG=C" {
             #expect(!screen.contains("×") && screen.contains("576x1536"), "ASCII stand-ins without UTF-8")
         }
         tmux.keys("q")
         let after = try #require(tmux.wait(10) { $0.contains("exit=0") }, "\(tmux.screen())")
         #expect(after.contains("exit=0"))
-        #expect(tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            tmux.run(["display", "-p", "-t", "e2e", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "0")
     }
 
     @Test("a checkpoint path with CJK and emoji keeps the calibration label at the terminal's right edge")
     func widePath() throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
-        try #require(FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: BinaryRunner.binary), "build the binary first (swift build)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("数据🙂\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let checkpoint = dir.appendingPathComponent("模型.safetensors").path
         try FileManager.default.copyItem(atPath: ExplorerFixtures.checkpointPath, toPath: checkpoint)
         // The command goes through a script at an ASCII path, so that nothing depends on how tmux types UTF-8.
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-wide-\(UUID().uuidString).sh").path
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-wide-\(UUID().uuidString).sh")
+            .path
         defer { unlink(script) }
         try "TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 \(Self.root)/.build/debug/spqr-explorer '\(checkpoint)'\n"
             .write(toFile: script, atomically: true, encoding: .utf8)
@@ -203,7 +242,8 @@ struct TmuxTests {
         defer { tmux.stop() }
         tmux.literal("bash \(script)")
         tmux.keys("Enter")
-        let screen = try #require(tmux.wait(30) { $0.contains("self_attn.q_proj") }, "the layer list did not appear:\n\(tmux.screen())")
+        let screen = try #require(
+            tmux.wait(30) { $0.contains("self_attn.q_proj") }, "the layer list did not appear:\n\(tmux.screen())")
         let title = String(screen.split(separator: "\n")[0])
         #expect(title.contains(checkpoint), "\(title)")
         // capture-pane drops the label's trailing blank.
@@ -217,19 +257,25 @@ struct TmuxTests {
         let tmux = Tmux()
         tmux.start(width: 150, height: 40)
         defer { tmux.stop() }
-        let raw = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-progress-\(UUID().uuidString).log").path
+        let raw = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spqr-progress-\(UUID().uuidString).log"
+        ).path
         defer { unlink(raw) }
         tmux.run(["pipe-pane", "-o", "-t", "e2e", "cat >> \(raw)"])
-        tmux.literal("cd \(Self.root) && .build/debug/spqr-explorer quantize samples/smollm2-135m-instruct.block15.gguf "
-                     + "--layer model.layers.15.mlp.down_proj.weight "
-                     + "--hessians samples/smollm2-135m-instruct.block15.hessians.safetensors; echo exit=$?")
+        tmux.literal(
+            "cd \(Self.root) && .build/debug/spqr-explorer quantize samples/smollm2-135m-instruct.block15.gguf "
+                + "--layer model.layers.15.mlp.down_proj.weight "
+                + "--hessians samples/smollm2-135m-instruct.block15.hessians.safetensors; echo exit=$?")
         tmux.keys("Enter")
         // The equal-bit search runs one round-to-nearest pass and one GPTQ run per grid point within the budget.
-        let screen = try #require(tmux.wait(240) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
+        let screen = try #require(
+            tmux.wait(240) { $0.range(of: "exit=[0-9]", options: .regularExpression) != nil }, "\(tmux.screen())")
         #expect(screen.contains("exit=0") && screen.contains("round-to-nearest"))
         #expect(!screen.contains("quantize: "), "the progress line is cleared")
         let bytes = try String(contentsOfFile: raw, encoding: .utf8)
-        for phase in ["quantize: factorising", "quantize: 100%", "quantize: baselines", "quantize: equal-bit baselines"] {
+        for phase in [
+            "quantize: factorising", "quantize: 100%", "quantize: baselines", "quantize: equal-bit baselines",
+        ] {
             #expect(bytes.contains("\r\u{1B}[K" + phase), "\(phase) was not shown in place")
         }
     }

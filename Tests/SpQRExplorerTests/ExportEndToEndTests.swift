@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -14,18 +15,23 @@ struct SameRecipeTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-same-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let fromCLI = dir.appendingPathComponent("cli.json").path, fromTUI = dir.appendingPathComponent("tui.json").path
-        let q = try BinaryRunner.run(["quantize", file, "--layer", "W", "--hessian", file, "--hessian-tensor", "H",
-                                      "--wbits", "4", "--write-recipe", fromCLI])
+        let fromCLI = dir.appendingPathComponent("cli.json").path
+        let fromTUI = dir.appendingPathComponent("tui.json").path
+        let q = try BinaryRunner.run([
+            "quantize", file, "--layer", "W", "--hessian", file, "--hessian-tensor", "H",
+            "--wbits", "4", "--write-recipe", fromCLI,
+        ])
         #expect(q.status == 0, "\(q.stderr)")
 
         let checkpoint = try ModelFiles.openCheckpoint(file)
         let calibration = try ModelFiles.openCalibration(hessians: file, hessianTensor: "H")
         let terminal = MemoryTerminal(width: 120, height: 40)
-        var state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: calibration, settings: SpQRConfig(),
-                                             width: 120, height: 40, capabilities: .full)
+        var state = ExplorerApp.initialState(
+            checkpoint: checkpoint, calibration: calibration, settings: SpQRConfig(),
+            width: 120, height: 40, capabilities: .full)
         state.selection = state.visibleRows.firstIndex { $0.name == "W" }!
-        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: calibration))
+        let app = ExplorerApp(
+            state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: calibration))
         terminal.events = [.key(.enter), .key(.char("W"))]
         var turns = 0
         func measured(_ s: AppState) -> Bool {
@@ -37,17 +43,20 @@ struct SameRecipeTests {
             app.run(maxTurns: 1)
             turns += 1
         }
-        terminal.events = [.key(.char("e"))] + Reducer.defaultRecipePath.map { _ in .key(.backspace) }
+        terminal.events =
+            [.key(.char("e"))] + Reducer.defaultRecipePath.map { _ in .key(.backspace) }
             + fromTUI.map { .key(.char($0)) } + [.key(.enter)]
         turns = 0
         while !FileManager.default.fileExists(atPath: fromTUI) && turns < 3000 {
             app.run(maxTurns: 1)
             turns += 1
         }
-        let a = try Recipe.read(path: fromCLI), b = try Recipe.read(path: fromTUI)
+        let a = try Recipe.read(path: fromCLI)
+        let b = try Recipe.read(path: fromTUI)
         #expect(a.defaults == b.defaults && a.model == b.model && a.calibration == b.calibration)
         #expect(a.layers.keys.sorted() == b.layers.keys.sorted())
-        var fa = try #require(a.layers["W"]?.figures), fb = try #require(b.layers["W"]?.figures)
+        var fa = try #require(a.layers["W"]?.figures)
+        var fb = try #require(b.layers["W"]?.figures)
         #expect(a.layers["W"]?.overrides == b.layers["W"]?.overrides && a.layers["W"]?.shape == b.layers["W"]?.shape)
         fa.seconds = nil
         fb.seconds = nil
@@ -66,9 +75,12 @@ struct ExportTests {
         // A checkpoint with one small layer and 2 GiB of other data, stored sparse, so that hashing takes over
         // a second even with SHA instructions: time to see progress and cancel before it ends.
         let model = dir.appendingPathComponent("model.safetensors").path
-        let layerBytes = 8 * 16 * 4, padding = 2 << 30
+        let layerBytes = 8 * 16 * 4
+        let padding = 2 << 30
         let header: [String: Any] = [
-            "model.layers.0.mlp.down_proj.weight": ["dtype": "F32", "shape": [8, 16], "data_offsets": [0, layerBytes]],
+            "model.layers.0.mlp.down_proj.weight": [
+                "dtype": "F32", "shape": [8, 16], "data_offsets": [0, layerBytes],
+            ],
             "padding": ["dtype": "U8", "shape": [padding], "data_offsets": [layerBytes, layerBytes + padding]],
         ]
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -81,11 +93,15 @@ struct ExportTests {
         try handle.close()
         let checkpoint = try ModelFiles.openCheckpoint(model)
         let terminal = MemoryTerminal(width: 120, height: 40)
-        let state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
-                                             width: 120, height: 40, capabilities: .full)
-        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
+        let state = ExplorerApp.initialState(
+            checkpoint: checkpoint, calibration: IdentityCalibration(), settings: SpQRConfig(),
+            width: 120, height: 40, capabilities: .full)
+        let app = ExplorerApp(
+            state: state, terminal: terminal,
+            runner: EffectRunner(checkpoint: checkpoint, calibration: IdentityCalibration()))
         let recipe = dir.appendingPathComponent("recipe.json").path
-        terminal.events = [.key(.char("e"))] + Reducer.defaultRecipePath.map { _ in .key(.backspace) }
+        terminal.events =
+            [.key(.char("e"))] + Reducer.defaultRecipePath.map { _ in .key(.backspace) }
             + recipe.map { .key(.char($0)) } + [.key(.enter)]
         var turns = 0
         while (app.state.exporting?.done ?? 0) == 0 && turns < 3000 {

@@ -1,9 +1,10 @@
 // layers, quantize --recipe/--maps/--write-recipe, sweep and recipe validate/apply/command, end to end.
 
 import Foundation
-import Testing
-@testable import SpQRCore
 import SpQRTestSupport
+import Testing
+
+@testable import SpQRCore
 
 @Suite("Headless commands")
 struct HeadlessCommandsTests {
@@ -39,18 +40,25 @@ struct HeadlessCommandsTests {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = dir.appendingPathComponent("r.json").path
-        let q = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--wbits", "4", "--write-recipe", recipe] + Self.calibration)
+        let q = try BinaryRunner.run(
+            ["quantize", Self.file, "--layer", "W", "--wbits", "4", "--write-recipe", recipe] + Self.calibration)
         #expect(q.status == 0, "\(q.stderr)")
         let validate = try BinaryRunner.run(["recipe", "validate", recipe])
-        #expect(validate.status == 0 && validate.stdout.contains("valid spqr-explorer-recipe version 1, 1 layer(s), defaults wbits 4"))
+        #expect(
+            validate.status == 0
+                && validate.stdout.contains("valid spqr-explorer-recipe version 1, 1 layer(s), defaults wbits 4"))
         let apply = try BinaryRunner.run(["recipe", "apply", recipe, Self.file, "--json"])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         let out = try #require(try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as? [String: Any])
         #expect((out["differences"] as? [Any])?.isEmpty == true)
         let command = try BinaryRunner.run(["recipe", "command", recipe])
-        #expect(command.stdout.contains("--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1.0"))
+        #expect(
+            command.stdout.contains(
+                "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1.0"
+            ))
         // The same recipe again refuses to overwrite without --force.
-        let again = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--write-recipe", recipe] + Self.calibration)
+        let again = try BinaryRunner.run(
+            ["quantize", Self.file, "--layer", "W", "--write-recipe", recipe] + Self.calibration)
         #expect(again.status == 1 && again.stderr.contains("already exists; pass --force"))
     }
 
@@ -59,8 +67,10 @@ struct HeadlessCommandsTests {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = dir.appendingPathComponent("r.json").path
-        _ = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--no-baselines", "--write-recipe", recipe] + Self.calibration)
-        var root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recipe))) as? [String: Any])
+        _ = try BinaryRunner.run(
+            ["quantize", Self.file, "--layer", "W", "--no-baselines", "--write-recipe", recipe] + Self.calibration)
+        var root = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recipe))) as? [String: Any])
         var layers = root["layers"] as! [String: Any]
         var w = layers["W"] as! [String: Any]
         var f = w["figures"] as! [String: Any]
@@ -79,18 +89,23 @@ struct HeadlessCommandsTests {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("r.json").path
-        let q = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--write-recipe", path] + Self.calibration)
+        let q = try BinaryRunner.run(
+            ["quantize", Self.file, "--layer", "W", "--write-recipe", path] + Self.calibration)
         #expect(q.status == 0, "\(q.stderr)")
         let written = try Recipe.read(path: path)
         let st = try SafetensorsFile(path: Self.file)
-        let p = try PreparedLayer(name: "W", weights: try st.matrix("W"), hessian: try st.matrix("H"), config: SpQRConfig())
+        let p = try PreparedLayer(
+            name: "W", weights: try st.matrix("W"), hessian: try st.matrix("H"), config: SpQRConfig())
         let result = try SpQR.run(p, config: SpQRConfig())
-        var report = LayerReport(layer: "W", result: result, baselines: try SpQR.baselines(p, config: SpQRConfig()),
-                                 equalBits: try EqualBitSearch.search(p, spqr: result), sourceDtype: "F32", sourceBits: 32, seconds: written.layers["W"]?.figures?.seconds,
-                                 calibration: written.calibration.label)
+        var report = LayerReport(
+            layer: "W", result: result, baselines: try SpQR.baselines(p, config: SpQRConfig()),
+            equalBits: try EqualBitSearch.search(p, spqr: result), sourceDtype: "F32", sourceBits: 32,
+            seconds: written.layers["W"]?.figures?.seconds,
+            calibration: written.calibration.label)
         report.seconds = written.layers["W"]?.figures?.seconds
-        let memory = Recipe.make(model: written.model, calibration: written.calibration, defaults: SpQRConfig(),
-                                 configs: ["W": SpQRConfig()], shapes: ["W": [64, 128]], reports: ["W": report])
+        let memory = Recipe.make(
+            model: written.model, calibration: written.calibration, defaults: SpQRConfig(),
+            configs: ["W": SpQRConfig()], shapes: ["W": [64, 128]], reports: ["W": report])
         #expect(memory.defaults == written.defaults)
         #expect(memory.layers == written.layers)
         #expect(memory.totals == written.totals)
@@ -100,10 +115,16 @@ struct HeadlessCommandsTests {
     func recipeSettingsAndMaps() throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let recipe = dir.appendingPathComponent("r.json").path, maps = dir.appendingPathComponent("m.safetensors").path
-        _ = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--wbits", "2", "--groupsize", "8", "--outlier_threshold", "0.1",
-                                  "--no-baselines", "--write-recipe", recipe] + Self.calibration)
-        let r = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--recipe", recipe, "--json", "--no-baselines", "--maps", maps] + Self.calibration)
+        let recipe = dir.appendingPathComponent("r.json").path
+        let maps = dir.appendingPathComponent("m.safetensors").path
+        _ = try BinaryRunner.run(
+            [
+                "quantize", Self.file, "--layer", "W", "--wbits", "2", "--groupsize", "8", "--outlier_threshold", "0.1",
+                "--no-baselines", "--write-recipe", recipe,
+            ] + Self.calibration)
+        let r = try BinaryRunner.run(
+            ["quantize", Self.file, "--layer", "W", "--recipe", recipe, "--json", "--no-baselines", "--maps", maps]
+                + Self.calibration)
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(json["n_outliers"] as? Int == 2222)
@@ -116,12 +137,16 @@ struct HeadlessCommandsTests {
 
     @Test("sweep runs every combination, marks the front and plots it")
     func sweep() throws {
-        let r = try BinaryRunner.run(["sweep", Self.file, "--layer", "W", "--wbits", "2,3,4", "--groupsize", "8,16",
-                                      "--outlier_threshold", "0.2,off", "--json", "--plot"] + Self.calibration)
+        let r = try BinaryRunner.run(
+            [
+                "sweep", Self.file, "--layer", "W", "--wbits", "2,3,4", "--groupsize", "8,16",
+                "--outlier_threshold", "0.2,off", "--json", "--plot",
+            ] + Self.calibration)
         #expect(r.status == 0, "\(r.stderr)")
         let points = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
         #expect(points.count == 12)
-        let bits = points.map { $0["avg_bits"] as! Double }, err = points.map { $0["rel_proxy_error"] as! Double }
+        let bits = points.map { $0["avg_bits"] as! Double }
+        let err = points.map { $0["rel_proxy_error"] as! Double }
         for (i, p) in points.enumerated() {
             let dominated = points.indices.contains { j in
                 j != i && bits[j] <= bits[i] && err[j] <= err[i] && (bits[j] < bits[i] || err[j] < err[i])
@@ -129,7 +154,8 @@ struct HeadlessCommandsTests {
             #expect(p["pareto"] as? Bool == !dominated)
         }
         #expect(r.stderr.contains("● Pareto front") && r.stderr.contains("sweep: 12/12"))
-        let csv = try BinaryRunner.run(["sweep", Self.file, "--layer", "W", "--wbits", "3,4", "--no-plot"] + Self.calibration)
+        let csv = try BinaryRunner.run(
+            ["sweep", Self.file, "--layer", "W", "--wbits", "3,4", "--no-plot"] + Self.calibration)
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.count == 3 && lines[0].hasPrefix("wbits,groupsize,"))
         #expect(lines[1].hasPrefix("3,16,") && lines[2].hasPrefix("4,16,"))
@@ -140,14 +166,17 @@ struct HeadlessCommandsTests {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.json").path
-        try Data("{\"format\": \"spqr-explorer-recipe\", \"format_version\": 7}".utf8).write(to: URL(fileURLWithPath: bad))
+        try Data("{\"format\": \"spqr-explorer-recipe\", \"format_version\": 7}".utf8).write(
+            to: URL(fileURLWithPath: bad))
         let v = try BinaryRunner.run(["recipe", "validate", bad])
         #expect(v.status == 1)
         #expect(v.stderr.contains("recipe: missing field \"tool_version\"") || v.stderr.contains("format_version"))
         let list = try BinaryRunner.run(["quantize", Self.file, "--layer", "W", "--wbits", "3,4"])
         #expect(list.status == 2 && list.stderr.contains("--wbits takes one value here (lists are for `sweep`)"))
         let noTerminal = try BinaryRunner.run([])
-        #expect(noTerminal.status == 1 && noTerminal.stderr.contains("the explorer needs a terminal on standard input and output"))
+        #expect(
+            noTerminal.status == 1
+                && noTerminal.stderr.contains("the explorer needs a terminal on standard input and output"))
         let badValue = try BinaryRunner.run(["sweep", Self.file, "--layer", "W", "--groupsize", "8,x"])
         #expect(badValue.status == 2 && badValue.stderr.contains("--groupsize takes a whole number or 'none', got 'x'"))
     }
@@ -164,8 +193,10 @@ struct SampleCommandsTests {
         let dir = try HeadlessCommandsTests.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = dir.appendingPathComponent("r.json").path
-        let q = try BinaryRunner.run(["quantize", Self.checkpoint, "--layer", "model.layers.15.self_attn.k_proj.weight",
-                                      "--hessians", Self.hessians, "--write-recipe", recipe])
+        let q = try BinaryRunner.run([
+            "quantize", Self.checkpoint, "--layer", "model.layers.15.self_attn.k_proj.weight",
+            "--hessians", Self.hessians, "--write-recipe", recipe,
+        ])
         #expect(q.status == 0, "\(q.stderr)")
         let r = try Recipe.read(path: recipe)
         #expect(r.calibration.kind == .hessian && r.calibration.nSequences == 128)
@@ -173,13 +204,17 @@ struct SampleCommandsTests {
         let apply = try BinaryRunner.run(["recipe", "apply", recipe, Self.checkpoint])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("1 layer(s) measured; 0 figure(s) differ"))
-        #expect(apply.stderr.contains("apply: 1/1 model.layers.15.self_attn.k_proj.weight\n"), "progress per layer: \(apply.stderr)")
+        #expect(
+            apply.stderr.contains("apply: 1/1 model.layers.15.self_attn.k_proj.weight\n"),
+            "progress per layer: \(apply.stderr)")
         #expect(!apply.stderr.contains("hashing"), "a 19 MB calibration file is checked without a note")
         let layers = try BinaryRunner.run(["layers", Self.checkpoint])
         #expect(layers.stdout.contains("model.layers.15.mlp.down_proj.weight") && layers.stdout.contains("Q4_1"))
     }
 
-    @Test("layers --stats --json: every quantizable tensor's statistics as computed in-process and its note; the table gives each note once")
+    @Test(
+        "layers --stats --json: every quantizable tensor's statistics as computed in-process and its note; the table gives each note once"
+    )
     func layersOnSample() throws {
         let r = try BinaryRunner.run(["layers", Self.checkpoint, "--stats", "--json"])
         #expect(r.status == 0, "\(r.stderr)")

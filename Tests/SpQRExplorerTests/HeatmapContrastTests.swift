@@ -3,10 +3,11 @@
 // bundled samples (colour entropy ≥ 2.5 bits at 160×50, whole matrix).
 
 import Foundation
+import SpQRTestSupport
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
-import SpQRTestSupport
 
 private let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("samples").path
@@ -23,7 +24,7 @@ struct HeatmapContrastTests {
         #expect(abs(HeatmapEntropy.colourEntropy(b, area: area) - 1) < 1e-12)
         // Four colours in equal shares: 2 bits; glyphs count where there is no colour.
         for x in 0..<4 { b[x, 1] = Cell(glyph: x % 2 == 0 ? "#" : ".", style: .plain) }
-        let h = HeatmapEntropy.colourEntropy(b, area: area)   // 4×c1, 4×c2, 2×#, 2×.
+        let h = HeatmapEntropy.colourEntropy(b, area: area)  // 4×c1, 4×c2, 2×#, 2×.
         let p: [Double] = [4, 4, 2, 2].map { $0 / 12 }
         #expect(abs(h - p.reduce(0) { $0 - $1 * log2($1) }) < 1e-12)
     }
@@ -32,7 +33,7 @@ struct HeatmapContrastTests {
     func scales() throws {
         let v = (1...100).map(Float.init)
         #expect(HeatmapScale.percentile(v, 0) == 1)
-        #expect(HeatmapScale.percentile(v, 0.5) == 51)   // nearest rank of 49.5 rounds to index 50
+        #expect(HeatmapScale.percentile(v, 0.5) == 51)  // nearest rank of 49.5 rounds to index 50
         #expect(HeatmapScale.percentile(v, 1) == 100)
         #expect(HeatmapScale.percentile([], 0.5) == nil)
         let lin = HeatmapScale.fit(v, signed: false, binary: false)
@@ -51,7 +52,7 @@ struct HeatmapContrastTests {
 
     @Test("marginal bars spread over the distribution (log), not all full")
     func marginalBars() {
-        let v = (0..<100).map { pow(10, Double($0) / 33) }   // 1 … 1000
+        let v = (0..<100).map { pow(10, Double($0) / 33) }  // 1 … 1000
         let h = MarginalBars.heights(v)
         #expect(MarginalBars.isLog(v))
         #expect(h.last == 1 && h[0] == 0.01 && abs(h[50] - 0.5) < 0.05)
@@ -64,8 +65,9 @@ struct HeatmapContrastTests {
         let w = (0..<n).map { Float($0 % 5) - 2 }
         let q = w.enumerated().map { $1 + ($0 % 3 == 0 ? 0.5 : -0.25) }
         let mask = (0..<n).map { UInt8($0 % 7 == 0 ? 1 : 0) }
-        return HeatmapMaps(rows: 6, cols: 4, weights: w, quantized: q, mask: mask,
-                           sensitivity: (0..<n).map { Float($0 + 1) }, error: (0..<n).map { Float($0 * $0) })
+        return HeatmapMaps(
+            rows: 6, cols: 4, weights: w, quantized: q, mask: mask,
+            sensitivity: (0..<n).map { Float($0 + 1) }, error: (0..<n).map { Float($0 * $0) })
     }
 
     @Test("each pooling is what its name says, over the weights under each pixel", arguments: HeatmapMode.allCases)
@@ -85,7 +87,8 @@ struct HeatmapContrastTests {
                     case .rms: want = (x.map { $0 * $0 }.reduce(0, +) / n).squareRoot()
                     case .max: want = x.map(abs).max()!
                     }
-                    #expect(abs(view.value(cx, py) - want) <= 1e-5 * max(1, abs(want)), "\(mode) \(p) pixel (\(cx), \(py))")
+                    #expect(
+                        abs(view.value(cx, py) - want) <= 1e-5 * max(1, abs(want)), "\(mode) \(p) pixel (\(cx), \(py))")
                 }
             }
         }
@@ -106,11 +109,14 @@ struct HeatmapContrastTests {
         _ = Reducer.reduce(&s, .terminal(.key(.char("r"))))
         #expect(s.wholeLayerRange)
         #expect(lines(Renderer.render(s))[33].contains("diverging·mean·whole layer"))
-        #expect(KeyBindings.active(onLayer: true).contains { $0.action == .pooling } && KeyBindings.active(onLayer: true).contains { $0.action == .range })
+        #expect(
+            KeyBindings.active(onLayer: true).contains { $0.action == .pooling }
+                && KeyBindings.active(onLayer: true).contains { $0.action == .range })
     }
 
-    @Test("snapshots of every pooling of every mode, and of the whole-layer range zoomed in",
-          arguments: HeatmapMode.allCases.flatMap { m in Pooling.choices(m).map { (m, $0) } })
+    @Test(
+        "snapshots of every pooling of every mode, and of the whole-layer range zoomed in",
+        arguments: HeatmapMode.allCases.flatMap { m in Pooling.choices(m).map { (m, $0) } })
     func poolingSnapshots(mode: HeatmapMode, pooling: Pooling) throws {
         var s = try ExplorerFixtures.layerState(width: 100, height: 30)
         s.mode = mode
@@ -129,7 +135,11 @@ struct HeatmapContrastTests {
         let g = try #require(Reducer.geometry(s))
         let whole = maps.wholeLayerScale(s.mode, s.pooling, g)
         #expect(maps.view(s.mode, s.pooling, g).scale != whole)
-        #expect(whole == maps.view(s.mode, s.pooling, HeatmapGeometry(rows: g.rows, cols: g.cols, area: g.area, viewport: Viewport())).scale)
+        #expect(
+            whole
+                == maps.view(
+                    s.mode, s.pooling, HeatmapGeometry(rows: g.rows, cols: g.cols, area: g.area, viewport: Viewport())
+                ).scale)
         _ = Reducer.reduce(&s, .terminal(.key(.char("r"))))
         let b = Renderer.render(s)
         assertSnapshot(b.text, named: "zoomed-whole-layer-range.txt")
@@ -137,11 +147,14 @@ struct HeatmapContrastTests {
     }
 
     /// The layer screen of a sample layer at 160×50, whole matrix.
-    static func sampleState(_ checkpoint: String, _ hessians: String, _ layer: String,
-                            capabilities: TerminalCapabilities = .full) throws -> AppState {
+    static func sampleState(
+        _ checkpoint: String, _ hessians: String, _ layer: String,
+        capabilities: TerminalCapabilities = .full
+    ) throws -> AppState {
         let c = try ModelFiles.openCheckpoint("\(samples)/\(checkpoint)")
-        var s = try RenderBench.state(checkpoint: c, calibration: HessianFileCalibration(path: "\(samples)/\(hessians)"),
-                                      config: SpQRConfig(), layer: layer, width: 160, height: 50)
+        var s = try RenderBench.state(
+            checkpoint: c, calibration: HessianFileCalibration(path: "\(samples)/\(hessians)"),
+            config: SpQRConfig(), layer: layer, width: 160, height: 50)
         s.capabilities = capabilities
         return s
     }
@@ -157,8 +170,12 @@ struct HeatmapContrastTests {
         }
     }
 
-    @Test("other sample layers: every dense mode reaches 2.5 bits; sparse outliers still show (≥ 0.5 bits)",
-          arguments: [(smol, "self_attn.q_proj"), (smol, "self_attn.o_proj"), (minilm, "layer.3.output.dense"), (minilm, "attention.self.query")])
+    @Test(
+        "other sample layers: every dense mode reaches 2.5 bits; sparse outliers still show (≥ 0.5 bits)",
+        arguments: [
+            (smol, "self_attn.q_proj"), (smol, "self_attn.o_proj"), (minilm, "layer.3.output.dense"),
+            (minilm, "attention.self.query"),
+        ])
     func otherLayers(files: (String, String), layer: String) throws {
         let s = try Self.sampleState(files.0, files.1, layer)
         for (mode, bits) in RenderBench.entropies(s) {
@@ -168,7 +185,10 @@ struct HeatmapContrastTests {
 
     @Test("8 colours and no colour keep the structure (colour or glyph entropy)")
     func fallbacks() throws {
-        for (caps, floor) in [(TerminalCapabilities(colors: 8, unicode: true), 1.5), (TerminalCapabilities(colors: 0, unicode: false), 1.5)] {
+        for (caps, floor) in [
+            (TerminalCapabilities(colors: 8, unicode: true), 1.5),
+            (TerminalCapabilities(colors: 0, unicode: false), 1.5),
+        ] {
             let s = try Self.sampleState(Self.smol.0, Self.smol.1, "mlp.down_proj", capabilities: caps)
             for (mode, bits) in RenderBench.entropies(s) {
                 #expect(bits >= floor, "\(caps.colors) colours, \(mode.title): \(bits) bits")
@@ -178,19 +198,26 @@ struct HeatmapContrastTests {
 
     @Test("pooling a 12288×576 layer's whole view is one pass over it; redraws read the cache")
     func largeLayerPooling() {
-        let rows = 12288, cols = 576, n = rows * cols
+        let rows = 12288
+        let cols = 576
+        let n = rows * cols
         var g = SeededGenerator(seed: 7)
         let w = (0..<n).map { _ in Float(Double(g.next() >> 11) / Double(1 << 53)) - 0.5 }
-        let maps = HeatmapMaps(rows: rows, cols: cols, weights: w, quantized: w, mask: [UInt8](repeating: 0, count: n),
-                               sensitivity: w, error: w)
-        let geo = HeatmapGeometry(rows: rows, cols: cols, area: Rect(x: 0, y: 1, width: 144, height: 55), viewport: Viewport())
+        let maps = HeatmapMaps(
+            rows: rows, cols: cols, weights: w, quantized: w, mask: [UInt8](repeating: 0, count: n),
+            sensitivity: w, error: w)
+        let geo = HeatmapGeometry(
+            rows: rows, cols: cols, area: Rect(x: 0, y: 1, width: 144, height: 55), viewport: Viewport())
         let t0 = DispatchTime.now().uptimeNanoseconds
         let first = maps.view(.weight, .mean, geo)
         let t1 = DispatchTime.now().uptimeNanoseconds
         let again = maps.view(.weight, .mean, geo)
         let t2 = DispatchTime.now().uptimeNanoseconds
         #expect(first.values == again.values)
-        print(String(format: "pool 12288x576 whole view: %.1f ms; cached: %.3f ms", Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6))
+        print(
+            String(
+                format: "pool 12288x576 whole view: %.1f ms; cached: %.3f ms", Double(t1 - t0) / 1e6,
+                Double(t2 - t1) / 1e6))
         #expect(t2 - t1 < (t1 - t0) / 10, "the second read comes from the cache")
     }
 }

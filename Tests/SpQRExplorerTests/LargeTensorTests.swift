@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 
 @Suite("A 100 GB tensor")
@@ -17,13 +18,16 @@ struct LargeTensorTests {
     /// Writes the sparse checkpoint into `dir`.
     static func sparseCheckpoint(in dir: URL) throws -> String {
         let path = dir.appendingPathComponent("huge.safetensors").path
-        var header = "{\"\(name)\":{\"dtype\":\"F16\",\"shape\":[\(shape[0]),\(shape[1])],\"data_offsets\":[0,\(2 * elements)]}}"
+        var header =
+            "{\"\(name)\":{\"dtype\":\"F16\",\"shape\":[\(shape[0]),\(shape[1])],\"data_offsets\":[0,\(2 * elements)]}}"
         while (8 + header.utf8.count) % 8 != 0 { header += " " }
         var head = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { head.append(contentsOf: $0) }
         head.append(Data(header.utf8))
         // 1, −2, 0.5, 4 as F16.
-        for bits: UInt16 in [0x3C00, 0xC000, 0x3800, 0x4400] { withUnsafeBytes(of: bits.littleEndian) { head.append(contentsOf: $0) } }
+        for bits: UInt16 in [0x3C00, 0xC000, 0x3800, 0x4400] {
+            withUnsafeBytes(of: bits.littleEndian) { head.append(contentsOf: $0) }
+        }
         try head.write(to: URL(fileURLWithPath: path))
         guard truncate(path, off_t(8 + header.utf8.count + 2 * elements)) == 0 else {
             throw SpQRError(.io, "\(path): cannot make a sparse file here")
@@ -41,14 +45,19 @@ struct LargeTensorTests {
     @Test("in process: the matrix is refused with its size; statistics come from a labelled sample")
     func inProcess() throws {
         try Self.withCheckpoint { path in
-            #expect(MemoryBudget.available() < 4 * Self.elements, "this machine could load the tensor; the test needs one that cannot")
+            #expect(
+                MemoryBudget.available() < 4 * Self.elements,
+                "this machine could load the tensor; the test needs one that cannot")
             let c = try ModelFiles.openCheckpoint(path)
             do {
                 _ = try c.matrix(Self.name)
                 Issue.record("a 200 GiB matrix was loaded")
             } catch let e as SpQRError {
                 #expect(e.kind == .tooLarge)
-                #expect(e.message.hasPrefix("\(path): tensor \"\(Self.name)\" (\(Self.elements) values as Float) needs 200.0 GiB in memory but only "), "\(e.message)")
+                #expect(
+                    e.message.hasPrefix(
+                        "\(path): tensor \"\(Self.name)\" (\(Self.elements) values as Float) needs 200.0 GiB in memory but only "
+                    ), "\(e.message)")
                 #expect(e.message.contains("layers --stats"), "\(e.message)")
             }
             let s = try c.statistics(Self.name)
@@ -65,8 +74,11 @@ struct LargeTensorTests {
             #expect(table.status == 0, "\(table.stderr)")
             let row = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix(Self.name) })
             #expect(row.contains(" 4* "), "\(row)")
-            #expect(table.stderr.contains("\(Self.name): statistics marked * are from a sample of \(TensorStatistics.sampleElements) of its \(Self.elements) elements"),
-                    "\(table.stderr)")
+            #expect(
+                table.stderr.contains(
+                    "\(Self.name): statistics marked * are from a sample of \(TensorStatistics.sampleElements) of its \(Self.elements) elements"
+                ),
+                "\(table.stderr)")
             let json = try BinaryRunner.run(["layers", path, "--stats", "--json"])
             #expect(json.status == 0, "\(json.stderr)")
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
@@ -81,7 +93,10 @@ struct LargeTensorTests {
         try Self.withCheckpoint { path in
             let r = try BinaryRunner.run(["quantize", "--weights", path, "--layer", Self.name])
             #expect(r.status == 1, "\(r.stderr)")
-            #expect(r.stderr.contains("\(path): tensor \"\(Self.name)\" (\(Self.elements) values as Float) needs 200.0 GiB in memory"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains(
+                    "\(path): tensor \"\(Self.name)\" (\(Self.elements) values as Float) needs 200.0 GiB in memory"),
+                "\(r.stderr)")
             #expect(!r.stderr.contains("Fatal error"))
         }
     }
@@ -93,8 +108,14 @@ struct LargeTensorTests {
             _ = try IdentityCalibration().hessian(forLayer: "l.weight", inFeatures: n)
             Issue.record("a 4 TiB identity was built")
         } catch let e as SpQRError {
-            #expect(e.kind == .tooLarge && e.message.hasPrefix("l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory but only "), "\(e)")
-            #expect(e.message.hasSuffix(" is available; a layer with \(n) inputs is too wide to quantize on this machine"), "\(e)")
+            #expect(
+                e.kind == .tooLarge
+                    && e.message.hasPrefix(
+                        "l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory but only "),
+                "\(e)")
+            #expect(
+                e.message.hasSuffix(" is available; a layer with \(n) inputs is too wide to quantize on this machine"),
+                "\(e)")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-wide-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -102,7 +123,9 @@ struct LargeTensorTests {
         let path = dir.appendingPathComponent("wide.safetensors").path
         try SafetensorsWriter.write([.f32("l.weight", shape: [1, n], [Float](repeating: 0.5, count: n))], to: path)
         let r = try BinaryRunner.run(["quantize", "--weights", path, "--layer", "l.weight"])
-        #expect(r.status == 1 && r.stderr.contains("l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory"), "\(r.stderr)")
+        #expect(
+            r.status == 1 && r.stderr.contains("l.weight: the [\(n), \(n)] Hessian (H = I) needs 4.0 TiB in memory"),
+            "\(r.stderr)")
         #expect(!r.stderr.contains("Fatal error"))
     }
 }

@@ -1,6 +1,7 @@
 // A terminal for the app-loop tests: it replays scripted events and keeps the frames it is given.
 
 import Foundation
+
 @testable import SpQRExplorer
 
 /// An in-memory terminal: scripted events, every frame presented kept.

@@ -1,34 +1,43 @@
 // `spqr-explorer quantize` end to end: reference flag spellings, JSON figures, the saved file, errors.
 
 import Foundation
-import Testing
-@testable import SpQRCore
 import SpQRTestSupport
+import Testing
+
+@testable import SpQRCore
 
 @Suite("quantize command")
 struct QuantizeCommandTests {
     static var file: String { "\(BinaryRunner.vectors)/synthetic-a.safetensors" }
 
     /// The README 3-bit recipe as the reference spells it.
-    static let referenceFlags = ["--wbits", "3", "--groupsize", "16", "--perchannel", "--qq_scale_bits", "3",
-                                 "--qq_zero_bits", "3", "--qq_groupsize", "16", "--outlier_threshold=0.2",
-                                 "--permutation_order", "act_order", "--percdamp", "1e0", "--nsamples", "128"]
+    static let referenceFlags = [
+        "--wbits", "3", "--groupsize", "16", "--perchannel", "--qq_scale_bits", "3",
+        "--qq_zero_bits", "3", "--qq_groupsize", "16", "--outlier_threshold=0.2",
+        "--permutation_order", "act_order", "--percdamp", "1e0", "--nsamples", "128",
+    ]
 
     @Test("a pasted reference command line gives the reference figures as JSON")
     func referenceFlagsJSON() throws {
-        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
-                                      "--hessian-tensor", "H", "--json"] + Self.referenceFlags)
+        let r = try BinaryRunner.run(
+            [
+                "quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                "--hessian-tensor", "H", "--json",
+            ] + Self.referenceFlags)
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        for key in ["n_outliers", "outlier_fraction", "avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error",
-                    "tau", "sensitivity_concentration", "error_concentration", "rtn", "gptq", "seconds"] {
+        for key in [
+            "n_outliers", "outlier_fraction", "avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error",
+            "tau", "sensitivity_concentration", "error_concentration", "rtn", "gptq", "seconds",
+        ] {
             #expect(json[key] != nil, "missing \(key)")
         }
         // synthetic-a / llama3 in the reference vectors: 243 outliers, 4.57421875 bits, proxy error 0.0039639518549.
         #expect(json["n_outliers"] as? Int == 243)
         #expect(abs((json["avg_bits"] as? Double ?? 0) - 4.57421875) < 1e-9)
         #expect(isClose(json["rel_proxy_error"] as? Double ?? 0, 0.0039639518549, relative: 1e-4))
-        let rtn = try #require(json["rtn"] as? [String: Any]), gptq = try #require(json["gptq"] as? [String: Any])
+        let rtn = try #require(json["rtn"] as? [String: Any])
+        let gptq = try #require(json["gptq"] as? [String: Any])
         #expect((rtn["rel_proxy_error"] as? Double ?? 0) > (gptq["rel_proxy_error"] as? Double ?? 1))
         // The equal-bit baselines: settings under the reference flag names, the figures, within SpQR's bits,
         // and no worse than the same-settings ones (which are within the budget too).
@@ -37,22 +46,33 @@ struct QuantizeCommandTests {
             let settings = try #require(b["settings"] as? [String: Any])
             #expect(Set(settings.keys) == Set(Setting.all.map(\.name)))
             #expect(settings["outlier_threshold"] as? String == "inf")
-            for figure in ["avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error", "error_concentration"] { #expect(b[figure] != nil, "\(key).\(figure)") }
+            for figure in ["avg_bits", "storage_bits", "rel_weight_error", "rel_proxy_error", "error_concentration"] {
+                #expect(b[figure] != nil, "\(key).\(figure)")
+            }
             #expect((b["avg_bits"] as? Double ?? 99) <= 4.57421875)
             #expect((b["rel_proxy_error"] as? Double ?? 1) <= (same["rel_proxy_error"] as? Double ?? 0))
         }
-        let table = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
-                                          "--hessian-tensor", "H"] + Self.referenceFlags)
-        #expect(table.stdout.contains("avg bits") && table.stdout.contains("GPTQ ≤ SpQR bits")
+        let table = try BinaryRunner.run(
+            [
+                "quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                "--hessian-tensor", "H",
+            ] + Self.referenceFlags)
+        #expect(
+            table.stdout.contains("avg bits") && table.stdout.contains("GPTQ ≤ SpQR bits")
                 && table.stdout.contains("round-to-nearest ≤ SpQR bits: wbits "))
     }
 
     @Test("kebab-case flags are the same settings")
     func kebabCase() throws {
-        let kebab = ["--wbits", "3", "--groupsize", "16", "--qq-scale-bits", "3", "--qq-zero-bits", "3", "--qq-groupsize", "16",
-                     "--outlier-threshold", "0.2", "--permutation-order", "act_order", "--percdamp", "1"]
-        let a = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
-                                      "--hessian-tensor", "H", "--json", "--no-baselines"] + kebab)
+        let kebab = [
+            "--wbits", "3", "--groupsize", "16", "--qq-scale-bits", "3", "--qq-zero-bits", "3", "--qq-groupsize", "16",
+            "--outlier-threshold", "0.2", "--permutation-order", "act_order", "--percdamp", "1",
+        ]
+        let a = try BinaryRunner.run(
+            [
+                "quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                "--hessian-tensor", "H", "--json", "--no-baselines",
+            ] + kebab)
         #expect(a.status == 0, "\(a.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(a.stdout.utf8)) as? [String: Any])
         #expect(json["n_outliers"] as? Int == 243)
@@ -60,13 +80,19 @@ struct QuantizeCommandTests {
 
     @Test("--save writes Q (F32) and outliers (U8) that match the run")
     func save() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-save-\(UUID().uuidString).safetensors").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spqr-save-\(UUID().uuidString).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
-                                      "--hessian-tensor", "H", "--no-baselines", "--save", out] + Self.referenceFlags)
+        let r = try BinaryRunner.run(
+            [
+                "quantize", "--weights", Self.file, "--tensor", "W", "--hessian", Self.file,
+                "--hessian-tensor", "H", "--no-baselines", "--save", out,
+            ] + Self.referenceFlags)
         #expect(r.status == 0, "\(r.stderr)")
         let saved = try SafetensorsFile(path: out)
-        let q = try saved.matrix("Q"), mask = try saved.integers("outliers")
+        let q = try saved.matrix("Q")
+        let mask = try saved.integers("outliers")
         #expect(try saved.info("Q").dtypeName == "F32" && saved.info("outliers").dtypeName == "U8")
         #expect(q.rows == 64 && q.cols == 128)
         #expect(mask.reduce(0, +) == 243)
@@ -88,7 +114,9 @@ struct QuantizeCommandTests {
         let usage = try BinaryRunner.run(["quantize", "--weights", Self.file])
         #expect(usage.status == 2)
         #expect(usage.stderr.contains("--layer"))
-        let badThreshold = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--outlier_threshold", "lots"])
+        let badThreshold = try BinaryRunner.run([
+            "quantize", "--weights", Self.file, "--tensor", "W", "--outlier_threshold", "lots",
+        ])
         #expect(badThreshold.status == 2)
         #expect(badThreshold.stderr.contains("--outlier_threshold takes a number or 'inf', got 'lots'"))
     }
@@ -100,7 +128,8 @@ struct QuantizeCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("q.safetensors").path
         try Data("previous contents".utf8).write(to: URL(fileURLWithPath: out))
-        let script = "ulimit -f 8; exec \"\(BinaryRunner.binary)\" quantize --weights \"\(Self.file)\" --tensor W --no-baselines --force --save \"\(out)\""
+        let script =
+            "ulimit -f 8; exec \"\(BinaryRunner.binary)\" quantize --weights \"\(Self.file)\" --tensor W --no-baselines --force --save \"\(out)\""
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = ["-c", script]
@@ -111,7 +140,9 @@ struct QuantizeCommandTests {
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
-        #expect(message.contains("\(out): could not write (File too large); the previous file, if any, is unchanged"), "\(message)")
+        #expect(
+            message.contains("\(out): could not write (File too large); the previous file, if any, is unchanged"),
+            "\(message)")
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "previous contents")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["q.safetensors"])
     }
@@ -119,7 +150,9 @@ struct QuantizeCommandTests {
     @Test("writing into a read-only place is refused with the reason, and nothing is left behind")
     func readOnlyTarget() throws {
         // /proc is read-only even for root, unlike a chmod-ed directory.
-        let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--save", "/proc/spqr-q.safetensors"])
+        let r = try BinaryRunner.run([
+            "quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--save", "/proc/spqr-q.safetensors",
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("/proc/spqr-q.safetensors: cannot create a file in /proc"), "\(r.stderr)")
         #expect(r.stderr.contains("choose a writable directory"))

@@ -2,6 +2,7 @@
 // cancellation of an export, and restoring a recipe.
 
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -27,7 +28,10 @@ struct ReducerRecipeTests {
     @Test("Enter exports the settings and the measured layer to the typed path")
     func export() throws {
         let (s, e) = try exporting()
-        guard case .exportRecipe(let id, let path, let overwrite, let payload)? = e.first else { Issue.record("no export effect"); return }
+        guard case .exportRecipe(let id, let path, let overwrite, let payload)? = e.first else {
+            Issue.record("no export effect")
+            return
+        }
         #expect(id == 1 && s.exporting?.id == 1)
         #expect(path == "r.json" && !overwrite)
         #expect(payload.defaults == s.settings && payload.reports.count == 1 && payload.shapes[qProj] == [48, 96])
@@ -56,7 +60,10 @@ struct ReducerRecipeTests {
         var (s, _) = try exporting()
         _ = Reducer.reduce(&s, .exportNeedsConfirmation(id: 1, path: "r.json"))
         #expect(s.prompt?.kind == .confirmOverwrite(path: "r.json") && s.exporting == nil)
-        guard case .exportRecipe(2, _, true, _)? = key(&s, .char("y")).first else { Issue.record("no overwrite"); return }
+        guard case .exportRecipe(2, _, true, _)? = key(&s, .char("y")).first else {
+            Issue.record("no overwrite")
+            return
+        }
     }
 
     @Test("any other answer leaves the file as it was")
@@ -87,9 +94,10 @@ struct ReducerRecipeTests {
         var s = try ExplorerFixtures.layerState(width: 120, height: 40)
         var defaults = SpQRConfig()
         defaults.wbits = 5
-        let recipe = Recipe(created: "t", model: .init(path: "m", files: []),
-                            calibration: .init(kind: .none, file: nil, sha256: nil, nSequences: nil, label: "none"),
-                            defaults: defaults, layers: [qProj: .init(overrides: ["wbits": .int(6)], shape: [48, 96], figures: nil)])
+        let recipe = Recipe(
+            created: "t", model: .init(path: "m", files: []),
+            calibration: .init(kind: .none, file: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: defaults, layers: [qProj: .init(overrides: ["wbits": .int(6)], shape: [48, 96], figures: nil)])
         let effects = Reducer.reduce(&s, .recipeLoaded(recipe))
         #expect(s.settings.wbits == 6, "the open layer takes its override")
         #expect(effects.count == 1)
@@ -125,8 +133,11 @@ struct ReducerExportProgressTests {
         #expect(s.exporting == ExportStatus(id: 1, path: path))
         _ = Reducer.reduce(&s, .exportProgress(id: 1, done: 1 << 30, total: 3 << 30))
         #expect(abs((s.exporting?.fraction ?? 0) - 1.0 / 3) < 1e-12)
-        let status = Renderer.render(s).text.split(separator: "\n").map(String.init)[Layout(width: 120, height: 40).status.y]
-        #expect(status.contains("hashing model files 1.0 GiB/3.0 GiB") && status.contains("33%") && status.contains("Esc cancels"), "\(status)")
+        let status = Renderer.render(s).text.split(separator: "\n").map(String.init)[
+            Layout(width: 120, height: 40).status.y]
+        #expect(
+            status.contains("hashing model files 1.0 GiB/3.0 GiB") && status.contains("33%")
+                && status.contains("Esc cancels"), "\(status)")
     }
 
     @Test("a second export waits for the first")
@@ -153,7 +164,10 @@ struct ReducerExportProgressTests {
         var s = try started()
         key(&s, .escape)
         key(&s, .char("e"))
-        guard case .exportRecipe(2, _, false, _)? = key(&s, .enter).first else { Issue.record("no second export"); return }
+        guard case .exportRecipe(2, _, false, _)? = key(&s, .enter).first else {
+            Issue.record("no second export")
+            return
+        }
         #expect(s.exporting == ExportStatus(id: 2, path: path))
         _ = Reducer.reduce(&s, .exportProgress(id: 1, done: 5, total: 10))
         _ = Reducer.reduce(&s, .exportCancelled(id: 1, path: path))

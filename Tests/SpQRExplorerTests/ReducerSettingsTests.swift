@@ -1,6 +1,7 @@
 // The reducer's settings: the sliders and the advanced panel, each change re-running the layer.
 
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 

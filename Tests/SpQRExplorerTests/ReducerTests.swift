@@ -2,10 +2,11 @@
 // viewport and the effects' results.
 
 import Foundation
+import SpQRTestSupport
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
-import SpQRTestSupport
 
 /// Sends one key through the reducer.
 @discardableResult
@@ -89,7 +90,11 @@ struct ReducerBrowserTests {
         var s = browser()
         key(&s, .char("/"))
         for c in "down" { key(&s, .char(c)) }
-        #expect(s.filter == "down" && s.visibleRows.map(\.name) == ["model.layers.0.mlp.down_proj.weight", "model.layers.1.mlp.down_proj.weight"])
+        #expect(
+            s.filter == "down"
+                && s.visibleRows.map(\.name) == [
+                    "model.layers.0.mlp.down_proj.weight", "model.layers.1.mlp.down_proj.weight",
+                ])
         key(&s, .backspace)
         #expect(s.filter == "dow")
     }
@@ -129,9 +134,12 @@ struct ReducerBrowserTests {
 
     @Test("a click selects the row under it in a scrolled list")
     func clickInScrolledList() throws {
-        var s = ExplorerFixtures.state(width: 100, height: 20)   // 16 list rows: 8 layers fit
-        s.rows += (0..<30).map { LayerRow(name: "model.layers.\($0 + 2).mlp.up_proj.weight", block: "model.layers.\($0 + 2)", shape: [4, 4],
-                                          dtype: "F32", bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil) }
+        var s = ExplorerFixtures.state(width: 100, height: 20)  // 16 list rows: 8 layers fit
+        s.rows += (0..<30).map {
+            LayerRow(
+                name: "model.layers.\($0 + 2).mlp.up_proj.weight", block: "model.layers.\($0 + 2)", shape: [4, 4],
+                dtype: "F32", bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil)
+        }
         key(&s, .end)
         #expect(s.selection == 37 && s.browserScroll == 37 - 16 + 1)
         let body = Layout(width: 100, height: 20).body

@@ -1,6 +1,7 @@
 // The reducer's heatmap viewport: modes, cursor, zoom, panning and the mouse.
 
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -92,8 +93,11 @@ struct ReducerResultTests {
     }
 
     func preview(_ s: inout AppState, _ result: SpQRResult, generation: Int) {
-        _ = Reducer.reduce(&s, .result(generation: generation, layer: qProj, result: result,
-                                       report: LayerReport(layer: qProj, result: result, baselines: nil), maps: nil))
+        _ = Reducer.reduce(
+            &s,
+            .result(
+                generation: generation, layer: qProj, result: result,
+                report: LayerReport(layer: qProj, result: result, baselines: nil), maps: nil))
     }
 
     @Test("a result of an older generation changes nothing")

@@ -9,20 +9,27 @@
 // - help (100×30): the help box has room for 22 of the layer view's 37 bindings and drops the other 15.
 
 import Foundation
+import SpQRTestSupport
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
-import SpQRTestSupport
 
 /// The colours of every cell: two hex digits for the foreground and two for the background ("--" = default).
 func colourLayer(_ b: CellBuffer) -> String {
-    func hex(_ c: TermColor) -> String { if case .index(let i) = c { return String(format: "%02x", i) } else { return "--" } }
-    return (0..<b.height).map { y in (0..<b.width).map { x in hex(b[x, y].style.fg) + hex(b[x, y].style.bg) }.joined(separator: " ") }
-        .joined(separator: "\n")
+    func hex(_ c: TermColor) -> String {
+        if case .index(let i) = c { return String(format: "%02x", i) } else { return "--" }
+    }
+    return (0..<b.height).map { y in
+        (0..<b.width).map { x in hex(b[x, y].style.fg) + hex(b[x, y].style.bg) }.joined(separator: " ")
+    }
+    .joined(separator: "\n")
 }
 
 /// The lines of a rendered frame.
-func lines(_ b: CellBuffer) -> [String] { b.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+func lines(_ b: CellBuffer) -> [String] {
+    b.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+}
 
 @Suite("View snapshots")
 struct SnapshotTests {
@@ -65,7 +72,8 @@ struct SnapshotTests {
 
     @Test("no UTF-8: every glyph is ASCII")
     func asciiFallback() throws {
-        let plain = try ExplorerFixtures.layerState(width: 100, height: 30, capabilities: TerminalCapabilities(colors: 0, unicode: false))
+        let plain = try ExplorerFixtures.layerState(
+            width: 100, height: 30, capabilities: TerminalCapabilities(colors: 0, unicode: false))
         let b = Renderer.render(plain)
         #expect(b.text.unicodeScalars.allSatisfy { $0.isASCII })
         assertSnapshot(b.text, named: "layer-nocolour-ascii.txt")
@@ -73,11 +81,15 @@ struct SnapshotTests {
 
     @Test("8 colours: no colour above the basic eight")
     func eightColours() throws {
-        let eight = try ExplorerFixtures.layerState(width: 100, height: 30, capabilities: TerminalCapabilities(colors: 8, unicode: true))
+        let eight = try ExplorerFixtures.layerState(
+            width: 100, height: 30, capabilities: TerminalCapabilities(colors: 8, unicode: true))
         let c = Renderer.render(eight)
-        #expect(c.cells.allSatisfy { cell in
-            [cell.style.fg, cell.style.bg].allSatisfy { if case .index(let i) = $0 { return i < 8 } else { return true } }
-        })
+        #expect(
+            c.cells.allSatisfy { cell in
+                [cell.style.fg, cell.style.bg].allSatisfy {
+                    if case .index(let i) = $0 { return i < 8 } else { return true }
+                }
+            })
         assertSnapshot(colourLayer(c), named: "layer-8colours.colour.txt")
     }
 
@@ -97,7 +109,9 @@ struct SnapshotTests {
         withKnownIssue("at 100×30 the help box drops 15 of the layer view's 37 bindings") {
             #expect(missing.isEmpty, "not listed: \(missing)")
         }
-        #expect(missing.count == 15, "the defect changed: \(missing.count) bindings missing; update the snapshot and this test")
+        #expect(
+            missing.count == 15,
+            "the defect changed: \(missing.count) bindings missing; update the snapshot and this test")
     }
 
     @Test("the export prompt shows its label and the typed path")

@@ -2,6 +2,7 @@
 // combinations are listed, and its points in the order of the combinations.
 
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -24,15 +25,19 @@ struct SweepMeasurementTests {
         #expect(steps == [1, 2, 3, 4])
         #expect(points.map(\.config) == configs)
         for (c, p) in zip(configs, points) {
-            let f = try SpQR.run(try PreparedLayer(name: "W", weights: layer.weights, hessian: layer.hessian, config: c), config: c).figures
+            let f = try SpQR.run(
+                try PreparedLayer(name: "W", weights: layer.weights, hessian: layer.hessian, config: c), config: c
+            ).figures
             #expect(p.relProxyError == f.relProxyError && p.nOutliers == f.nOutliers && p.avgBits == f.avgBits)
         }
     }
 
     @Test("three orders × two percdamps × two thresholds: six factorisations for twelve combinations")
     func everyKeyOnce() throws {
-        let settings = try SettingsOptions.parse(["--permutation_order", "identity,act_order,spearman", "--percdamp", "0.1,1",
-                                                  "--outlier_threshold", "0.2,off"])
+        let settings = try SettingsOptions.parse([
+            "--permutation_order", "identity,act_order,spearman", "--percdamp", "0.1,1",
+            "--outlier_threshold", "0.2,off",
+        ])
         let configs = try settings.combinations(base: SpQRConfig())
         #expect(configs.count == 12)
         let layer = try Self.layer()

@@ -1,9 +1,10 @@
 // Terminal sizes from 1×1 up, and a storm of resizes, clicks and keys.
 
+import SpQRTestSupport
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
-import SpQRTestSupport
 
 @Suite("Terminal edge cases")
 struct TerminalEdgeTests {
@@ -19,17 +20,22 @@ struct TerminalEdgeTests {
         }
     }
 
-    @Test("below the minimum size, every screen says the terminal is too small (as much as fits)",
-          arguments: [(1, 1), (2, 1), (20, 10), (71, 19), (71, 40), (120, 19)])
+    @Test(
+        "below the minimum size, every screen says the terminal is too small (as much as fits)",
+        arguments: [(1, 1), (2, 1), (20, 10), (71, 19), (71, 40), (120, 19)])
     func tooSmall(width: Int, height: Int) throws {
         try forEachScreen(width: width, height: height) { s in
             let first = lines(Renderer.render(s))[0]
-            #expect(first == String("Terminal too small (\(width)x\(height)).".prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0))
+            #expect(
+                first
+                    == String("Terminal too small (\(width)x\(height)).".prefix(width)).padding(
+                        toLength: width, withPad: " ", startingAt: 0))
         }
     }
 
-    @Test("at and above the minimum size, every screen has its title, and the help its box",
-          arguments: [(72, 20), (73, 21), (300, 100)])
+    @Test(
+        "at and above the minimum size, every screen has its title, and the help its box",
+        arguments: [(72, 20), (73, 21), (300, 100)])
     func large(width: Int, height: Int) throws {
         try forEachScreen(width: width, height: height) { s in
             let text = lines(Renderer.render(s))
@@ -42,7 +48,9 @@ struct TerminalEdgeTests {
     func resizeStorm() throws {
         var s = try ExplorerFixtures.layerState(width: 120, height: 40)
         var g = SeededGenerator(seed: 42)
-        let keys: [Key] = [.up, .down, .left, .right, .char("+"), .char("-"), .char("0"), .char("3"), .pageDown, .pageUp, .home, .end]
+        let keys: [Key] = [
+            .up, .down, .left, .right, .char("+"), .char("-"), .char("0"), .char("3"), .pageDown, .pageUp, .home, .end,
+        ]
         for _ in 0..<600 {
             switch g.next() % 3 {
             case 0: _ = Reducer.reduce(&s, .terminal(.resize(width: Int(g.next() % 250), height: Int(g.next() % 80))))

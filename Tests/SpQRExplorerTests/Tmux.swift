@@ -13,7 +13,9 @@ struct Tmux {
     /// Process (which watches a descriptor for the child's exit) would ever see the command end.
     @discardableResult
     func run(_ args: [String]) -> String {
-        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UUID().uuidString).out").path
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(socket)-\(UUID().uuidString).out"
+        ).path
         defer { unlink(outPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -28,7 +30,8 @@ struct Tmux {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t(), all = sigset_t()
+        var empty = sigset_t()
+        var all = sigset_t()
         sigemptyset(&empty)
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &empty)
@@ -57,7 +60,10 @@ struct Tmux {
     }
 
     func start(width: Int, height: Int) {
-        run(["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", "env", "PS1=e2e$ ", "bash", "--norc", "--noprofile"])
+        run([
+            "-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "\(width)", "-y", "\(height)", "env",
+            "PS1=e2e$ ", "bash", "--norc", "--noprofile",
+        ])
         run(["set-option", "-g", "default-terminal", "tmux-256color"])
     }
 

@@ -18,9 +18,14 @@ struct TokenizeCommandTests {
     }
 
     static func expected(_ name: String, text index: Int) throws -> (String, [Int]) {
-        let texts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-texts.json"))) as? [String: Any])
-        let all = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-expected.json"))) as? [String: Any])
-        let ids = try #require((((all["tokenizers"] as? [String: Any])?[name] as? [String: Any])?["ids"] as? [[Int]])?[index])
+        let texts = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-texts.json"))) as? [String: Any])
+        let all = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/tokenizer-expected.json"))) as? [String: Any])
+        let ids = try #require(
+            (((all["tokenizers"] as? [String: Any])?[name] as? [String: Any])?["ids"] as? [[Int]])?[index])
         return (try #require((texts["texts"] as? [String])?[index]), ids)
     }
 
@@ -36,10 +41,12 @@ struct TokenizeCommandTests {
 
     @Test("the summary gives the count, tokens per character and the first pieces")
     func summary() throws {
-        let (text, ids) = try Self.expected("tiny-spm-legacy", text: 2)   // "Hello world"
+        let (text, ids) = try Self.expected("tiny-spm-legacy", text: 2)  // "Hello world"
         let r = try Self.tokenize("\(Self.fixtures)/tiny-spm-legacy/tokenizer.json", text, ["--show", "3"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("tokens     \(ids.count) (\(String(format: "%.3f", Double(ids.count) / 11)) per character)"))
+        #expect(
+            r.stdout.contains(
+                "tokens     \(ids.count) (\(String(format: "%.3f", Double(ids.count) / 11)) per character)"))
         #expect(r.stdout.contains("SentencePiece BPE") && r.stdout.contains("<s> (1) added before the text"))
         #expect(r.stdout.contains("first 3 tokens:") && r.stdout.contains("\"<s>\""))
     }
@@ -55,7 +62,8 @@ struct TokenizeCommandTests {
         let r2 = try BinaryRunner.run(["tokenize", dir.path, "--text", bad])
         #expect(r2.status == 1 && r2.stderr.contains("no tokenizer.json in this directory"))
         let unigram = dir.appendingPathComponent("tokenizer.json").path
-        try Data(#"{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#.utf8).write(to: URL(fileURLWithPath: unigram))
+        try Data(#"{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#.utf8).write(
+            to: URL(fileURLWithPath: unigram))
         let r3 = try BinaryRunner.run(["tokenize", unigram, "--text", bad])
         #expect(r3.status == 1 && r3.stderr.contains("model.type \"Unigram\" is not supported (supported: BPE"))
     }

@@ -1,6 +1,7 @@
 // Views rendered alone from their models into a given area, and wide characters in the cell buffer.
 
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRExplorer
 
@@ -18,7 +19,8 @@ struct ViewTests {
         let afterLayer = try #require(after.layer)
         let text = PanelView.baselines(try #require(LayerModel(after, afterLayer)).panel).map(\.text)
         #expect(!text.contains { $0.contains("searching…") })
-        let gptq = try #require(e.gptq), spqr = try #require(after.layer?.result)
+        let gptq = try #require(e.gptq)
+        let spqr = try #require(after.layer?.result)
         #expect(text.contains { $0.hasPrefix("GPTQ ≤ SpQR bits ") && $0.contains(Num.f(gptq.figures.avgBits, 3)) })
         #expect(text.contains { $0.hasPrefix("SpQR ") && $0.contains(Num.f(spqr.figures.avgBits, 3)) })
         #expect(text.contains { $0 == "  GPTQ: " + EqualBitSearch.summary(gptq.settings) })
@@ -27,23 +29,28 @@ struct ViewTests {
     @Test("the panel draws its settings and 'computing…' before any result, inside its area only")
     func panelAlone() {
         let c = SpQRConfig()
-        let m = PanelModel(settings: c, sliders: SettingControls.sliderPositions(c), advanced: SettingControls.advancedValues(c),
-                           showAdvanced: false, advancedFocus: 0, result: nil, error: nil, baselines: nil, maps: nil,
-                           sourceDtype: "F16", sourceBitsPerWeight: 16, cursor: nil, unicode: true)
+        let m = PanelModel(
+            settings: c, sliders: SettingControls.sliderPositions(c), advanced: SettingControls.advancedValues(c),
+            showAdvanced: false, advancedFocus: 0, result: nil, error: nil, baselines: nil, maps: nil,
+            sourceDtype: "F16", sourceBitsPerWeight: 16, cursor: nil, unicode: true)
         var b = CellBuffer(width: 60, height: 12)
         PanelView.render(m, Rect(x: 5, y: 2, width: 50, height: 9), &b)
         let text = lines(b)
         #expect(text[2] == "     Settings" + String(repeating: " ", count: 47))
         #expect(text[3].hasPrefix("     wbits             3     ─●──────  w/W"))
         #expect(text[8].hasPrefix("     Figures") && text[9].hasPrefix("     computing…"))
-        #expect(text[0...1].allSatisfy { $0.allSatisfy { $0 == " " } } && text[11].allSatisfy { $0 == " " }, "nothing outside the area")
+        #expect(
+            text[0...1].allSatisfy { $0.allSatisfy { $0 == " " } } && text[11].allSatisfy { $0 == " " },
+            "nothing outside the area")
         #expect(text.allSatisfy { $0.prefix(5).allSatisfy { $0 == " " } })
     }
 
     @Test("the heatmap side draws its title and, before any map, why the map is missing")
     func heatmapAlone() {
-        let m = HeatmapModel(rows: 48, cols: 96, maps: nil, mapsStale: false, mode: .error, pooling: .mean, wholeLayerRange: false, viewport: Viewport(), progress: nil,
-                             error: "singular Hessian", capabilities: .full)
+        let m = HeatmapModel(
+            rows: 48, cols: 96, maps: nil, mapsStale: false, mode: .error, pooling: .mean, wholeLayerRange: false,
+            viewport: Viewport(), progress: nil,
+            error: "singular Hessian", capabilities: .full)
         let area = Rect(x: 0, y: 0, width: 100, height: 20)
         var b = CellBuffer(width: 100, height: 20)
         _ = LayerView.renderHeatmap(m, LayerAreas(body: area), &b)
@@ -56,9 +63,12 @@ struct ViewTests {
 
     @Test("the browser draws its rows with the figures of the measured ones")
     func browserAlone() {
-        let row = LayerRow(name: "model.layers.3.mlp.up_proj.weight", block: "model.layers.3", shape: [8, 4], dtype: "F32",
-                           bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil)
-        let m = BrowserModel(rows: [row], measured: [row.name: .init(avgBits: 3.25, relProxyError: 0.0125)], selection: 0, scroll: 0, filter: "")
+        let row = LayerRow(
+            name: "model.layers.3.mlp.up_proj.weight", block: "model.layers.3", shape: [8, 4], dtype: "F32",
+            bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil)
+        let m = BrowserModel(
+            rows: [row], measured: [row.name: .init(avgBits: 3.25, relProxyError: 0.0125)], selection: 0, scroll: 0,
+            filter: "")
         var b = CellBuffer(width: 110, height: 4)
         BrowserView.render(m, b.bounds, &b)
         let line = lines(b)[1]
@@ -72,8 +82,11 @@ struct WideCharacterTests {
     @Test("display widths: ASCII 1, CJK and emoji 2, combining marks and joiners 0")
     func widths() {
         #expect(DisplayWidth.of("a") == 1 && DisplayWidth.of("é") == 1 && DisplayWidth.of("─") == 1)
-        #expect(DisplayWidth.of("模") == 2 && DisplayWidth.of("한") == 2 && DisplayWidth.of("Ａ") == 2 && DisplayWidth.of("🙂") == 2)
-        #expect(DisplayWidth.of("\u{0301}") == 0 && DisplayWidth.of("\u{200D}") == 0 && DisplayWidth.of("\u{FE0F}") == 0)
+        #expect(
+            DisplayWidth.of("模") == 2 && DisplayWidth.of("한") == 2 && DisplayWidth.of("Ａ") == 2
+                && DisplayWidth.of("🙂") == 2)
+        #expect(
+            DisplayWidth.of("\u{0301}") == 0 && DisplayWidth.of("\u{200D}") == 0 && DisplayWidth.of("\u{FE0F}") == 0)
         #expect(DisplayWidth.of("模型/🙂e\u{0301}") == 2 + 2 + 1 + 2 + 1)
         #expect(DisplayWidth.suffix("ab模型", fitting: 3) == "型" && DisplayWidth.suffix("ab模型", fitting: 5) == "b模型")
     }
@@ -113,7 +126,8 @@ struct WideCharacterTests {
 
     @Test("a wide path too long for the title is cut at its start, in whole characters")
     func titleCutsWidePath() {
-        let m = TitleModel(checkpointPath: "/数据/模型🙂/" + String(repeating: "层", count: 40), layer: nil, calibration: nil, colors: 256)
+        let m = TitleModel(
+            checkpointPath: "/数据/模型🙂/" + String(repeating: "层", count: 40), layer: nil, calibration: nil, colors: 256)
         var b = CellBuffer(width: 72, height: 1)
         TitleBar.render(m, b.bounds, &b)
         let title = b.text
@@ -125,11 +139,13 @@ struct WideCharacterTests {
     @Test("a wide layer name does not shift the browser's later columns")
     func browserColumns() {
         func row(_ name: String) -> LayerRow {
-            LayerRow(name: name, block: "model.layers.0", shape: [8, 4], dtype: "F32", bitsPerWeight: 32, quantizable: true,
-                     reason: nil, note: nil, statistics: nil)
+            LayerRow(
+                name: name, block: "model.layers.0", shape: [8, 4], dtype: "F32", bitsPerWeight: 32, quantizable: true,
+                reason: nil, note: nil, statistics: nil)
         }
-        let m = BrowserModel(rows: [row("model.layers.0.注意力.weight"), row("model.layers.0.attn.weight")],
-                             measured: [:], selection: 0, scroll: 0, filter: "")
+        let m = BrowserModel(
+            rows: [row("model.layers.0.注意力.weight"), row("model.layers.0.attn.weight")],
+            measured: [:], selection: 0, scroll: 0, filter: "")
         var b = CellBuffer(width: 110, height: 4)
         BrowserView.render(m, b.bounds, &b)
         let text = lines(b)

@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRModel
 
@@ -11,16 +12,22 @@ import Testing
 enum Meta {
     case string(String), strings([String]), int32s([Int32]), floats([Float]), bool(Bool), uint32(UInt32)
 
-    private static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    private static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
+        withUnsafeBytes(of: v.littleEndian) { Array($0) }
+    }
     private static func str(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf8) }
 
     /// Type code and value bytes (gguf.md: 4 u32, 5 i32, 6 f32, 7 bool, 8 string, 9 array).
     var encoded: [UInt8] {
         switch self {
         case .string(let s): return Self.le(UInt32(8)) + Self.str(s)
-        case .strings(let a): return Self.le(UInt32(9)) + Self.le(UInt32(8)) + Self.le(UInt64(a.count)) + a.flatMap(Self.str)
-        case .int32s(let a): return Self.le(UInt32(9)) + Self.le(UInt32(5)) + Self.le(UInt64(a.count)) + a.flatMap { Self.le($0) }
-        case .floats(let a): return Self.le(UInt32(9)) + Self.le(UInt32(6)) + Self.le(UInt64(a.count)) + a.flatMap { Self.le($0.bitPattern) }
+        case .strings(let a):
+            return Self.le(UInt32(9)) + Self.le(UInt32(8)) + Self.le(UInt64(a.count)) + a.flatMap(Self.str)
+        case .int32s(let a):
+            return Self.le(UInt32(9)) + Self.le(UInt32(5)) + Self.le(UInt64(a.count)) + a.flatMap { Self.le($0) }
+        case .floats(let a):
+            return Self.le(UInt32(9)) + Self.le(UInt32(6)) + Self.le(UInt64(a.count))
+                + a.flatMap { Self.le($0.bitPattern) }
         case .bool(let b): return Self.le(UInt32(7)) + [b ? 1 : 0]
         case .uint32(let v): return Self.le(UInt32(4)) + Self.le(v)
         }
@@ -37,7 +44,8 @@ enum Meta {
     static func file(_ metadata: [String: Meta]) throws -> String {
         var bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(metadata.count))
         for (k, v) in metadata.sorted(by: { $0.key < $1.key }) { bytes += str(k) + v.encoded }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-tok-\(UUID().uuidString).gguf").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-tok-\(UUID().uuidString).gguf")
+            .path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -66,7 +74,8 @@ struct GGUFTokenizerTests {
         return [
             "tokenizer.ggml.model": .string("llama"), "tokenizer.ggml.tokens": .strings(tokens),
             "tokenizer.ggml.scores": .floats([0, 0, 0] + Array(repeating: 0, count: 256) + [-5, -6, -7, -1, -2, -3]),
-            "tokenizer.ggml.token_type": .int32s([2, 3, 3] + Array(repeating: 6, count: 256) + Array(repeating: 1, count: 6)),
+            "tokenizer.ggml.token_type": .int32s(
+                [2, 3, 3] + Array(repeating: 6, count: 256) + Array(repeating: 1, count: 6)),
             "tokenizer.ggml.bos_token_id": .uint32(1), "tokenizer.ggml.eos_token_id": .uint32(2),
             "tokenizer.ggml.unknown_token_id": .uint32(0),
         ].merging(extra) { $1 }
@@ -90,8 +99,11 @@ struct GGUFTokenizerTests {
         // As Hugging Face's decoder: only a space at the very start is dropped, not one after "<s>".
         #expect(t.decode([1, 264, 264, 3 + 0xC3, 3 + 0xA9]) == "<s> ab abé")
         #expect(t.decode([264, 264]) == "ab ab")
-        let noBOS = try Meta.load(Self.sentencePiece(["tokenizer.ggml.add_bos_token": .bool(false),
-                                                            "tokenizer.ggml.add_space_prefix": .bool(false)]))
+        let noBOS = try Meta.load(
+            Self.sentencePiece([
+                "tokenizer.ggml.add_bos_token": .bool(false),
+                "tokenizer.ggml.add_space_prefix": .bool(false),
+            ]))
         // "ab▁ab": "▁a" (-1), then the leftmost "ab" (-2), then "▁a"+"b" = "▁ab" (-3).
         #expect(noBOS.encode("ab ab") == [263, 264])
     }
@@ -101,24 +113,42 @@ struct GGUFTokenizerTests {
         func message(_ m: [String: Meta]) throws -> String {
             let path = try Meta.file(m)
             defer { try? FileManager.default.removeItem(atPath: path) }
-            do { _ = try Tokenizers.load(model: path); return "no error" } catch let e as SpQRError {
+            do {
+                _ = try Tokenizers.load(model: path)
+                return "no error"
+            } catch let e as SpQRError {
                 #expect(e.message.hasPrefix(path))
                 return String(e.message.dropFirst(path.count + 2))
             }
         }
         var m = Self.byteLevel()
         m["tokenizer.ggml.model"] = nil
-        #expect(try message(m).hasPrefix("no tokenizer.ggml.model in the GGUF metadata (found tokenizer.ggml.eos_token_id, tokenizer.ggml.merges,"))
+        #expect(
+            try message(m).hasPrefix(
+                "no tokenizer.ggml.model in the GGUF metadata (found tokenizer.ggml.eos_token_id, tokenizer.ggml.merges,"
+            ))
         #expect(try message(["general.architecture": .string("llama")]).contains("(found no tokenizer.* keys)"))
-        #expect(try message(Self.byteLevel(["tokenizer.ggml.model": .string("bert")]))
-                == #"tokenizer.ggml.model = "bert" is not supported (supported: "gpt2" (byte-level BPE) and "llama" (SentencePiece BPE))"#)
-        #expect(try message(Self.byteLevel(["tokenizer.ggml.pre": .string("falcon")])).hasPrefix(#"tokenizer.ggml.pre = "falcon" is not a supported pre-tokenizer (supported: codeshell,"#))
+        #expect(
+            try message(Self.byteLevel(["tokenizer.ggml.model": .string("bert")]))
+                == #"tokenizer.ggml.model = "bert" is not supported (supported: "gpt2" (byte-level BPE) and "llama" (SentencePiece BPE))"#
+        )
+        #expect(
+            try message(Self.byteLevel(["tokenizer.ggml.pre": .string("falcon")])).hasPrefix(
+                #"tokenizer.ggml.pre = "falcon" is not a supported pre-tokenizer (supported: codeshell,"#))
         m = Self.byteLevel()
         m["tokenizer.ggml.merges"] = nil
         #expect(try message(m).contains("needs tokenizer.ggml.merges"))
-        #expect(try message(Self.byteLevel(["tokenizer.ggml.merges": .strings(["Ġt"])])).contains(#"entry "Ġt" has no space"#))
-        #expect(try message(Self.byteLevel(["tokenizer.ggml.token_type": .int32s([1])])) == "tokenizer.ggml.token_type must be an array of 260 values, one per token")
-        #expect(try message(Self.byteLevel(["tokenizer.ggml.eos_token_id": .uint32(999)])) == "tokenizer.ggml.eos_token_id = uint(999) is not a token id (0..<260)")
-        #expect(try message(Self.sentencePiece(["tokenizer.ggml.scores": .floats([0])])).contains("needs tokenizer.ggml.scores, one number per token"))
+        #expect(
+            try message(Self.byteLevel(["tokenizer.ggml.merges": .strings(["Ġt"])])).contains(
+                #"entry "Ġt" has no space"#))
+        #expect(
+            try message(Self.byteLevel(["tokenizer.ggml.token_type": .int32s([1])]))
+                == "tokenizer.ggml.token_type must be an array of 260 values, one per token")
+        #expect(
+            try message(Self.byteLevel(["tokenizer.ggml.eos_token_id": .uint32(999)]))
+                == "tokenizer.ggml.eos_token_id = uint(999) is not a token id (0..<260)")
+        #expect(
+            try message(Self.sentencePiece(["tokenizer.ggml.scores": .floats([0])])).contains(
+                "needs tokenizer.ggml.scores, one number per token"))
     }
 }

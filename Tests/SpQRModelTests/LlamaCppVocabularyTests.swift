@@ -6,6 +6,7 @@
 
 import Foundation
 import Testing
+
 @testable import SpQRCore
 @testable import SpQRModel
 
@@ -53,7 +54,10 @@ struct LlamaCppVocabularyTests {
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { $0.hasPrefix("ggml-vocab-") && $0.hasSuffix(".gguf") && FileManager.default.fileExists(atPath: "\(dir)/\($0).inp") }
+            .filter {
+                $0.hasPrefix("ggml-vocab-") && $0.hasSuffix(".gguf")
+                    && FileManager.default.fileExists(atPath: "\(dir)/\($0).inp")
+            }
             .map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf".count)) }
         #expect(Set(Self.supported).isSubset(of: names))
         for name in names.sorted() where !Self.supported.contains(name) {
@@ -61,7 +65,9 @@ struct LlamaCppVocabularyTests {
                 _ = try Tokenizers.load(model: "\(dir)/ggml-vocab-\(name).gguf")
                 Issue.record("\(name) loads but is not in the checked list")
             } catch let e as SpQRError {
-                #expect(e.kind == .unsupported && e.message.contains("not a supported pre-tokenizer") || e.message.contains("is not supported"), "\(name): \(e.message)")
+                #expect(
+                    e.kind == .unsupported && e.message.contains("not a supported pre-tokenizer")
+                        || e.message.contains("is not supported"), "\(name): \(e.message)")
             }
         }
     }

@@ -2,6 +2,7 @@
 // can be read off by hand.
 
 import Testing
+
 @testable import SpQRModel
 
 @Suite("Pre-tokenizers")
@@ -13,7 +14,10 @@ struct PreTokenizerTests {
 
     @Test("gpt2: contractions, one leading space per word, a run of spaces keeps its last for the next word")
     func gpt2() {
-        #expect(words(.gpt2, "I'm  here's 12345 x!!\n\n y  ") == ["I", "'m", " ", " here", "'s", " 12345", " x", "!!", "\n\n", " y", "  "])
+        #expect(
+            words(.gpt2, "I'm  here's 12345 x!!\n\n y  ") == [
+                "I", "'m", " ", " here", "'s", " 12345", " x", "!!", "\n\n", " y", "  ",
+            ])
         #expect(words(.gpt2, "DON'T") == ["DON", "'", "T"])
     }
 
@@ -24,7 +28,10 @@ struct PreTokenizerTests {
 
     @Test("llama3: caseless contractions, digits in threes, newlines with the whitespace before them")
     func llama3() {
-        #expect(words(.llama3, "DON'T 1234567 \thi  \n\nx;;\n") == ["DON", "'T", " ", "123", "456", "7", " ", "\thi", "  \n\n", "x", ";;\n"])
+        #expect(
+            words(.llama3, "DON'T 1234567 \thi  \n\nx;;\n") == [
+                "DON", "'T", " ", "123", "456", "7", " ", "\thi", "  \n\n", "x", ";;\n",
+            ])
         #expect(words(.qwen2, "x 123") == ["x", " ", "1", "2", "3"])
     }
 }

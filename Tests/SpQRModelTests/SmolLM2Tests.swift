@@ -4,6 +4,7 @@
 
 import Foundation
 import XCTest
+
 @testable import SpQRCore
 @testable import SpQRModel
 
@@ -15,20 +16,25 @@ func smolLM2Path() throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/bash")
     p.arguments = [script]
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
-    let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
+        in: .whitespacesAndNewlines)
     let reason = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: path) else {
-        throw XCTSkip("SmolLM2-135M-Instruct could not be fetched (scripts/fetch-model.sh: \(reason.trimmingCharacters(in: .whitespacesAndNewlines)))")
+        throw XCTSkip(
+            "SmolLM2-135M-Instruct could not be fetched (scripts/fetch-model.sh: \(reason.trimmingCharacters(in: .whitespacesAndNewlines)))"
+        )
     }
     return path
 }
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 /// transformers' reference figures.
 let smolLM2Reference: SafetensorsFile = try! SafetensorsFile(path: modelFixtures + "/smollm2-reference.safetensors")
@@ -45,7 +51,9 @@ func smolLM2() throws -> Decoder {
 final class SmolLM2Tests: XCTestCase {
     func testConfigurationFromGGUFMetadata() throws {
         let c = try smolLM2().config
-        XCTAssertEqual([c.blocks, c.hidden, c.heads, c.kvHeads, c.headDim, c.intermediate, c.vocabulary], [30, 576, 9, 3, 64, 1536, 49152])
+        XCTAssertEqual(
+            [c.blocks, c.hidden, c.heads, c.kvHeads, c.headDim, c.intermediate, c.vocabulary],
+            [30, 576, 9, 3, 64, 1536, 49152])
         XCTAssertEqual(c.ropeTheta, 100_000)
         XCTAssertEqual(c.ropeScaling, .none)
         XCTAssertTrue(c.tiedEmbeddings)
@@ -59,27 +67,34 @@ final class SmolLM2Tests: XCTestCase {
     func testLogitsMatchTransformers() throws {
         let model = try smolLM2()
         let tokens = try smolLM2Reference.integers("tokens")
-        let t = 512, v = model.config.vocabulary
+        let t = 512
+        let v = model.config.vocabulary
         let x = try model.embed([Array(tokens[0..<t])])
         for b in 0..<model.config.blocks { try model.runBlock(b, on: x) }
-        let logits = FloatBuffer(t * v), normed = FloatBuffer(t * model.config.hidden)
+        let logits = FloatBuffer(t * v)
+        let normed = FloatBuffer(t * model.config.hidden)
         model.finalNormed(x, window: 0, into: normed.pointer)
         model.logits(normed: normed.pointer, rows: t, into: logits.pointer)
 
         let positions = try smolLM2Reference.integers("logits_positions")
-        let rows = try smolLM2Reference.floats("logits_rows"), width = rows.count / positions.count
+        let rows = try smolLM2Reference.floats("logits_rows")
+        let width = rows.count / positions.count
         var maxDiff: Float = 0
         for (k, p) in positions.enumerated() {
             for j in 0..<width { maxDiff = max(maxDiff, abs(logits.pointer[p * v + j] - rows[k * width + j])) }
         }
-        let lse = try smolLM2Reference.floats("logsumexp"), top = try smolLM2Reference.integers("argmax")
-        var maxLSE = 0.0, agree = 0
+        let lse = try smolLM2Reference.floats("logsumexp")
+        let top = try smolLM2Reference.integers("argmax")
+        var maxLSE = 0.0
+        var agree = 0
         for p in 0..<t {
             let (l, arg) = Perplexity.logSumExp(logits.pointer + p * v, v)
             maxLSE = max(maxLSE, abs(l - Double(lse[p])))
             if arg == top[p] { agree += 1 }
         }
-        print("SmolLM2 logits: max |Δ| \(maxDiff) over \(positions.count)×\(width), max |Δ logsumexp| \(maxLSE), top-1 \(agree)/\(t)")
+        print(
+            "SmolLM2 logits: max |Δ| \(maxDiff) over \(positions.count)×\(width), max |Δ logsumexp| \(maxLSE), top-1 \(agree)/\(t)"
+        )
         XCTAssertLessThan(maxDiff, 3e-4)
         XCTAssertLessThan(maxLSE, 2e-4)
         XCTAssertEqual(agree, t)
@@ -104,7 +119,8 @@ final class SmolLM2Tests: XCTestCase {
     func testKLAgainstItselfIsZero() throws {
         let model = try smolLM2()
         let tokens = try smolLM2Reference.integers("tokens")
-        let r = try Perplexity.evaluate(model, base: model, windows: Perplexity.windows(Array(tokens[0..<256]), seqlen: 128))
+        let r = try Perplexity.evaluate(
+            model, base: model, windows: Perplexity.windows(Array(tokens[0..<256]), seqlen: 128))
         XCTAssertEqual(r.klMean!, 0, accuracy: 1e-9)
         XCTAssertEqual(r.top1Agreement, 1)
         XCTAssertEqual(r.basePPL!, r.ppl, accuracy: 1e-12)
@@ -132,7 +148,9 @@ final class SmolLM2Tests: XCTestCase {
             let scale = diag.map(abs).max()!
             var worst: Float = 0
             for i in 0..<diag.count { worst = max(worst, abs(h.values[i * diag.count + i] - diag[i]) / scale) }
-            for i in 0..<64 { for j in 0..<64 { worst = max(worst, abs(h.values[i * diag.count + j] - corner[i * 64 + j]) / scale) } }
+            for i in 0..<64 {
+                for j in 0..<64 { worst = max(worst, abs(h.values[i * diag.count + j] - corner[i * 64 + j]) / scale) }
+            }
             print("Hessian \(site): max |Δ| / max diag = \(worst)")
             XCTAssertLessThan(worst, 2e-5, site)
         }

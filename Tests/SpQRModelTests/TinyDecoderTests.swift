@@ -5,6 +5,7 @@
 
 import Foundation
 import XCTest
+
 @testable import SpQRCore
 @testable import SpQRModel
 
@@ -15,9 +16,11 @@ struct TinyModel {
     let dir: String
 
     init(_ overrides: [String: Any] = [:], seed: UInt64 = 7) {
-        config = ["model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
-                  "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 50, "rms_norm_eps": 1e-5,
-                  "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu"]
+        config = [
+            "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 50, "rms_norm_eps": 1e-5,
+            "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu",
+        ]
         for (k, v) in overrides { config[k] = v }
         dir = NSTemporaryDirectory() + "spqr-tiny-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var rng = SeededRandom(seed: seed)
@@ -46,10 +49,12 @@ struct TinyModel {
             let file = shards == 1 ? "model.safetensors" : "model-\(s + 1)-of-\(shards).safetensors"
             let mine = names.enumerated().filter { $0.offset % shards == s }.map(\.element)
             for n in mine { map[n] = file }
-            try SafetensorsWriter.write(mine.map { .f32($0, shape: tensors[$0]!.shape, tensors[$0]!.values) }, to: dir + "/" + file)
+            try SafetensorsWriter.write(
+                mine.map { .f32($0, shape: tensors[$0]!.shape, tensors[$0]!.values) }, to: dir + "/" + file)
         }
         if shards > 1 {
-            try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: URL(fileURLWithPath: dir + "/model.safetensors.index.json"))
+            try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(
+                to: URL(fileURLWithPath: dir + "/model.safetensors.index.json"))
         }
     }
 
@@ -66,14 +71,20 @@ struct TinyModel {
             let ms = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
             return zip(x, g).map { $0 / (ms + Double(c.rmsEps)).squareRoot() * $1 }
         }
-        let d = c.headDim, half = d / 2, inv = c.inverseFrequencies().map(Double.init)
+        let d = c.headDim
+        let half = d / 2
+        let inv = c.inverseFrequencies().map(Double.init)
         func rope(_ v: [Double], pos: Int, heads: Int) -> [Double] {
             var o = v
-            for h in 0..<heads { for i in 0..<half {
-                let a = v[h * d + i], b = v[h * d + i + half], ang = Double(pos) * inv[i]
-                o[h * d + i] = a * cos(ang) - b * sin(ang)
-                o[h * d + i + half] = b * cos(ang) + a * sin(ang)
-            } }
+            for h in 0..<heads {
+                for i in 0..<half {
+                    let a = v[h * d + i]
+                    let b = v[h * d + i + half]
+                    let ang = Double(pos) * inv[i]
+                    o[h * d + i] = a * cos(ang) - b * sin(ang)
+                    o[h * d + i + half] = b * cos(ang) + a * sin(ang)
+                }
+            }
             return o
         }
         var x = ids.map { id in (0..<c.hidden).map { w("model.embed_tokens.weight")[id * c.hidden + $0] } }
@@ -94,9 +105,15 @@ struct TinyModel {
                 for h in 0..<c.heads {
                     let g = h / (c.heads / c.kvHeads)
                     let visible = (0...i).filter { j in c.slidingWindow.map { i - j < $0 } ?? true }
-                    let s = visible.map { j in (0..<d).reduce(0.0) { $0 + q[i][h * d + $1] * k[j][g * d + $1] } / Double(d).squareRoot() }
-                    let m = s.max()!, e = s.map { exp($0 - m) }, z = e.reduce(0, +)
-                    for (jj, j) in visible.enumerated() { for t in 0..<d { attended[h * d + t] += e[jj] / z * v[j][g * d + t] } }
+                    let s = visible.map { j in
+                        (0..<d).reduce(0.0) { $0 + q[i][h * d + $1] * k[j][g * d + $1] } / Double(d).squareRoot()
+                    }
+                    let m = s.max()!
+                    let e = s.map { exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for (jj, j) in visible.enumerated() {
+                        for t in 0..<d { attended[h * d + t] += e[jj] / z * v[j][g * d + t] }
+                    }
                 }
                 x[i] = zip(x[i], matvec(w(p + "self_attn.o_proj.weight"), attended, rows: c.hidden)).map(+)
                 let m = norm(x[i], w(p + "post_attention_layernorm.weight"))
@@ -124,7 +141,10 @@ extension ModelConfig {
 final class TinyDecoderTests: XCTestCase {
     /// Runs two windows of `length` tokens and compares every logit with the Double reference: |Δ| ≤ 1e-4 relative to
     /// the largest |logit| (float32 through two blocks; measured figures are near 1e-6).
-    func check(_ overrides: [String: Any], shards: Int = 1, length t: Int = 12, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ overrides: [String: Any], shards: Int = 1, length t: Int = 12, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let tiny = TinyModel(overrides)
         try tiny.write(shards: shards)
         defer { tiny.remove() }
@@ -134,14 +154,17 @@ final class TinyDecoderTests: XCTestCase {
         let x = try model.embed(windows)
         for b in 0..<model.config.blocks { try model.runBlock(b, on: x) }
         let v = model.config.vocabulary
-        let logits = FloatBuffer(t * v), normed = FloatBuffer(t * model.config.hidden)
+        let logits = FloatBuffer(t * v)
+        let normed = FloatBuffer(t * model.config.hidden)
         for (w, ids) in windows.enumerated() {
             model.finalNormed(x, window: w, into: normed.pointer)
             model.logits(normed: normed.pointer, rows: t, into: logits.pointer)
             let ref = tiny.referenceLogits(ids)
             let scale = ref.flatMap { $0 }.map(abs).max()!
             var worst = 0.0
-            for i in 0..<t { for j in 0..<v { worst = max(worst, abs(Double(logits.pointer[i * v + j]) - ref[i][j]) / scale) } }
+            for i in 0..<t {
+                for j in 0..<v { worst = max(worst, abs(Double(logits.pointer[i * v + j]) - ref[i][j]) / scale) }
+            }
             XCTAssertLessThan(worst, 1e-4, "\(overrides)", file: file, line: line)
         }
     }
@@ -156,10 +179,17 @@ final class TinyDecoderTests: XCTestCase {
     }
 
     func testQwen2Biases() throws { try check(["model_type": "qwen2"]) }
-    func testMistralSlidingWindow() throws { try check(["model_type": "mistral", "sliding_window": 5, "num_key_value_heads": 1]) }
+    func testMistralSlidingWindow() throws {
+        try check(["model_type": "mistral", "sliding_window": 5, "num_key_value_heads": 1])
+    }
     func testLlama3RopeScaling() throws {
-        try check(["rope_theta": 500000.0, "rope_scaling": ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                                            "high_freq_factor": 4.0, "original_max_position_embeddings": 16]])
+        try check([
+            "rope_theta": 500000.0,
+            "rope_scaling": [
+                "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0, "original_max_position_embeddings": 16,
+            ],
+        ])
     }
 
     func testUnsupportedArchitectureIsNamed() throws {
@@ -179,10 +209,12 @@ final class TinyDecoderTests: XCTestCase {
         tiny.remove()
         let integer = TinyModel()
         try integer.write()
-        try SafetensorsWriter.write(integer.tensors.keys.sorted().map { name in
-            name == "model.norm.weight" ? .u8(name, shape: [16], [UInt8](repeating: 1, count: 16))
-                : .f32(name, shape: integer.tensors[name]!.shape, integer.tensors[name]!.values)
-        }, to: integer.dir + "/model.safetensors")
+        try SafetensorsWriter.write(
+            integer.tensors.keys.sorted().map { name in
+                name == "model.norm.weight"
+                    ? .u8(name, shape: [16], [UInt8](repeating: 1, count: 16))
+                    : .f32(name, shape: integer.tensors[name]!.shape, integer.tensors[name]!.values)
+            }, to: integer.dir + "/model.safetensors")
         XCTAssertThrowsError(try Decoder(path: integer.dir)) { e in
             XCTAssertTrue((e as! SpQRError).message.contains("model.norm.weight is stored as U8"), "\(e)")
         }

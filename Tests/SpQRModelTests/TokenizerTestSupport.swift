@@ -12,7 +12,8 @@ let smolLM2GGUF: String? = {
     let env = ProcessInfo.processInfo.environment
     var candidates: [String] = []
     if let p = env["SPQR_SMOLLM2_GGUF"] { candidates.append(p) }
-    candidates.append("\(env["SPQR_CACHE"] ?? NSHomeDirectory() + "/.cache/spqr-explorer")/SmolLM2-135M-Instruct.Q4_1.gguf")
+    candidates.append(
+        "\(env["SPQR_CACHE"] ?? NSHomeDirectory() + "/.cache/spqr-explorer")/SmolLM2-135M-Instruct.Q4_1.gguf")
     return candidates.first { FileManager.default.fileExists(atPath: $0) }
 }()
 

@@ -2,6 +2,7 @@
 // forms of LLaMA-3 RoPE scaling (config.json and GGUF).
 
 import XCTest
+
 @testable import SpQRModel
 
 final class WindowTests: XCTestCase {
@@ -42,9 +43,11 @@ final class RopeScalingTests: XCTestCase {
     /// (convert_hf_to_gguf.py: factor for long wavelengths, 1 for short, 1 / ((1 − s)/factor + s) between);
     /// dividing by them gives transformers' llama3 frequencies.
     func testGGUFDivisorsGiveTheLlama3Frequencies() throws {
-        let base = try ModelConfig.fromJSON(["model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
-                                             "num_hidden_layers": 1, "num_attention_heads": 32, "num_key_value_heads": 8,
-                                             "vocab_size": 10, "rope_theta": 500000.0])
+        let base = try ModelConfig.fromJSON([
+            "model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
+            "num_hidden_layers": 1, "num_attention_heads": 32, "num_key_value_heads": 8,
+            "vocab_size": 10, "rope_theta": 500000.0,
+        ])
         var scaled = base
         scaled.ropeScaling = .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192)
         let plain = base.inverseFrequencies()
@@ -57,7 +60,8 @@ final class RopeScalingTests: XCTestCase {
         }
         var gguf = base
         gguf.ropeScaling = .divisors(divisors)
-        let a = scaled.inverseFrequencies(), b = gguf.inverseFrequencies()
+        let a = scaled.inverseFrequencies()
+        let b = gguf.inverseFrequencies()
         XCTAssertTrue(divisors.contains(1) && divisors.contains(8) && divisors.contains { $0 > 1 && $0 < 8 })
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6 * x) }
     }

@@ -29,7 +29,10 @@ public struct ActivationsCalibration: CalibrationSource {
         let file = try FileBytes(path: path)
         let head = try file.bytes(at: 0, count: min(6, file.size), what: "magic")
         if head == [0x93] + Array("NUMPY".utf8) {
-            if let tensor { throw SpQRError(.invalidSetting, "\(path): a .npy file holds one array; drop --activations-tensor \(tensor)") }
+            if let tensor {
+                throw SpQRError(
+                    .invalidSetting, "\(path): a .npy file holds one array; drop --activations-tensor \(tensor)")
+            }
             npy = try NumpyArray(path: path)
             st = nil
         } else {
@@ -38,7 +41,10 @@ public struct ActivationsCalibration: CalibrationSource {
             if let tensor {
                 let t = try st.info(tensor)
                 guard t.dtype?.isFloat == true, t.shape.count >= 2 else {
-                    throw SpQRError(.unsupported, "\(path): activations tensor \(tensor) is \(t.dtypeName) \(t.shape); a float tensor [n, in] is needed")
+                    throw SpQRError(
+                        .unsupported,
+                        "\(path): activations tensor \(tensor) is \(t.dtypeName) \(t.shape); a float tensor [n, in] is needed"
+                    )
                 }
             }
             self.st = st
@@ -48,10 +54,15 @@ public struct ActivationsCalibration: CalibrationSource {
     /// The tensor of the safetensors file that holds X for a layer with `n` inputs.
     func chosenTensor(inFeatures n: Int, st: SafetensorsFile) throws -> SafetensorsTensorInfo {
         if let tensor { return try st.info(tensor) }
-        let fits = st.tensors.filter { $0.dtype?.isFloat == true && $0.shape.count >= 2 && $0.shape.last == n }.sorted { $0.name < $1.name }
+        let fits = st.tensors.filter { $0.dtype?.isFloat == true && $0.shape.count >= 2 && $0.shape.last == n }.sorted {
+            $0.name < $1.name
+        }
         guard fits.count == 1 else {
-            throw SpQRError(.fileFormat, "\(st.path): \(fits.isEmpty ? "no" : "\(fits.count)") float tensors end in \(n) columns"
-                + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))") + "; name one with --activations-tensor")
+            throw SpQRError(
+                .fileFormat,
+                "\(st.path): \(fits.isEmpty ? "no" : "\(fits.count)") float tensors end in \(n) columns"
+                    + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))")
+                    + "; name one with --activations-tensor")
         }
         return fits[0]
     }
@@ -62,20 +73,29 @@ public struct ActivationsCalibration: CalibrationSource {
         let h: Matrix
         if let npy {
             guard npy.cols == n else {
-                throw SpQRError(.shapeMismatch, "\(npy.path): activations have \(npy.cols) columns but layer \(layer) has \(n) inputs")
+                throw SpQRError(
+                    .shapeMismatch,
+                    "\(npy.path): activations have \(npy.cols) columns but layer \(layer) has \(n) inputs")
             }
-            h = try Self.hessian(rows: npy.rows, cols: n, dtype: npy.dtype, what: npy.path) { range, body in try npy.withRows(range, body) }
+            h = try Self.hessian(rows: npy.rows, cols: n, dtype: npy.dtype, what: npy.path) { range, body in
+                try npy.withRows(range, body)
+            }
         } else {
             let st = st!
             let t = try chosenTensor(inFeatures: n, st: st)
             guard t.shape.last == n else {
-                throw SpQRError(.shapeMismatch, "\(st.path): activations \(t.name) have \(t.shape.last ?? 0) columns but layer \(layer) has \(n) inputs")
+                throw SpQRError(
+                    .shapeMismatch,
+                    "\(st.path): activations \(t.name) have \(t.shape.last ?? 0) columns but layer \(layer) has \(n) inputs"
+                )
             }
-            let rows = t.shape.dropLast().reduce(1, *), dtype = t.dtype!
+            let rows = t.shape.dropLast().reduce(1, *)
+            let dtype = t.dtype!
             h = try Self.hessian(rows: rows, cols: n, dtype: dtype, what: "\(st.path): \(t.name)") { range, body in
                 let rowBytes = n * dtype.size
-                try st.bytes.withBytes(at: st.offset(of: t) + range.lowerBound * rowBytes, count: range.count * rowBytes,
-                                       what: "rows \(range.lowerBound)..<\(range.upperBound) of tensor \"\(t.name)\"", body)
+                try st.bytes.withBytes(
+                    at: st.offset(of: t) + range.lowerBound * rowBytes, count: range.count * rowBytes,
+                    what: "rows \(range.lowerBound)..<\(range.upperBound) of tensor \"\(t.name)\"", body)
             }
         }
         cache.set(n, h)
@@ -83,10 +103,13 @@ public struct ActivationsCalibration: CalibrationSource {
     }
 
     /// H = 2XᵀX/n accumulated over chunks of `chunkRows` rows (default: about 4M values) read through `withRows`.
-    static func hessian(rows: Int, cols n: Int, dtype: SafetensorsDType, what: String, chunkRows: Int? = nil,
-                        withRows: (Range<Int>, (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Matrix {
+    static func hessian(
+        rows: Int, cols n: Int, dtype: SafetensorsDType, what: String, chunkRows: Int? = nil,
+        withRows: (Range<Int>, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> Matrix {
         guard rows > 0, n > 0 else {
-            throw SpQRError(.emptyMatrix, "\(what): calibration activations are empty (\(rows)x\(n)); need at least one row")
+            throw SpQRError(
+                .emptyMatrix, "\(what): calibration activations are empty (\(rows)x\(n)); need at least one row")
         }
         let chunk = max(1, min(rows, chunkRows ?? (1 << 22) / n))
         var buffer = [Float](repeating: 0, count: chunk * n)
@@ -96,15 +119,20 @@ public struct ActivationsCalibration: CalibrationSource {
         while start < rows {
             let count = min(chunk, rows - start)
             try withRows(start..<(start + count)) { raw in
-                buffer.withUnsafeMutableBufferPointer { FloatConversion.convert(raw, dtype: dtype, count: count * n, into: $0.baseAddress!) }
+                buffer.withUnsafeMutableBufferPointer {
+                    FloatConversion.convert(raw, dtype: dtype, count: count * n, into: $0.baseAddress!)
+                }
             }
             if let k = buffer.prefix(count * n).firstIndex(where: { !$0.isFinite }) {
-                throw SpQRError(.nonFinite, "\(what): calibration activations hold \(buffer[k]) at row \(start + k / n), column \(k % n)")
+                throw SpQRError(
+                    .nonFinite,
+                    "\(what): calibration activations hold \(buffer[k]) at row \(start + k / n), column \(k % n)")
             }
             buffer.withUnsafeBufferPointer { x in
                 h.withUnsafeMutableBufferPointer { hp in
-                    BLAS.sgemm(m: n, n: n, k: count, alpha: alpha, a: x.baseAddress!, lda: n, transA: true,
-                               b: x.baseAddress!, ldb: n, beta: 1, c: hp.baseAddress!, ldc: n)
+                    BLAS.sgemm(
+                        m: n, n: n, k: count, alpha: alpha, a: x.baseAddress!, lda: n, transA: true,
+                        b: x.baseAddress!, ldb: n, beta: 1, c: hp.baseAddress!, ldc: n)
                 }
             }
             start += count

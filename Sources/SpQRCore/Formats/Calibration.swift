@@ -20,7 +20,10 @@ public struct SafetensorsMatrixCalibration: CalibrationSource {
         if let tensor {
             let t = try st.info(tensor)
             guard t.dtype?.isFloat == true, t.shape.count == 2, t.shape[0] == t.shape[1] else {
-                throw SpQRError(.shapeMismatch, "\(path): Hessian tensor \(tensor) is \(t.dtypeName) \(t.shape); a square float matrix [in, in] is needed")
+                throw SpQRError(
+                    .shapeMismatch,
+                    "\(path): Hessian tensor \(tensor) is \(t.dtypeName) \(t.shape); a square float matrix [in, in] is needed"
+                )
             }
         }
     }
@@ -32,16 +35,24 @@ public struct SafetensorsMatrixCalibration: CalibrationSource {
         if let tensor {
             name = tensor
         } else {
-            let fits = st.tensors.filter { $0.dtype?.isFloat == true && $0.shape == [n, n] }.sorted { $0.name < $1.name }
+            let fits = st.tensors.filter { $0.dtype?.isFloat == true && $0.shape == [n, n] }.sorted {
+                $0.name < $1.name
+            }
             guard fits.count == 1 else {
-                throw SpQRError(.fileFormat, "\(st.path): \(fits.isEmpty ? "no" : "\(fits.count)") tensors are \(n)x\(n) Hessians for layer \(layer)"
-                    + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))") + "; name one with --hessian-tensor")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(st.path): \(fits.isEmpty ? "no" : "\(fits.count)") tensors are \(n)x\(n) Hessians for layer \(layer)"
+                        + (fits.isEmpty ? "" : " (\(fits.map(\.name).joined(separator: ", ")))")
+                        + "; name one with --hessian-tensor")
             }
             name = fits[0].name
         }
         let t = try st.info(name)
         guard t.shape == [n, n] else {
-            throw SpQRError(.shapeMismatch, "\(st.path): Hessian \(name) is \(t.shape.map(String.init).joined(separator: "x")) but layer \(layer) has \(n) inputs")
+            throw SpQRError(
+                .shapeMismatch,
+                "\(st.path): Hessian \(name) is \(t.shape.map(String.init).joined(separator: "x")) but layer \(layer) has \(n) inputs"
+            )
         }
         return try st.matrix(name)
     }

@@ -21,8 +21,10 @@ public struct TensorEntry: Sendable, Equatable {
     public let note: String?
 
     /// An entry; `storedName` defaults to `name`.
-    public init(name: String, storedName: String? = nil, shape: [Int], dtype: String, bitsPerWeight: Double,
-                notQuantizableReason: String?, file: String, note: String? = nil) {
+    public init(
+        name: String, storedName: String? = nil, shape: [Int], dtype: String, bitsPerWeight: Double,
+        notQuantizableReason: String?, file: String, note: String? = nil
+    ) {
         self.name = name
         self.storedName = storedName ?? name
         self.shape = shape
@@ -89,7 +91,10 @@ struct TensorTable: Sendable {
             if let j = index[e.name], sorted[j].name == e.name {
                 let other = sorted[j]
                 let whereText = other.file == e.file ? "twice in \(e.file)" : "in both \(other.file) and \(e.file)"
-                throw SpQRError(.fileFormat, "\(path): tensor \"\(e.name)\" appears \(whereText)\(other.storedName != e.storedName ? " (as \(other.storedName) and \(e.storedName))" : "")")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(path): tensor \"\(e.name)\" appears \(whereText)\(other.storedName != e.storedName ? " (as \(other.storedName) and \(e.storedName))" : "")"
+                )
             }
             index[e.name] = i
         }
@@ -105,7 +110,11 @@ struct TensorTable: Sendable {
 
     static func missing(_ name: String, in tensors: [TensorEntry], path: String) -> SpQRError {
         let quantizable = tensors.filter(\.isQuantizable).prefix(6).map(\.name).joined(separator: ", ")
-        return SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\"" + (quantizable.isEmpty ? "; it holds no quantizable tensor" : "; quantizable ones include \(quantizable)"))
+        return SpQRError(
+            .fileFormat,
+            "\(path): no tensor named \"\(name)\""
+                + (quantizable.isEmpty
+                    ? "; it holds no quantizable tensor" : "; quantizable ones include \(quantizable)"))
     }
 }
 
@@ -123,22 +132,24 @@ public struct SafetensorsCheckpoint: Checkpoint {
         self.path = path
         let file = try SafetensorsFile(path: path)
         self.file = file
-        self.table = try TensorTable(file.tensors.map { t in
-            let reason: String?
-            if t.dtype == nil {
-                reason = "unknown dtype \(t.dtypeName) (F32, F16, BF16 and F64 can be converted)"
-            } else if t.shape.count != 2 {
-                reason = "\(t.shape.count)-D tensor (only 2-D weight matrices are quantized)"
-            } else if !(t.dtype?.isFloat ?? false) {
-                reason = "dtype \(t.dtypeName) cannot be converted (F32, F16, BF16 and F64 can)"
-            } else if t.shape[0] == 0 || t.shape[1] == 0 {
-                reason = "empty tensor"
-            } else {
-                reason = nil
-            }
-            return TensorEntry(name: t.name, shape: t.shape, dtype: t.dtypeName,
-                               bitsPerWeight: Double(t.dtype?.bits ?? 0), notQuantizableReason: reason, file: path)
-        }, path: path)
+        self.table = try TensorTable(
+            file.tensors.map { t in
+                let reason: String?
+                if t.dtype == nil {
+                    reason = "unknown dtype \(t.dtypeName) (F32, F16, BF16 and F64 can be converted)"
+                } else if t.shape.count != 2 {
+                    reason = "\(t.shape.count)-D tensor (only 2-D weight matrices are quantized)"
+                } else if !(t.dtype?.isFloat ?? false) {
+                    reason = "dtype \(t.dtypeName) cannot be converted (F32, F16, BF16 and F64 can)"
+                } else if t.shape[0] == 0 || t.shape[1] == 0 {
+                    reason = "empty tensor"
+                } else {
+                    reason = nil
+                }
+                return TensorEntry(
+                    name: t.name, shape: t.shape, dtype: t.dtypeName,
+                    bitsPerWeight: Double(t.dtype?.bits ?? 0), notQuantizableReason: reason, file: path)
+            }, path: path)
     }
 
     public func entry(_ name: String) throws -> TensorEntry { try table.entry(name, path: path) }

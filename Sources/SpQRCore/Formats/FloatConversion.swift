@@ -23,27 +23,43 @@ public enum FloatConversion {
     }
 
     /// Converts the first `count` elements of `raw` into `out`.
-    static func convert(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType, count: Int, into out: UnsafeMutablePointer<Float>) {
+    static func convert(
+        _ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         guard count > 0, let base = raw.baseAddress else { return }
         switch dtype {
         case .F32:
             #if _endian(little)
-            UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * count)
+                UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: 4 * count)
             #else
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             #endif
         case .F16:
-            for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+            for i in 0..<count {
+                out[i] = Float(
+                    Float16(
+                        bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+            }
         case .BF16:
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            for i in 0..<count {
+                out[i] = Float(
+                    bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        << 16)
+            }
         case .F64:
-            for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            for i in 0..<count {
+                out[i] = Float(
+                    Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                )
+            }
         default:
             preconditionFailure("FloatConversion.convert called with \(dtype)")
         }
     }
 }
-
 
 extension FileBytes {
     /// Elements per chunk when converting from the file.
@@ -52,14 +68,16 @@ extension FileBytes {
     /// Reads `count` elements of `dtype` (F32, F16, BF16 or F64) starting at byte `offset` and converts
     /// them into `out`; `what` names them in errors. F32 is read straight into `out`; the other types
     /// go through one reused buffer of `conversionChunk` elements.
-    func readFloats(at offset: Int, count: Int, dtype: SafetensorsDType, into out: UnsafeMutablePointer<Float>, what: String) throws {
+    func readFloats(
+        at offset: Int, count: Int, dtype: SafetensorsDType, into out: UnsafeMutablePointer<Float>, what: String
+    ) throws {
         precondition(dtype.isFloat, "readFloats of \(dtype)")
         guard count > 0 else { return }
         #if _endian(little)
-        if dtype == .F32 {
-            try read(at: offset, into: UnsafeMutableRawBufferPointer(start: out, count: 4 * count), what: what)
-            return
-        }
+            if dtype == .F32 {
+                try read(at: offset, into: UnsafeMutableRawBufferPointer(start: out, count: 4 * count), what: what)
+                return
+            }
         #endif
         let chunk = min(count, Self.conversionChunk)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * dtype.size, alignment: 8)

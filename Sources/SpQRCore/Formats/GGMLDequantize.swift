@@ -42,15 +42,41 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     /// The type's name as llama.cpp writes it.
     public var name: String {
         switch self {
-        case .F32: return "F32"; case .F16: return "F16"; case .Q4_0: return "Q4_0"; case .Q4_1: return "Q4_1"
-        case .Q5_0: return "Q5_0"; case .Q5_1: return "Q5_1"; case .Q8_0: return "Q8_0"; case .Q8_1: return "Q8_1"
-        case .Q2_K: return "Q2_K"; case .Q3_K: return "Q3_K"; case .Q4_K: return "Q4_K"; case .Q5_K: return "Q5_K"
-        case .Q6_K: return "Q6_K"; case .Q8_K: return "Q8_K"; case .IQ2_XXS: return "IQ2_XXS"; case .IQ2_XS: return "IQ2_XS"
-        case .IQ3_XXS: return "IQ3_XXS"; case .IQ1_S: return "IQ1_S"; case .IQ4_NL: return "IQ4_NL"; case .IQ3_S: return "IQ3_S"
-        case .IQ2_S: return "IQ2_S"; case .IQ4_XS: return "IQ4_XS"; case .I8: return "I8"; case .I16: return "I16"
-        case .I32: return "I32"; case .I64: return "I64"; case .F64: return "F64"; case .IQ1_M: return "IQ1_M"
-        case .BF16: return "BF16"; case .TQ1_0: return "TQ1_0"; case .TQ2_0: return "TQ2_0"; case .MXFP4: return "MXFP4"
-        case .NVFP4: return "NVFP4"; case .Q1_0: return "Q1_0"; case .Q2_0: return "Q2_0"
+        case .F32: return "F32"
+        case .F16: return "F16"
+        case .Q4_0: return "Q4_0"
+        case .Q4_1: return "Q4_1"
+        case .Q5_0: return "Q5_0"
+        case .Q5_1: return "Q5_1"
+        case .Q8_0: return "Q8_0"
+        case .Q8_1: return "Q8_1"
+        case .Q2_K: return "Q2_K"
+        case .Q3_K: return "Q3_K"
+        case .Q4_K: return "Q4_K"
+        case .Q5_K: return "Q5_K"
+        case .Q6_K: return "Q6_K"
+        case .Q8_K: return "Q8_K"
+        case .IQ2_XXS: return "IQ2_XXS"
+        case .IQ2_XS: return "IQ2_XS"
+        case .IQ3_XXS: return "IQ3_XXS"
+        case .IQ1_S: return "IQ1_S"
+        case .IQ4_NL: return "IQ4_NL"
+        case .IQ3_S: return "IQ3_S"
+        case .IQ2_S: return "IQ2_S"
+        case .IQ4_XS: return "IQ4_XS"
+        case .I8: return "I8"
+        case .I16: return "I16"
+        case .I32: return "I32"
+        case .I64: return "I64"
+        case .F64: return "F64"
+        case .IQ1_M: return "IQ1_M"
+        case .BF16: return "BF16"
+        case .TQ1_0: return "TQ1_0"
+        case .TQ2_0: return "TQ2_0"
+        case .MXFP4: return "MXFP4"
+        case .NVFP4: return "NVFP4"
+        case .Q1_0: return "Q1_0"
+        case .Q2_0: return "Q2_0"
         }
     }
 
@@ -116,8 +142,10 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     public func dequantize(_ raw: UnsafeRawBufferPointer, count: Int) throws -> [Float] {
         guard isSupported else { throw SpQRError(.unsupported, "ggml type \(name) cannot be dequantized here") }
         guard count >= 0, count % blockSize == 0, raw.count >= count / blockSize * bytesPerBlock else {
-            throw SpQRError(.shapeMismatch, "\(count) \(name) weights need whole blocks of \(blockSize) "
-                + "(\(bytesPerBlock) bytes each); \(raw.count) bytes were given")
+            throw SpQRError(
+                .shapeMismatch,
+                "\(count) \(name) weights need whole blocks of \(blockSize) "
+                    + "(\(bytesPerBlock) bytes each); \(raw.count) bytes were given")
         }
         return GGMLDequantize.toFloat(raw, type: self, count: count)
     }
@@ -142,7 +170,9 @@ enum GGMLDequantize {
     }
 
     /// Converts `count` elements of `type` (a supported one) into `out`.
-    static func convert(_ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int, into out: UnsafeMutablePointer<Float>) {
+    static func convert(
+        _ raw: UnsafeRawBufferPointer, type: GGMLType, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         guard count > 0, let base = raw.baseAddress else { return }
         switch type {
         case .F32: FloatConversion.convert(raw, dtype: .F32, count: count, into: out)
@@ -171,56 +201,91 @@ enum GGMLDequantize {
             let d = f16(p, 0)
             for j in 0..<32 { y[j] = d * Float(Int8(bitPattern: bytes[2 + j])) }
         case .Q4_0:
-            let d = f16(p, 0), qs = bytes + 2
+            let d = f16(p, 0)
+            let qs = bytes + 2
             for j in 0..<16 {
                 y[j] = d * Float(Int(qs[j] & 0xF) - 8)
                 y[j + 16] = d * Float(Int(qs[j] >> 4) - 8)
             }
         case .Q4_1:
-            let d = f16(p, 0), m = f16(p, 2), qs = bytes + 4
+            let d = f16(p, 0)
+            let m = f16(p, 2)
+            let qs = bytes + 4
             for j in 0..<16 {
                 y[j] = d * Float(qs[j] & 0xF) + m
                 y[j + 16] = d * Float(qs[j] >> 4) + m
             }
         case .Q5_0:
-            let d = f16(p, 0), qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), qs = bytes + 6
+            let d = f16(p, 0)
+            let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let qs = bytes + 6
             for j in 0..<16 {
-                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10), h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
+                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10)
+                let h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
                 y[j] = d * Float(Int((qs[j] & 0xF) | h0) - 16)
                 y[j + 16] = d * Float(Int((qs[j] >> 4) | h1) - 16)
             }
         case .Q5_1:
-            let d = f16(p, 0), m = f16(p, 2), qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), qs = bytes + 8
+            let d = f16(p, 0)
+            let m = f16(p, 2)
+            let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            let qs = bytes + 8
             for j in 0..<16 {
-                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10), h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
+                let h0 = UInt8(((qh >> UInt32(j)) << 4) & 0x10)
+                let h1 = UInt8((qh >> UInt32(j + 12)) & 0x10)
                 y[j] = d * Float((qs[j] & 0xF) | h0) + m
                 y[j + 16] = d * Float((qs[j] >> 4) | h1) + m
             }
         case .Q4_K:
-            let d = f16(p, 0), dmin = f16(p, 2), scales = bytes + 4
-            var q = bytes + 16, out = y, s = 0
+            let d = f16(p, 0)
+            let dmin = f16(p, 2)
+            let scales = bytes + 4
+            var q = bytes + 16
+            var out = y
+            var s = 0
             for _ in 0..<4 {
-                let (sc1, m1) = scaleMin(s, scales), (sc2, m2) = scaleMin(s + 1, scales)
-                let d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2
+                let (sc1, m1) = scaleMin(s, scales)
+                let (sc2, m2) = scaleMin(s + 1, scales)
+                let d1 = d * sc1
+                let mm1 = dmin * m1
+                let d2 = d * sc2
+                let mm2 = dmin * m2
                 for l in 0..<32 { out[l] = d1 * Float(q[l] & 0xF) - mm1 }
                 for l in 0..<32 { out[32 + l] = d2 * Float(q[l] >> 4) - mm2 }
-                out += 64; q += 32; s += 2
+                out += 64
+                q += 32
+                s += 2
             }
         case .Q5_K:
-            let d = f16(p, 0), dmin = f16(p, 2), scales = bytes + 4, qh = bytes + 16
-            var ql = bytes + 48, out = y, s = 0
-            var u1: UInt8 = 1, u2: UInt8 = 2
+            let d = f16(p, 0)
+            let dmin = f16(p, 2)
+            let scales = bytes + 4
+            let qh = bytes + 16
+            var ql = bytes + 48
+            var out = y
+            var s = 0
+            var u1: UInt8 = 1
+            var u2: UInt8 = 2
             for _ in 0..<4 {
-                let (sc1, m1) = scaleMin(s, scales), (sc2, m2) = scaleMin(s + 1, scales)
-                let d1 = d * sc1, mm1 = dmin * m1, d2 = d * sc2, mm2 = dmin * m2
+                let (sc1, m1) = scaleMin(s, scales)
+                let (sc2, m2) = scaleMin(s + 1, scales)
+                let d1 = d * sc1
+                let mm1 = dmin * m1
+                let d2 = d * sc2
+                let mm2 = dmin * m2
                 for l in 0..<32 { out[l] = d1 * Float(Int(ql[l] & 0xF) + (qh[l] & u1 != 0 ? 16 : 0)) - mm1 }
                 for l in 0..<32 { out[32 + l] = d2 * Float(Int(ql[l] >> 4) + (qh[l] & u2 != 0 ? 16 : 0)) - mm2 }
-                out += 64; ql += 32; s += 2
-                u1 <<= 2; u2 <<= 2
+                out += 64
+                ql += 32
+                s += 2
+                u1 <<= 2
+                u2 <<= 2
             }
         case .Q6_K:
             let d = f16(p, 208)
-            var ql = bytes, qh = bytes + 128, out = y
+            var ql = bytes
+            var qh = bytes + 128
+            var out = y
             var sc = UnsafeRawPointer(bytes + 192).assumingMemoryBound(to: Int8.self)
             for _ in 0..<2 {
                 for l in 0..<32 {
@@ -234,7 +299,10 @@ enum GGMLDequantize {
                     out[l + 64] = d * Float(sc[s + 4]) * Float(q3)
                     out[l + 96] = d * Float(sc[s + 6]) * Float(q4)
                 }
-                out += 128; ql += 64; qh += 32; sc += 8
+                out += 128
+                ql += 64
+                qh += 32
+                sc += 8
             }
         case .Q2_K: q2K(p, y)
         case .Q3_K: q3K(p, y)

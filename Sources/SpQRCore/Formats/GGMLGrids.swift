@@ -3,6 +3,8 @@
 //   source: llama-cpp-python 0.3.36 sdist, vendor/llama.cpp at commit 0c1e57098bba43ac29e6e3b677cdceebdd22334f
 //   ggml-common.h SHA-256: 0061131b615c5721fc88a78feeb22c1f8c450f1c2646a317d80796a653bf595c
 // Data, not code: one concept (the reference tables) kept in one file, hence longer than 300 lines.
+// swift format leaves it as the script writes it:
+// swift-format-ignore-file
 // SHA-256 of each table's little-endian bytes (checked by the grids test of GGMLQuantTypesTests):
 //   ksigns        a76742a603f8beca5212ecce0f1f02f11a4887fd2f7c8b15aca0ea3eb3380c31
 //   iq2xxs        05826b5d3e472a3a78f196be62ac78acf81df0f909626e12ab9fa2a5d490dd54

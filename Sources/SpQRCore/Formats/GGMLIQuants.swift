@@ -37,19 +37,24 @@ extension GGMLDequantize {
     }
 
     /// `n` weights `db · grid byte j · ±1`, bit j of `signs` set meaning −1 (the i-quants' sign rule).
-    @inline(__always) static func signed<G: FixedWidthInteger>(_ db: Float, _ g: G, _ signs: UInt8, _ n: Int, _ y: UnsafeMutablePointer<Float>) {
+    @inline(__always) static func signed<G: FixedWidthInteger>(
+        _ db: Float, _ g: G, _ signs: UInt8, _ n: Int, _ y: UnsafeMutablePointer<Float>
+    ) {
         for j in 0..<n { y[j] = db * gridByte(g, j) * (signs >> UInt8(j) & 1 == 1 ? -1 : 1) }
     }
 
     static func iq2XXS(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), bytes = p.assumingMemoryBound(to: UInt8.self)
+        let d = f16(p, 0)
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
         GGMLGrids.iq2xxs.withUnsafeBufferPointer { grid in
             GGMLGrids.ksigns.withUnsafeBufferPointer { ksigns in
                 for ib in 0..<8 {
                     let a1 = u32(p, 2 + 8 * ib + 4)
                     let db = d * (0.5 + Float(a1 >> 28)) * 0.25
                     for l in 0..<4 {
-                        signed(db, grid[Int(bytes[2 + 8 * ib + l])], ksigns[Int((a1 >> UInt32(7 * l)) & 127)], 8, y + 32 * ib + 8 * l)
+                        signed(
+                            db, grid[Int(bytes[2 + 8 * ib + l])], ksigns[Int((a1 >> UInt32(7 * l)) & 127)], 8,
+                            y + 32 * ib + 8 * l)
                     }
                 }
             }
@@ -57,11 +62,13 @@ extension GGMLDequantize {
     }
 
     static func iq2XS(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), scales = p.assumingMemoryBound(to: UInt8.self) + 66
+        let d = f16(p, 0)
+        let scales = p.assumingMemoryBound(to: UInt8.self) + 66
         GGMLGrids.iq2xs.withUnsafeBufferPointer { grid in
             GGMLGrids.ksigns.withUnsafeBufferPointer { ksigns in
                 for ib in 0..<8 {
-                    let db0 = d * (0.5 + Float(scales[ib] & 0xF)) * 0.25, db1 = d * (0.5 + Float(scales[ib] >> 4)) * 0.25
+                    let db0 = d * (0.5 + Float(scales[ib] & 0xF)) * 0.25
+                    let db1 = d * (0.5 + Float(scales[ib] >> 4)) * 0.25
                     for l in 0..<4 {
                         let q = u16(p, 2 + 2 * (4 * ib + l))
                         signed(l < 2 ? db0 : db1, grid[Int(q & 511)], ksigns[Int(q >> 9)], 8, y + 32 * ib + 8 * l)
@@ -72,11 +79,16 @@ extension GGMLDequantize {
     }
 
     static func iq2S(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), bytes = p.assumingMemoryBound(to: UInt8.self)
-        let qs = bytes + 2, signs = bytes + 34, qh = bytes + 66, scales = bytes + 74
+        let d = f16(p, 0)
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        let qs = bytes + 2
+        let signs = bytes + 34
+        let qh = bytes + 66
+        let scales = bytes + 74
         GGMLGrids.iq2s.withUnsafeBufferPointer { grid in
             for ib in 0..<8 {
-                let db0 = d * (0.5 + Float(scales[ib] & 0xF)) * 0.25, db1 = d * (0.5 + Float(scales[ib] >> 4)) * 0.25
+                let db0 = d * (0.5 + Float(scales[ib] & 0xF)) * 0.25
+                let db1 = d * (0.5 + Float(scales[ib] >> 4)) * 0.25
                 for l in 0..<4 {
                     let k = 4 * ib + l
                     let index = Int(qs[k]) | Int((qh[ib] >> UInt8(2 * l)) & 3) << 8
@@ -87,7 +99,8 @@ extension GGMLDequantize {
     }
 
     static func iq3XXS(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), qs = p.assumingMemoryBound(to: UInt8.self) + 2
+        let d = f16(p, 0)
+        let qs = p.assumingMemoryBound(to: UInt8.self) + 2
         GGMLGrids.iq3xxs.withUnsafeBufferPointer { grid in
             GGMLGrids.ksigns.withUnsafeBufferPointer { ksigns in
                 for ib in 0..<8 {
@@ -104,8 +117,12 @@ extension GGMLDequantize {
     }
 
     static func iq3S(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), bytes = p.assumingMemoryBound(to: UInt8.self)
-        let qs = bytes + 2, qh = bytes + 66, signs = bytes + 74, scales = bytes + 106
+        let d = f16(p, 0)
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        let qs = bytes + 2
+        let qh = bytes + 66
+        let signs = bytes + 74
+        let scales = bytes + 106
         GGMLGrids.iq3s.withUnsafeBufferPointer { grid in
             for ib in 0..<8 {
                 let db = d * Float(1 + 2 * Int((scales[ib / 2] >> UInt8(4 * (ib % 2))) & 0xF))
@@ -129,14 +146,16 @@ extension GGMLDequantize {
     static let iq1Delta: Float = 0.125
 
     static func iq1S(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), qs = p.assumingMemoryBound(to: UInt8.self) + 2
+        let d = f16(p, 0)
+        let qs = p.assumingMemoryBound(to: UInt8.self) + 2
         GGMLGrids.iq1s.withUnsafeBufferPointer { grid in
             for ib in 0..<8 {
                 let qh = u16(p, 34 + 2 * ib)
                 let dl = d * Float(2 * Int((qh >> 12) & 7) + 1)
                 let delta = qh & 0x8000 != 0 ? -iq1Delta : iq1Delta
                 for l in 0..<4 {
-                    iq1Group(dl, grid[Int(qs[4 * ib + l]) | Int((qh >> UInt16(3 * l)) & 7) << 8], delta, y + 32 * ib + 8 * l)
+                    iq1Group(
+                        dl, grid[Int(qs[4 * ib + l]) | Int((qh >> UInt16(3 * l)) & 7) << 8], delta, y + 32 * ib + 8 * l)
                 }
             }
         }
@@ -144,17 +163,22 @@ extension GGMLDequantize {
 
     /// IQ1_M's fp16 super-block scale: the top nibble of each of its four scale words.
     @inline(__always) static func iq1MScale(_ p: UnsafeRawPointer) -> Float {
-        let bits = (u16(p, 48) >> 12) | ((u16(p, 50) >> 8) & 0x00F0) | ((u16(p, 52) >> 4) & 0x0F00) | (u16(p, 54) & 0xF000)
+        let bits =
+            (u16(p, 48) >> 12) | ((u16(p, 50) >> 8) & 0x00F0) | ((u16(p, 52) >> 4) & 0x0F00) | (u16(p, 54) & 0xF000)
         return Float(Float16(bitPattern: bits))
     }
 
     static func iq1M(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let bytes = p.assumingMemoryBound(to: UInt8.self), qs = bytes, qh = bytes + 32
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        let qs = bytes
+        let qh = bytes + 32
         let d = iq1MScale(p)
         GGMLGrids.iq1s.withUnsafeBufferPointer { grid in
             for ib in 0..<8 {
-                let sc = u16(p, 48 + 2 * (ib / 2)), shift = UInt16(6 * (ib % 2))
-                let dl1 = d * Float(2 * Int((sc >> shift) & 7) + 1), dl2 = d * Float(2 * Int((sc >> (shift + 3)) & 7) + 1)
+                let sc = u16(p, 48 + 2 * (ib / 2))
+                let shift = UInt16(6 * (ib % 2))
+                let dl1 = d * Float(2 * Int((sc >> shift) & 7) + 1)
+                let dl2 = d * Float(2 * Int((sc >> (shift + 3)) & 7) + 1)
                 for l in 0..<4 {
                     let h = qh[2 * ib + l / 2] >> UInt8(4 * (l % 2))
                     let delta = h & 8 != 0 ? -iq1Delta : iq1Delta
@@ -165,8 +189,10 @@ extension GGMLDequantize {
     }
 
     /// 32 weights `dl · kvalues[nibble]`: the low nibbles of 16 bytes, then their high nibbles.
-    @inline(__always) static func nibbles(_ dl: Float, _ qs: UnsafePointer<UInt8>, _ kvalues: UnsafeBufferPointer<Int8>,
-                                          _ y: UnsafeMutablePointer<Float>) {
+    @inline(__always) static func nibbles(
+        _ dl: Float, _ qs: UnsafePointer<UInt8>, _ kvalues: UnsafeBufferPointer<Int8>,
+        _ y: UnsafeMutablePointer<Float>
+    ) {
         for j in 0..<16 {
             y[j] = dl * Float(kvalues[Int(qs[j] & 0xF)])
             y[j + 16] = dl * Float(kvalues[Int(qs[j] >> 4)])
@@ -179,8 +205,11 @@ extension GGMLDequantize {
     }
 
     static func iq4XS(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = f16(p, 0), scalesH = u16(p, 2), bytes = p.assumingMemoryBound(to: UInt8.self)
-        let scalesL = bytes + 4, qs = bytes + 8
+        let d = f16(p, 0)
+        let scalesH = u16(p, 2)
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        let scalesL = bytes + 4
+        let qs = bytes + 8
         GGMLGrids.kvaluesIQ4NL.withUnsafeBufferPointer { kvalues in
             for ib in 0..<8 {
                 let low = (scalesL[ib / 2] >> UInt8(4 * (ib % 2))) & 0xF

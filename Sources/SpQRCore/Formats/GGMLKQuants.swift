@@ -18,11 +18,16 @@ extension GGMLDequantize {
     /// One Q2_K super-block (84 bytes at `p`) to 256 floats at `y`.
     static func q2K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let bytes = p.assumingMemoryBound(to: UInt8.self)
-        let scales = bytes, qs = bytes + 16
-        let d = f16(p, 80), dmin = f16(p, 82)
+        let scales = bytes
+        let qs = bytes + 16
+        let d = f16(p, 80)
+        let dmin = f16(p, 82)
         for sub in 0..<16 {
-            let dl = d * Float(scales[sub] & 0xF), ml = dmin * Float(scales[sub] >> 4)
-            let half = sub / 8, shift = UInt8(2 * ((sub % 8) / 2)), lane0 = (sub % 2) * 16
+            let dl = d * Float(scales[sub] & 0xF)
+            let ml = dmin * Float(scales[sub] >> 4)
+            let half = sub / 8
+            let shift = UInt8(2 * ((sub % 8) / 2))
+            let lane0 = (sub % 2) * 16
             for j in 0..<16 {
                 let q = (qs[32 * half + lane0 + j] >> shift) & 3
                 y[16 * sub + j] = dl * Float(q) - ml
@@ -40,11 +45,15 @@ extension GGMLDequantize {
     /// One Q3_K super-block (110 bytes at `p`) to 256 floats at `y`.
     static func q3K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let bytes = p.assumingMemoryBound(to: UInt8.self)
-        let hmask = bytes, qs = bytes + 32, scales = bytes + 96
+        let hmask = bytes
+        let qs = bytes + 32
+        let scales = bytes + 96
         let d = f16(p, 108)
         for sub in 0..<16 {
             let dl = d * Float(q3KScale(scales, sub))
-            let half = sub / 8, shift = UInt8(2 * ((sub % 8) / 2)), lane0 = (sub % 2) * 16
+            let half = sub / 8
+            let shift = UInt8(2 * ((sub % 8) / 2))
+            let lane0 = (sub % 2) * 16
             let plane = UInt8(sub / 2)
             for j in 0..<16 {
                 let lane = lane0 + j

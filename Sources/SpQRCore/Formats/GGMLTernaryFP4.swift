@@ -18,7 +18,8 @@
 
 extension GGMLDequantize {
     static func tq1_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let bytes = p.assumingMemoryBound(to: UInt8.self), d = f16(p, 52)
+        let bytes = p.assumingMemoryBound(to: UInt8.self)
+        let d = f16(p, 52)
         func digit(_ b: UInt8, _ pow3: UInt8) -> Float {
             Float(Int((UInt16(b &* pow3) * 3) >> 8) - 1)
         }
@@ -32,7 +33,8 @@ extension GGMLDequantize {
     }
 
     static func tq2_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let qs = p.assumingMemoryBound(to: UInt8.self), d = f16(p, 64)
+        let qs = p.assumingMemoryBound(to: UInt8.self)
+        let d = f16(p, 64)
         for h in 0..<2 {
             for s in 0..<4 {
                 for l in 0..<32 { y[128 * h + 32 * s + l] = d * Float(Int((qs[32 * h + l] >> UInt8(2 * s)) & 3) - 1) }
@@ -53,8 +55,11 @@ extension GGMLDequantize {
     /// An unsigned e4m3 scale halved (gguf-py NVFP4.ue4m3_to_fp32, the kvalues_mxfp4 convention).
     @inline(__always) static func ue4m3Half(_ x: UInt8) -> Float {
         if x == 0 || x == 0x7F { return 0 }
-        let exponent = Int((x >> 3) & 0xF), mantissa = Float(x & 7)
-        let raw = exponent == 0 ? mantissa * 0x1p-9 : (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
+        let exponent = Int((x >> 3) & 0xF)
+        let mantissa = Float(x & 7)
+        let raw =
+            exponent == 0
+            ? mantissa * 0x1p-9 : (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
         return raw * 0.5
     }
 
@@ -62,7 +67,8 @@ extension GGMLDequantize {
         let bytes = p.assumingMemoryBound(to: UInt8.self)
         GGMLGrids.kvaluesMXFP4.withUnsafeBufferPointer { kvalues in
             for s in 0..<4 {
-                let d = ue4m3Half(bytes[s]), qs = bytes + 4 + 8 * s
+                let d = ue4m3Half(bytes[s])
+                let qs = bytes + 4 + 8 * s
                 for j in 0..<8 {
                     y[16 * s + j] = d * Float(kvalues[Int(qs[j] & 0xF)])
                     y[16 * s + 8 + j] = d * Float(kvalues[Int(qs[j] >> 4)])

@@ -63,14 +63,20 @@ public final class GGUFFile: @unchecked Sendable {
         var r = ByteReader(file: file)
         let magic = try r.bytes(4, what: "magic")
         guard magic == Array("GGUF".utf8) else {
-            throw fail("not a GGUF file (magic \(magic.map { String(format: "%02x", $0) }.joined()) instead of 47475546 \"GGUF\")")
+            throw fail(
+                "not a GGUF file (magic \(magic.map { String(format: "%02x", $0) }.joined()) instead of 47475546 \"GGUF\")"
+            )
         }
         let version = try r.u32("version")
         guard version == 2 || version == 3 else {
             if version.byteSwapped == 2 || version.byteSwapped == 3 {
-                throw fail("big-endian GGUF (version \(version.byteSwapped) byte-swapped) is not supported; convert it on a little-endian machine")
+                throw fail(
+                    "big-endian GGUF (version \(version.byteSwapped) byte-swapped) is not supported; convert it on a little-endian machine"
+                )
             }
-            throw fail("GGUF version \(version) is not supported (versions 2 and 3 are\(version == 1 ? "; re-convert version 1 files with a current llama.cpp" : ""))")
+            throw fail(
+                "GGUF version \(version) is not supported (versions 2 and 3 are\(version == 1 ? "; re-convert version 1 files with a current llama.cpp" : ""))"
+            )
         }
         // The smallest possible entries: a tensor info with an empty name and one dimension; a key-value
         // pair with an empty key and a one-byte value.
@@ -86,7 +92,9 @@ public final class GGUFFile: @unchecked Sendable {
         var alignment = 32
         if let a = metadata["general.alignment"] {
             guard let v = a.intValue else { throw fail("general.alignment must be an unsigned integer, got \(a)") }
-            guard v > 0, v & (v - 1) == 0, v <= 1 << 30 else { throw fail("general.alignment \(v) must be a power of two (default 32)") }
+            guard v > 0, v & (v - 1) == 0, v <= 1 << 30 else {
+                throw fail("general.alignment \(v) must be a power of two (default 32)")
+            }
             alignment = v
         }
         var infos: [(name: String, dims: [Int], type: UInt32, offset: UInt64)] = []
@@ -100,7 +108,9 @@ public final class GGUFFile: @unchecked Sendable {
             var dims: [Int] = []
             for _ in 0..<nDims {
                 let d = try r.u64("dimension of \(name)")
-                guard d <= UInt64(Int64.max) else { throw fail("tensor \"\(name)\" has a negative or absurd dimension \(d)") }
+                guard d <= UInt64(Int64.max) else {
+                    throw fail("tensor \"\(name)\" has a negative or absurd dimension \(d)")
+                }
                 dims.append(Int(d))
             }
             let type = try r.u32("type of \(name)")
@@ -109,18 +119,26 @@ public final class GGUFFile: @unchecked Sendable {
         }
         let dataStart = tensorCount == 0 ? r.offset : (r.offset + alignment - 1) / alignment * alignment
         guard dataStart <= file.size else {
-            throw fail("truncated: the data section would start at byte \(dataStart), past the end of the \(file.size)-byte file")
+            throw fail(
+                "truncated: the data section would start at byte \(dataStart), past the end of the \(file.size)-byte file"
+            )
         }
         let dataLength = file.size - dataStart
         var tensors: [GGUFTensorInfo] = []
         tensors.reserveCapacity(infos.count)
         for (name, dims, typeID, offset) in infos {
             guard let type = GGMLType(rawValue: typeID) else {
-                throw fail("tensor \"\(name)\" has unknown ggml type \(typeID)\(GGMLType.removed.contains(typeID) ? " (a type llama.cpp no longer supports)" : "")")
+                throw fail(
+                    "tensor \"\(name)\" has unknown ggml type \(typeID)\(GGMLType.removed.contains(typeID) ? " (a type llama.cpp no longer supports)" : "")"
+                )
             }
-            guard let count = checkedProduct(dims) else { throw fail("tensor \"\(name)\" dimensions \(dims) overflow the element count") }
+            guard let count = checkedProduct(dims) else {
+                throw fail("tensor \"\(name)\" dimensions \(dims) overflow the element count")
+            }
             guard dims.isEmpty || dims[0] % type.blockSize == 0 else {
-                throw fail("tensor \"\(name)\" of type \(type) has rows of \(dims[0]) elements, not a multiple of its block of \(type.blockSize)")
+                throw fail(
+                    "tensor \"\(name)\" of type \(type) has rows of \(dims[0]) elements, not a multiple of its block of \(type.blockSize)"
+                )
             }
             let (bytes, o) = (count / type.blockSize).multipliedReportingOverflow(by: type.bytesPerBlock)
             guard !o else { throw fail("tensor \"\(name)\" dimensions \(dims) of \(type) overflow the byte count") }
@@ -128,13 +146,18 @@ public final class GGUFFile: @unchecked Sendable {
                 throw fail("tensor \"\(name)\" offset \(offset) is not a multiple of the alignment \(alignment)")
             }
             guard offset <= UInt64(dataLength), bytes <= dataLength - Int(offset) else {
-                throw fail("tensor \"\(name)\" (\(bytes) bytes at offset \(offset)) does not fit the \(dataLength)-byte data section (truncated?)")
+                throw fail(
+                    "tensor \"\(name)\" (\(bytes) bytes at offset \(offset)) does not fit the \(dataLength)-byte data section (truncated?)"
+                )
             }
-            tensors.append(GGUFTensorInfo(name: name, dimensions: dims, type: type, offset: Int(offset), byteCount: bytes))
+            tensors.append(
+                GGUFTensorInfo(name: name, dimensions: dims, type: type, offset: Int(offset), byteCount: bytes))
         }
         var furthest: GGUFTensorInfo?
         for t in tensors.sorted(by: { ($0.offset, $0.byteCount) < ($1.offset, $1.byteCount) }) where t.byteCount > 0 {
-            if let f = furthest, t.offset < f.offset + f.byteCount { throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section") }
+            if let f = furthest, t.offset < f.offset + f.byteCount {
+                throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section")
+            }
             if t.offset + t.byteCount > (furthest.map { $0.offset + $0.byteCount } ?? 0) { furthest = t }
         }
         self.version = Int(version)
@@ -177,30 +200,38 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// Elements `range` of tensor `t` dequantized into `out` (which holds `range.count` values), whole blocks
     /// a chunk at a time through one reused buffer; the bounds must be multiples of the type's block size.
-    public func readFloats(_ t: GGUFTensorInfo, elements range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+    public func readFloats(_ t: GGUFTensorInfo, elements range: Range<Int>, into out: UnsafeMutablePointer<Float>)
+        throws
+    {
         try checkSupported(t)
         let block = t.type.blockSize
-        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount && range.lowerBound % block == 0
-                     && range.upperBound % block == 0, "elements \(range) of \(t.elementCount) in blocks of \(block)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= t.elementCount && range.lowerBound % block == 0
+                && range.upperBound % block == 0, "elements \(range) of \(t.elementCount) in blocks of \(block)")
         let blocksPerChunk = max(1, FileBytes.conversionChunk / block)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerChunk * t.type.bytesPerBlock, alignment: 8)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: blocksPerChunk * t.type.bytesPerBlock, alignment: 8)
         defer { buffer.deallocate() }
         var firstBlock = range.lowerBound / block
         let endBlock = range.upperBound / block
         while firstBlock < endBlock {
             let n = min(blocksPerChunk, endBlock - firstBlock)
             let raw = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(n * t.type.bytesPerBlock)])
-            try bytes.read(at: dataStart + t.offset + firstBlock * t.type.bytesPerBlock, into: raw, what: "tensor \"\(t.name)\"")
-            GGMLDequantize.convert(UnsafeRawBufferPointer(raw), type: t.type, count: n * block,
-                                   into: out + (firstBlock * block - range.lowerBound))
+            try bytes.read(
+                at: dataStart + t.offset + firstBlock * t.type.bytesPerBlock, into: raw, what: "tensor \"\(t.name)\"")
+            GGMLDequantize.convert(
+                UnsafeRawBufferPointer(raw), type: t.type, count: n * block,
+                into: out + (firstBlock * block - range.lowerBound))
             firstBlock += n
         }
     }
 
     private func checkSupported(_ t: GGUFTensorInfo) throws {
         guard t.type.isSupported else {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(t.name)\" has type \(t.type), which cannot be dequantized here "
-                + "(\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)")
+            throw SpQRError(
+                .unsupported,
+                "\(path): tensor \"\(t.name)\" has type \(t.type), which cannot be dequantized here "
+                    + "(\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)")
         }
     }
 }

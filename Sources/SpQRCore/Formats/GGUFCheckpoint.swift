@@ -30,7 +30,9 @@ public struct GGUFCheckpoint: Checkpoint {
 
     /// Architectures whose tensors follow the llama layout and whose q/k rows llama.cpp's converter
     /// permuted (LlamaModel and the subclasses that keep `undo_permute`).
-    public static let llamaFamily: Set<String> = ["llama", "granite", "granitemoe", "smollm3", "arcee", "mistral3", "llama-embed"]
+    public static let llamaFamily: Set<String> = [
+        "llama", "granite", "granitemoe", "smollm3", "arcee", "mistral3", "llama-embed",
+    ]
 
     static let blockNames: [String: String] = [
         "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
@@ -49,7 +51,8 @@ public struct GGUFCheckpoint: Checkpoint {
         }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "blk", let n = Int(parts[1]), n >= 0, let hf = blockNames[String(parts[2])],
-              parts[3] == "weight" || parts[3] == "bias" else { return name }
+            parts[3] == "weight" || parts[3] == "bias"
+        else { return name }
         return "model.layers.\(n).\(hf).\(parts[3])"
     }
 
@@ -68,26 +71,32 @@ public struct GGUFCheckpoint: Checkpoint {
             if t.dimensions.count != 2 {
                 reason = "\(t.dimensions.count)-D tensor (only 2-D weight matrices are quantized)"
             } else if !t.type.isSupported {
-                reason = "type \(t.type) cannot be dequantized here (\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)"
+                reason =
+                    "type \(t.type) cannot be dequantized here (\(GGMLType.supported.map(\.name).joined(separator: ", ")) can)"
             } else if t.dimensions.contains(0) {
                 reason = "empty tensor"
             }
             var notes: [String] = []
             if t.type.isQuantized && reason == nil {
-                notes.append("stored as \(t.type) (\(String(format: "%.2f", t.type.bitsPerWeight)) bits/weight): SpQR re-quantizes already-quantized weights")
+                notes.append(
+                    "stored as \(t.type) (\(String(format: "%.2f", t.type.bitsPerWeight)) bits/weight): SpQR re-quantizes already-quantized weights"
+                )
             }
             if llama && reason == nil {
                 do {
                     if let heads = try Self.rotaryHeads(t, file) {
-                        notes.append("rows returned from llama.cpp's rotary order to the Hugging Face order (\(heads) heads)")
+                        notes.append(
+                            "rows returned from llama.cpp's rotary order to the Hugging Face order (\(heads) heads)")
                     }
                 } catch let e as SpQRError {
                     reason = String(e.message.dropFirst(path.count + 2))
                 }
             }
-            entries.append(TensorEntry(name: name, storedName: t.name, shape: t.shape, dtype: t.type.name,
-                                       bitsPerWeight: t.type.bitsPerWeight, notQuantizableReason: reason, file: path,
-                                       note: notes.isEmpty ? nil : notes.joined(separator: "; ")))
+            entries.append(
+                TensorEntry(
+                    name: name, storedName: t.name, shape: t.shape, dtype: t.type.name,
+                    bitsPerWeight: t.type.bitsPerWeight, notQuantizableReason: reason, file: path,
+                    note: notes.isEmpty ? nil : notes.joined(separator: "; ")))
         }
         self.table = try TensorTable(entries, path: path)
     }
@@ -96,17 +105,22 @@ public struct GGUFCheckpoint: Checkpoint {
 
     /// The head count whose rotary permutation applies to this tensor (q: n_head, k: n_head_kv), if any.
     static func rotaryHeads(_ t: GGUFTensorInfo, _ file: GGUFFile) throws -> Int? {
-        guard let arch = file.metadata["general.architecture"]?.stringValue, llamaFamily.contains(arch) else { return nil }
+        guard let arch = file.metadata["general.architecture"]?.stringValue, llamaFamily.contains(arch) else {
+            return nil
+        }
         let key: String
         if t.name.hasSuffix(".attn_q.weight") {
             key = "\(arch).attention.head_count"
         } else if t.name.hasSuffix(".attn_k.weight") {
-            key = file.metadata["\(arch).attention.head_count_kv"] != nil ? "\(arch).attention.head_count_kv" : "\(arch).attention.head_count"
+            key =
+                file.metadata["\(arch).attention.head_count_kv"] != nil
+                ? "\(arch).attention.head_count_kv" : "\(arch).attention.head_count"
         } else {
             return nil
         }
         guard let value = file.metadata[key] else {
-            throw SpQRError(.fileFormat, "\(file.path): \(key) is missing, so the rotary row order of \(t.name) cannot be undone")
+            throw SpQRError(
+                .fileFormat, "\(file.path): \(key) is missing, so the rotary row order of \(t.name) cannot be undone")
         }
         // Per-layer head counts are stored as an array indexed by block.
         var heads = value.intValue
@@ -118,14 +132,19 @@ public struct GGUFCheckpoint: Checkpoint {
         }
         let rows = t.shape[0]
         guard rows % (2 * heads) == 0 else {
-            throw SpQRError(.fileFormat, "\(file.path): \(t.name) has \(rows) rows, not a multiple of 2 × \(heads) heads (\(key)); cannot undo the rotary order")
+            throw SpQRError(
+                .fileFormat,
+                "\(file.path): \(t.name) has \(rows) rows, not a multiple of 2 × \(heads) heads (\(key)); cannot undo the rotary order"
+            )
         }
         return heads
     }
 
     /// Row `r` of the llama.cpp (rotary) order holds Hugging Face row `huggingFaceRow(r)`.
     static func huggingFaceRow(_ r: Int, rows: Int, heads: Int) -> Int {
-        let d = rows / heads, h = r / d, within = r % d
+        let d = rows / heads
+        let h = r / d
+        let within = r % d
         return h * d + (within % 2) * (d / 2) + within / 2
     }
 

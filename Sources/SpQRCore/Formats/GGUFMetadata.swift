@@ -22,9 +22,18 @@ public enum GGUFValueType: UInt32, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .uint8: return "u8"; case .int8: return "i8"; case .uint16: return "u16"; case .int16: return "i16"
-        case .uint32: return "u32"; case .int32: return "i32"; case .float32: return "f32"; case .bool: return "bool"
-        case .string: return "string"; case .array: return "array"; case .uint64: return "u64"; case .int64: return "i64"
+        case .uint8: return "u8"
+        case .int8: return "i8"
+        case .uint16: return "u16"
+        case .int16: return "i16"
+        case .uint32: return "u32"
+        case .int32: return "i32"
+        case .float32: return "f32"
+        case .bool: return "bool"
+        case .string: return "string"
+        case .array: return "array"
+        case .uint64: return "u64"
+        case .int64: return "i64"
         case .float64: return "f64"
         }
     }
@@ -81,7 +90,11 @@ public struct GGUFArray: Sendable, Equatable {
                     at += size
                 } else {
                     let n = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-                    out.append(.string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[(at + 8)..<(at + 8 + n)]), as: UTF8.self)))
+                    out.append(
+                        .string(
+                            String(
+                                decoding: UnsafeRawBufferPointer(rebasing: raw[(at + 8)..<(at + 8 + n)]), as: UTF8.self)
+                        ))
                     at += 8 + n
                 }
             }
@@ -92,12 +105,17 @@ public struct GGUFArray: Sendable, Equatable {
     /// Element `i`: constant time for fixed-size types, a walk over the strings before it otherwise.
     public subscript(i: Int) -> GGUFValue {
         precondition(i >= 0 && i < count, "GGUFArray index \(i) out of 0..<\(count)")
-        if let size = elementType.fixedSize { return bytes.withUnsafeBytes { GGUFArray.decode(elementType, $0, i * size) } }
+        if let size = elementType.fixedSize {
+            return bytes.withUnsafeBytes { GGUFArray.decode(elementType, $0, i * size) }
+        }
         return bytes.withUnsafeBytes { raw in
             var at = 0
-            for _ in 0..<i { at += 8 + Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))) }
+            for _ in 0..<i {
+                at += 8 + Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            }
             let n = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
-            return .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[(at + 8)..<(at + 8 + n)]), as: UTF8.self))
+            return .string(
+                String(decoding: UnsafeRawBufferPointer(rebasing: raw[(at + 8)..<(at + 8 + n)]), as: UTF8.self))
         }
     }
 
@@ -108,7 +126,9 @@ public struct GGUFArray: Sendable, Equatable {
     }
 
     static func decode(_ type: GGUFValueType, _ raw: UnsafeRawBufferPointer, _ at: Int) -> GGUFValue {
-        func load<T: FixedWidthInteger>(_: T.Type) -> T { T(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: T.self)) }
+        func load<T: FixedWidthInteger>(_: T.Type) -> T {
+            T(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: T.self))
+        }
         switch type {
         case .uint8: return .uint(UInt64(load(UInt8.self)))
         case .int8: return .int(Int64(load(Int8.self)))
@@ -142,7 +162,9 @@ extension ByteReader {
             return .string(try string("metadata \(key)"))
         case .array:
             let elementType = try valueType("element type of metadata \(key)")
-            guard elementType != .array else { throw SpQRError(.fileFormat, "\(path): metadata \(key) nests arrays, which GGUF readers do not accept") }
+            guard elementType != .array else {
+                throw SpQRError(.fileFormat, "\(path): metadata \(key) nests arrays, which GGUF readers do not accept")
+            }
             let n = try count("element count of metadata \(key)", minimumBytesEach: elementType.fixedSize ?? 8)
             let start = offset
             if let size = elementType.fixedSize {
@@ -150,7 +172,10 @@ extension ByteReader {
             } else {
                 for i in 0..<n { _ = try stringBytes("element \(i) of metadata \(key)") }
             }
-            return .array(GGUFArray(elementType: elementType, count: n, bytes: try file.data(at: start, count: offset - start, what: "metadata \(key)")))
+            return .array(
+                GGUFArray(
+                    elementType: elementType, count: n,
+                    bytes: try file.data(at: start, count: offset - start, what: "metadata \(key)")))
         default:
             let size = type.fixedSize!
             guard size <= remaining else { throw fail("metadata \(key)", size) }

@@ -46,14 +46,18 @@ public struct HessianFileCalibration: CalibrationSource {
         self.tensor = tensor
         st = try SafetensorsFile(path: path)
         if st.metadata["format"] == Self.formatName, let v = st.metadata["format_version"], v != Self.formatVersion {
-            throw fail("Hessian file format version \(v) is not supported (version \(Self.formatVersion) is); re-collect it with this version's tools")
+            throw fail(
+                "Hessian file format version \(v) is not supported (version \(Self.formatVersion) is); re-collect it with this version's tools"
+            )
         }
         if let json = st.metadata["layers"] {
             guard let map = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] else {
                 throw fail("metadata \"layers\" must be a JSON object of weight name → Hessian tensor name")
             }
             for (w, h) in map.sorted(by: { $0.key < $1.key }) {
-                guard let t = Self.stored(h, in: st) else { throw fail("layers[\"\(w)\"] names \(h), which the file does not hold") }
+                guard let t = Self.stored(h, in: st) else {
+                    throw fail("layers[\"\(w)\"] names \(h), which the file does not hold")
+                }
                 try Self.checkShape(t, path: path)
             }
             layers = map
@@ -75,15 +79,21 @@ public struct HessianFileCalibration: CalibrationSource {
     /// A full Hessian is a square float matrix; a packed one (`.triu`) a float vector of a triangular length.
     static func checkShape(_ t: SafetensorsTensorInfo, path: String) throws {
         guard t.dtype?.isFloat == true else {
-            throw SpQRError(.fileFormat, "\(path): Hessian \(t.name) has dtype \(t.dtypeName); F32 (or another float type) is needed")
+            throw SpQRError(
+                .fileFormat,
+                "\(path): Hessian \(t.name) has dtype \(t.dtypeName); F32 (or another float type) is needed")
         }
         if t.name.hasSuffix(".triu") {
             guard t.shape.count == 1, triangularSide(t.shape[0]) != nil else {
-                throw SpQRError(.fileFormat, "\(path): packed Hessian \(t.name) has shape \(t.shape); a packed upper triangle holds in·(in+1)/2 values")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(path): packed Hessian \(t.name) has shape \(t.shape); a packed upper triangle holds in·(in+1)/2 values"
+                )
             }
         } else {
             guard t.shape.count == 2, t.shape[0] == t.shape[1] else {
-                throw SpQRError(.fileFormat, "\(path): Hessian \(t.name) has shape \(t.shape); it must be square [in, in]")
+                throw SpQRError(
+                    .fileFormat, "\(path): Hessian \(t.name) has shape \(t.shape); it must be square [in, in]")
             }
         }
     }
@@ -103,27 +113,42 @@ public struct HessianFileCalibration: CalibrationSource {
         let site = "hessian." + LayerDiscovery.inputSite(of: layer)
         if Self.stored(site, in: st) != nil { return site }
         if layers.isEmpty {
-            let fits = st.tensors.filter { $0.shape == [n, n] || ($0.name.hasSuffix(".triu") && $0.shape == [n * (n + 1) / 2]) }
+            let fits = st.tensors.filter {
+                $0.shape == [n, n] || ($0.name.hasSuffix(".triu") && $0.shape == [n * (n + 1) / 2])
+            }
             guard fits.count == 1 else {
-                throw SpQRError(.fileFormat, "\(file!): \(fits.isEmpty ? "no" : "\(fits.count)") tensors fit layer \(layer) with \(n) inputs and the file has no \"layers\" map; name one with --hessian-tensor")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(file!): \(fits.isEmpty ? "no" : "\(fits.count)") tensors fit layer \(layer) with \(n) inputs and the file has no \"layers\" map; name one with --hessian-tensor"
+                )
             }
             return fits[0].name
         }
-        throw SpQRError(.fileFormat, "\(file!): no Hessian for layer \(layer) (the file covers \(layers.count) layers, e.g. \(layers.keys.sorted().prefix(3).joined(separator: ", ")))")
+        throw SpQRError(
+            .fileFormat,
+            "\(file!): no Hessian for layer \(layer) (the file covers \(layers.count) layers, e.g. \(layers.keys.sorted().prefix(3).joined(separator: ", ")))"
+        )
     }
 
     public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
         let name = try hessianName(forLayer: layer, inFeatures: n)
-        guard let t = Self.stored(name, in: st) else { throw SpQRError(.fileFormat, "\(file!): no tensor \(name) or \(name).triu") }
+        guard let t = Self.stored(name, in: st) else {
+            throw SpQRError(.fileFormat, "\(file!): no tensor \(name) or \(name).triu")
+        }
         try Self.checkShape(t, path: file!)
         if t.shape.count == 2 {
             guard t.shape == [n, n] else {
-                throw SpQRError(.shapeMismatch, "\(file!): Hessian \(t.name) is \(t.shape[0])x\(t.shape[1]) but layer \(layer) has \(n) inputs")
+                throw SpQRError(
+                    .shapeMismatch,
+                    "\(file!): Hessian \(t.name) is \(t.shape[0])x\(t.shape[1]) but layer \(layer) has \(n) inputs")
             }
             return try st.matrix(t.name)
         }
         guard t.shape == [n * (n + 1) / 2] else {
-            throw SpQRError(.shapeMismatch, "\(file!): packed Hessian \(t.name) has \(t.shape[0]) values (a \(Self.triangularSide(t.shape[0]) ?? 0)-input layer); layer \(layer) with \(n) inputs needs \(n * (n + 1) / 2)")
+            throw SpQRError(
+                .shapeMismatch,
+                "\(file!): packed Hessian \(t.name) has \(t.shape[0]) values (a \(Self.triangularSide(t.shape[0]) ?? 0)-input layer); layer \(layer) with \(n) inputs needs \(n * (n + 1) / 2)"
+            )
         }
         try MemoryBudget.checkFloats(n * n, tensor: "\(t.name) unpacked to [\(n), \(n)]", path: file!)
         let triu = try st.floats(t.name)
@@ -143,13 +168,17 @@ public struct HessianFileCalibration: CalibrationSource {
     /// matrices; `layers` maps weight names to those tensor names; `packed` stores upper triangles (as
     /// `<name>.triu`; `layers` keeps naming `<name>`); `provenance` goes into `__metadata__` beside the
     /// format fields and the `layers` map.
-    public static func write(hessians: [String: Matrix], layers: [String: String], provenance: [String: String],
-                             packed: Bool = false, to path: String) throws {
+    public static func write(
+        hessians: [String: Matrix], layers: [String: String], provenance: [String: String],
+        packed: Bool = false, to path: String
+    ) throws {
         for (name, h) in hessians where h.rows != h.cols || h.rows == 0 {
-            throw SpQRError(.invalidSetting, "\(path): Hessian \(name) is \(h.rows)x\(h.cols); it must be square and non-empty")
+            throw SpQRError(
+                .invalidSetting, "\(path): Hessian \(name) is \(h.rows)x\(h.cols); it must be square and non-empty")
         }
         for (w, h) in layers where hessians[h] == nil {
-            throw SpQRError(.invalidSetting, "\(path): layers[\"\(w)\"] names \(h), which is not among the Hessians written")
+            throw SpQRError(
+                .invalidSetting, "\(path): layers[\"\(w)\"] names \(h), which is not among the Hessians written")
         }
         var tensors: [SafetensorsWriter.Tensor] = []
         for name in hessians.keys.sorted() {
@@ -166,7 +195,8 @@ public struct HessianFileCalibration: CalibrationSource {
         var meta = provenance
         meta["format"] = formatName
         meta["format_version"] = formatVersion
-        meta["layers"] = String(decoding: try JSONSerialization.data(withJSONObject: layers, options: [.sortedKeys]), as: UTF8.self)
+        meta["layers"] = String(
+            decoding: try JSONSerialization.data(withJSONObject: layers, options: [.sortedKeys]), as: UTF8.self)
         try SafetensorsWriter.write(tensors, metadata: meta, to: path)
     }
 }

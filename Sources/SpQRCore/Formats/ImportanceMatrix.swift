@@ -72,7 +72,9 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
         }
         var named: [String: Entry] = [:]
         for e in raw { named[e.name] = e }
-        for e in raw where named[GGUFCheckpoint.huggingFaceName(e.name)] == nil { named[GGUFCheckpoint.huggingFaceName(e.name)] = e }
+        for e in raw where named[GGUFCheckpoint.huggingFaceName(e.name)] == nil {
+            named[GGUFCheckpoint.huggingFaceName(e.name)] = e
+        }
         entries = named
     }
 
@@ -82,11 +84,16 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
         let n = try r.i32("entry count")
         // Each entry takes at least 4 + 1 + 4 + 4 + 4 bytes.
         guard n >= 1 else { throw fail("entry count \(n): not an importance matrix, or one without data") }
-        guard n <= file.size / 17 else { throw fail("entry count \(n) cannot fit in the \(file.size)-byte file (truncated, or not an importance matrix)") }
+        guard n <= file.size / 17 else {
+            throw fail(
+                "entry count \(n) cannot fit in the \(file.size)-byte file (truncated, or not an importance matrix)")
+        }
         var entries: [Entry] = []
         for i in 0..<n {
             let len = try r.i32("name length of entry \(i)")
-            guard len > 0, len <= min(4096, r.remaining) else { throw fail("entry \(i) has a name length of \(len) (truncated, or not an importance matrix)") }
+            guard len > 0, len <= min(4096, r.remaining) else {
+                throw fail("entry \(i) has a name length of \(len) (truncated, or not an importance matrix)")
+            }
             guard let name = String(validating: try r.bytes(len, what: "name of entry \(i)"), as: UTF8.self) else {
                 throw fail("entry \(i) name is not valid UTF-8")
             }
@@ -100,12 +107,15 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
             entries.append(Entry(name: name, meanSquares: values, matrices: 1))
         }
         // The trailer is optional and was added later; a partial one is ignored, as llama.cpp does.
-        var chunks: Int?, datasets: [String] = []
+        var chunks: Int?
+        var datasets: [String] = []
         if r.remaining >= 4 {
             chunks = try r.i32("chunk count")
             if r.remaining >= 4 {
                 let len = try r.i32("dataset name length")
-                if len > 0, len <= r.remaining, let s = String(validating: try r.bytes(len, what: "dataset name"), as: UTF8.self) {
+                if len > 0, len <= r.remaining,
+                    let s = String(validating: try r.bytes(len, what: "dataset name"), as: UTF8.self)
+                {
                     datasets = [s]
                 }
             }
@@ -116,26 +126,36 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
     static func readGGUF(_ g: GGUFFile) throws -> ([Entry], Int?, Int?, [String]) {
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(g.path): \(m)") }
         if let type = g.metadata["general.type"]?.stringValue, type != "imatrix" {
-            throw fail("a GGUF \(type), not an importance matrix (general.type is \"\(type)\"); pass model files as the checkpoint")
+            throw fail(
+                "a GGUF \(type), not an importance matrix (general.type is \"\(type)\"); pass model files as the checkpoint"
+            )
         }
         var bases = Set<String>()
         for t in g.tensors {
-            if t.name.hasSuffix(".in_sum2") { bases.insert(String(t.name.dropLast(".in_sum2".count))) }
-            else if t.name.hasSuffix(".counts") { bases.insert(String(t.name.dropLast(".counts".count))) }
+            if t.name.hasSuffix(".in_sum2") {
+                bases.insert(String(t.name.dropLast(".in_sum2".count)))
+            } else if t.name.hasSuffix(".counts") {
+                bases.insert(String(t.name.dropLast(".counts".count)))
+            }
         }
         guard !bases.isEmpty else { throw fail("no <name>.in_sum2 / <name>.counts tensors: not an importance matrix") }
         var entries: [Entry] = []
         for base in bases.sorted() {
             guard g.contains(base + ".in_sum2"), g.contains(base + ".counts") else {
-                throw fail("\(base) has \(g.contains(base + ".counts") ? "counts but no .in_sum2" : "in_sum2 but no .counts") tensor")
+                throw fail(
+                    "\(base) has \(g.contains(base + ".counts") ? "counts but no .in_sum2" : "in_sum2 but no .counts") tensor"
+                )
             }
-            let sumsInfo = try g.info(base + ".in_sum2"), countsInfo = try g.info(base + ".counts")
+            let sumsInfo = try g.info(base + ".in_sum2")
+            let countsInfo = try g.info(base + ".counts")
             guard sumsInfo.type == .F32, countsInfo.type == .F32 else {
                 throw fail("\(base).in_sum2 and .counts must be F32, got \(sumsInfo.type) and \(countsInfo.type)")
             }
-            let sums = try g.floats(sumsInfo.name), counts = try g.floats(countsInfo.name)
+            let sums = try g.floats(sumsInfo.name)
+            let counts = try g.floats(countsInfo.name)
             guard !counts.isEmpty, !sums.isEmpty, sums.count % counts.count == 0 else {
-                throw fail("\(base).in_sum2 has \(sums.count) values for \(counts.count) counts; they must divide evenly")
+                throw fail(
+                    "\(base).in_sum2 has \(sums.count) values for \(counts.count) counts; they must divide evenly")
             }
             let n = sums.count / counts.count
             var mean = [Float](repeating: 1, count: sums.count)
@@ -144,23 +164,37 @@ public struct ImportanceMatrixCalibration: CalibrationSource {
             }
             entries.append(Entry(name: base, meanSquares: mean, matrices: counts.count))
         }
-        return (entries, g.metadata["imatrix.chunk_count"]?.intValue, g.metadata["imatrix.chunk_size"]?.intValue,
-                g.metadata["imatrix.datasets"]?.arrayValue?.strings ?? [])
+        return (
+            entries, g.metadata["imatrix.chunk_count"]?.intValue, g.metadata["imatrix.chunk_size"]?.intValue,
+            g.metadata["imatrix.datasets"]?.arrayValue?.strings ?? []
+        )
     }
 
     public func hessian(forLayer layer: String, inFeatures n: Int) throws -> Matrix {
         guard let e = entries[layer] else {
             let some = entries.values.map(\.name).sorted().prefix(3).joined(separator: ", ")
-            throw SpQRError(.fileFormat, "\(file!): the importance matrix has no entry for \(layer) (it has \(Set(entries.values.map(\.name)).count), e.g. \(some))")
+            throw SpQRError(
+                .fileFormat,
+                "\(file!): the importance matrix has no entry for \(layer) (it has \(Set(entries.values.map(\.name)).count), e.g. \(some))"
+            )
         }
         guard e.matrices == 1 else {
-            throw SpQRError(.unsupported, "\(file!): the entry \(e.name) for \(layer) holds \(e.matrices) stacked expert matrices; a single 2-D layer needs one")
+            throw SpQRError(
+                .unsupported,
+                "\(file!): the entry \(e.name) for \(layer) holds \(e.matrices) stacked expert matrices; a single 2-D layer needs one"
+            )
         }
         guard e.meanSquares.count == n else {
-            throw SpQRError(.shapeMismatch, "\(file!): the importance matrix entry \(e.name) has \(e.meanSquares.count) columns but layer \(layer) has \(n) inputs")
+            throw SpQRError(
+                .shapeMismatch,
+                "\(file!): the importance matrix entry \(e.name) has \(e.meanSquares.count) columns but layer \(layer) has \(n) inputs"
+            )
         }
         if let bad = e.meanSquares.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-            throw SpQRError(.nonFinite, "\(file!): the importance matrix entry \(e.name) holds \(e.meanSquares[bad]) at column \(bad); E[x²] must be finite and non-negative")
+            throw SpQRError(
+                .nonFinite,
+                "\(file!): the importance matrix entry \(e.name) holds \(e.meanSquares[bad]) at column \(bad); E[x²] must be finite and non-negative"
+            )
         }
         try MemoryBudget.checkHessian(n, layer: layer, source: "2·diag(E[x²]) from \(file!)")
         return Hessian.fromDiagonal(e.meanSquares.map { 2 * $0 })

@@ -100,7 +100,8 @@ public enum LayerDiscovery {
         var groups: [String?: [DiscoveredLayer]] = [:]
         for t in matrices {
             let site = inputSite(of: t.name)
-            let layer = DiscoveredLayer(entry: t, inputSite: site, sharesInputWith: sites[site, default: []].filter { $0 != t.name }.sorted())
+            let layer = DiscoveredLayer(
+                entry: t, inputSite: site, sharesInputWith: sites[site, default: []].filter { $0 != t.name }.sorted())
             groups[LayerNames.block(of: t.name), default: []].append(layer)
         }
         func number(_ block: String?) -> Int { block.flatMap { Int($0.split(separator: ".").last ?? "") } ?? Int.max }
@@ -111,7 +112,9 @@ public enum LayerDiscovery {
     /// Groups of two or more weights that read the same input, by input site.
     public static func sharedInputs(_ checkpoint: any Checkpoint) -> [String: [String]] {
         var sites: [String: [String]] = [:]
-        for t in checkpoint.tensors where t.shape.count == 2 { sites[inputSite(of: t.name), default: []].append(t.name) }
+        for t in checkpoint.tensors where t.shape.count == 2 {
+            sites[inputSite(of: t.name), default: []].append(t.name)
+        }
         return sites.filter { $0.value.count > 1 }.mapValues { $0.sorted() }
     }
 }

@@ -30,20 +30,26 @@ public enum ModelFiles {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SpQRError(.io, "\(path): no such file or directory")
         }
-        if isDirectory.boolValue || path.hasSuffix(".index.json") { return try SafetensorsDirectoryCheckpoint(path: path) }
+        if isDirectory.boolValue || path.hasSuffix(".index.json") {
+            return try SafetensorsDirectoryCheckpoint(path: path)
+        }
         switch content(of: path) {
         case .gguf:
             return try GGUFCheckpoint(path: path)
         case .safetensors:
             return try SafetensorsCheckpoint(path: path)
         case .npy:
-            throw SpQRError(.fileFormat, "\(path): a NumPy array, not a checkpoint; pass activations with --activations")
+            throw SpQRError(
+                .fileFormat, "\(path): a NumPy array, not a checkpoint; pass activations with --activations")
         case .unknown:
             if path.hasSuffix(".gguf") { return try GGUFCheckpoint(path: path) }
             do {
                 return try SafetensorsCheckpoint(path: path)
             } catch let e as SpQRError where e.kind == .fileFormat && !path.hasSuffix(".safetensors") {
-                throw SpQRError(.fileFormat, "\(path): neither a GGUF file (no \"GGUF\" magic) nor a safetensors file (\(e.message.dropFirst(path.count + 2)))")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(path): neither a GGUF file (no \"GGUF\" magic) nor a safetensors file (\(e.message.dropFirst(path.count + 2)))"
+                )
             }
         }
     }
@@ -52,17 +58,24 @@ public enum ModelFiles {
     /// in our format (with a `layers` map) is looked up by layer; any other safetensors file needs the
     /// matrix to be named or to be the only one that fits. Activations are .npy or safetensors; an
     /// importance matrix is llama.cpp's legacy `.imatrix` or its GGUF form.
-    public static func openCalibration(hessians: String? = nil, hessianTensor: String? = nil,
-                                       activations: String? = nil, activationsTensor: String? = nil,
-                                       imatrix: String? = nil) throws -> any CalibrationSource {
+    public static func openCalibration(
+        hessians: String? = nil, hessianTensor: String? = nil,
+        activations: String? = nil, activationsTensor: String? = nil,
+        imatrix: String? = nil
+    ) throws -> any CalibrationSource {
         let given = [hessians, activations, imatrix].compactMap { $0 }
         if given.count > 1 {
-            throw SpQRError(.invalidSetting, "give one calibration source (a Hessian file, activations or an importance matrix), not \(given.count)")
+            throw SpQRError(
+                .invalidSetting,
+                "give one calibration source (a Hessian file, activations or an importance matrix), not \(given.count)")
         }
-        for path in given where !FileManager.default.fileExists(atPath: path) { throw SpQRError(.io, "\(path): no such file") }
+        for path in given where !FileManager.default.fileExists(atPath: path) {
+            throw SpQRError(.io, "\(path): no such file")
+        }
         if let path = hessians {
             switch content(of: path) {
-            case .gguf: throw SpQRError(.invalidSetting, "\(path): a GGUF file; pass an importance matrix with --imatrix")
+            case .gguf:
+                throw SpQRError(.invalidSetting, "\(path): a GGUF file; pass an importance matrix with --imatrix")
             case .npy: throw SpQRError(.invalidSetting, "\(path): a NumPy array; pass activations with --activations")
             default: break
             }

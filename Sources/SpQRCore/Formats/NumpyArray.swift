@@ -34,7 +34,9 @@ public struct NumpyArray: Sendable {
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
         let file = try FileBytes(path: path)
         var r = ByteReader(file: file)
-        guard try r.bytes(6, what: "magic") == [0x93] + Array("NUMPY".utf8) else { throw fail("not a .npy file (bad magic)") }
+        guard try r.bytes(6, what: "magic") == [0x93] + Array("NUMPY".utf8) else {
+            throw fail("not a .npy file (bad magic)")
+        }
         let v = try r.bytes(2, what: "version")
         let headerLength: Int
         switch v[0] {
@@ -47,16 +49,22 @@ public struct NumpyArray: Sendable {
         }
         let headerBytes = try r.bytes(headerLength, what: "header")
         // Versions 1 and 2 write latin-1; the keys and values read here are ASCII in any case.
-        let header = v[0] == 3 ? String(validating: headerBytes, as: UTF8.self) : String(decoding: headerBytes.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
+        let header =
+            v[0] == 3
+            ? String(validating: headerBytes, as: UTF8.self)
+            : String(decoding: headerBytes.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
         guard let header else { throw fail("header is not valid UTF-8") }
         let dict: [String: PythonLiteral.Value]
         do { dict = try PythonLiteral.dictionary(header) } catch let e as PythonLiteral.Failure {
             throw fail("header is not a Python dict literal (\(e.message)): \(header.prefix(120))")
         }
         guard Set(dict.keys) == ["descr", "fortran_order", "shape"] else {
-            throw fail("header keys are \(dict.keys.sorted()); a .npy header has exactly descr, fortran_order and shape")
+            throw fail(
+                "header keys are \(dict.keys.sorted()); a .npy header has exactly descr, fortran_order and shape")
         }
-        guard case .string(let descr)? = dict["descr"] else { throw fail("descr is not a string (structured dtypes are not supported)") }
+        guard case .string(let descr)? = dict["descr"] else {
+            throw fail("descr is not a string (structured dtypes are not supported)")
+        }
         guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("fortran_order is not True or False") }
         guard case .tuple(let shape)? = dict["shape"] else { throw fail("shape is not a tuple of integers") }
         switch descr {
@@ -66,7 +74,9 @@ public struct NumpyArray: Sendable {
         case ">f2", ">f4", ">f8":
             throw fail("dtype '\(descr)' is big-endian; save it little-endian (x.astype(x.dtype.newbyteorder('<')))")
         default:
-            throw fail("dtype '\(descr)' is not supported (little-endian float16, float32 and float64 are: '<f2', '<f4', '<f8')")
+            throw fail(
+                "dtype '\(descr)' is not supported (little-endian float16, float32 and float64 are: '<f2', '<f4', '<f8')"
+            )
         }
         if fortran { throw fail("the array is in Fortran order; save it with numpy.ascontiguousarray first") }
         guard shape.count >= 2 else {
@@ -87,8 +97,9 @@ public struct NumpyArray: Sendable {
     /// Runs `body` over the raw little-endian bytes of rows `range` (after flattening).
     func withRows<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let rowBytes = cols * dtype.size
-        return try file.withBytes(at: dataOffset + range.lowerBound * rowBytes, count: range.count * rowBytes,
-                                  what: "rows \(range.lowerBound)..<\(range.upperBound) of the array", body)
+        return try file.withBytes(
+            at: dataOffset + range.lowerBound * rowBytes, count: range.count * rowBytes,
+            what: "rows \(range.lowerBound)..<\(range.upperBound) of the array", body)
     }
 
     /// The whole array as a matrix [rows, cols]; refused before anything is allocated when it does not
@@ -127,7 +138,9 @@ enum PythonLiteral {
         }
         func string() throws -> String {
             skipSpace()
-            guard let q = s.first, q == "'" || q == "\"" else { throw Failure(message: "expected a quoted string at '\(s.prefix(12))'") }
+            guard let q = s.first, q == "'" || q == "\"" else {
+                throw Failure(message: "expected a quoted string at '\(s.prefix(12))'")
+            }
             s = s.dropFirst()
             guard let end = s.firstIndex(of: q) else { throw Failure(message: "unterminated string") }
             let v = String(s[..<end])
@@ -138,7 +151,9 @@ enum PythonLiteral {
         func integer() throws -> Int {
             skipSpace()
             let digits = s.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, let v = Int(digits) else { throw Failure(message: "expected a non-negative integer at '\(s.prefix(12))'") }
+            guard !digits.isEmpty, let v = Int(digits) else {
+                throw Failure(message: "expected a non-negative integer at '\(s.prefix(12))'")
+            }
             s = s.dropFirst(digits.count)
             skipSpace()
             if s.first == "L" { s = s.dropFirst() }  // Python 2 long literals in old files
@@ -148,7 +163,10 @@ enum PythonLiteral {
         try expect("{")
         while true {
             skipSpace()
-            if s.first == "}" { s = s.dropFirst(); break }
+            if s.first == "}" {
+                s = s.dropFirst()
+                break
+            }
             let key = try string()
             guard out[key] == nil else { throw Failure(message: "key '\(key)' appears twice") }
             try expect(":")
@@ -156,25 +174,38 @@ enum PythonLiteral {
             if s.first == "'" || s.first == "\"" {
                 out[key] = .string(try string())
             } else if s.hasPrefix("True") {
-                s = s.dropFirst(4); out[key] = .bool(true)
+                s = s.dropFirst(4)
+                out[key] = .bool(true)
             } else if s.hasPrefix("False") {
-                s = s.dropFirst(5); out[key] = .bool(false)
+                s = s.dropFirst(5)
+                out[key] = .bool(false)
             } else if s.first == "(" {
                 s = s.dropFirst()
                 var items: [Int] = []
                 while true {
                     skipSpace()
-                    if s.first == ")" { s = s.dropFirst(); break }
+                    if s.first == ")" {
+                        s = s.dropFirst()
+                        break
+                    }
                     items.append(try integer())
                     skipSpace()
-                    if s.first == "," { s = s.dropFirst() } else if s.first != ")" { throw Failure(message: "expected ',' or ')' in a tuple") }
+                    if s.first == "," {
+                        s = s.dropFirst()
+                    } else if s.first != ")" {
+                        throw Failure(message: "expected ',' or ')' in a tuple")
+                    }
                 }
                 out[key] = .tuple(items)
             } else {
                 throw Failure(message: "unsupported value for '\(key)' at '\(s.prefix(12))'")
             }
             skipSpace()
-            if s.first == "," { s = s.dropFirst() } else if s.first != "}" { throw Failure(message: "expected ',' or '}'") }
+            if s.first == "," {
+                s = s.dropFirst()
+            } else if s.first != "}" {
+                throw Failure(message: "expected ',' or '}'")
+            }
         }
         skipSpace()
         guard s.isEmpty else { throw Failure(message: "text after the closing brace") }

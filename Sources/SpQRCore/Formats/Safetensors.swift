@@ -83,10 +83,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.path = path
         func fail(_ m: String) -> SpQRError { SpQRError(.fileFormat, "\(path): \(m)") }
         let file = try FileBytes(path: path)
-        guard file.size >= 8 else { throw fail("file is \(file.size) bytes, too short for a safetensors header (needs at least 8)") }
-        let headerLength = try file.bytes(at: 0, count: 8, what: "header length").withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard file.size >= 8 else {
+            throw fail("file is \(file.size) bytes, too short for a safetensors header (needs at least 8)")
+        }
+        let headerLength = try file.bytes(at: 0, count: 8, what: "header length").withUnsafeBytes {
+            UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))
+        }
         guard headerLength <= UInt64(Self.maxHeaderBytes) else {
-            throw fail("header length \(headerLength) bytes exceeds the \(Self.maxHeaderBytes)-byte limit; not a safetensors file?")
+            throw fail(
+                "header length \(headerLength) bytes exceeds the \(Self.maxHeaderBytes)-byte limit; not a safetensors file?"
+            )
         }
         guard headerLength <= UInt64(file.size - 8) else {
             throw fail("header length \(headerLength) runs past the end of the \(file.size)-byte file (truncated?)")
@@ -115,7 +121,9 @@ public final class SafetensorsFile: @unchecked Sendable {
                 continue
             }
             guard let entry = value as? [String: Any] else { throw fail("tensor \"\(name)\": entry is not an object") }
-            guard let dtypeName = entry["dtype"] as? String else { throw fail("tensor \"\(name)\": missing or non-string dtype") }
+            guard let dtypeName = entry["dtype"] as? String else {
+                throw fail("tensor \"\(name)\": missing or non-string dtype")
+            }
             guard let shapeAny = entry["shape"] as? [Any] else { throw fail("tensor \"\(name)\": missing shape") }
             var shape: [Int] = []
             var count = 1
@@ -124,34 +132,44 @@ public final class SafetensorsFile: @unchecked Sendable {
                     throw fail("tensor \"\(name)\": shape \(shapeAny) must hold non-negative integers")
                 }
                 let (p, overflow) = count.multipliedReportingOverflow(by: v)
-                guard !overflow else { throw fail("tensor \"\(name)\": shape \(shape + [v]) overflows the element count") }
+                guard !overflow else {
+                    throw fail("tensor \"\(name)\": shape \(shape + [v]) overflows the element count")
+                }
                 count = p
                 shape.append(v)
             }
             guard let offs = entry["data_offsets"] as? [Any], offs.count == 2,
-                  let b = JSONValue.integer(offs[0]), let e = JSONValue.integer(offs[1]) else {
+                let b = JSONValue.integer(offs[0]), let e = JSONValue.integer(offs[1])
+            else {
                 throw fail("tensor \"\(name)\": data_offsets must be two integers")
             }
             guard 0 <= b, b <= e, e <= dataLength else {
-                throw fail("tensor \"\(name)\": data_offsets [\(b), \(e)] lie outside the \(dataLength)-byte data section")
+                throw fail(
+                    "tensor \"\(name)\": data_offsets [\(b), \(e)] lie outside the \(dataLength)-byte data section")
             }
             let dtype = SafetensorsDType(rawValue: dtypeName)
             if let dtype {
                 guard let bytes = dtype.byteCount(elements: count) else {
-                    throw fail("tensor \"\(name)\": shape \(shape) of \(dtypeName) is not a whole number of bytes or overflows")
+                    throw fail(
+                        "tensor \"\(name)\": shape \(shape) of \(dtypeName) is not a whole number of bytes or overflows"
+                    )
                 }
                 guard bytes == e - b else {
-                    throw fail("tensor \"\(name)\": \(e - b) bytes for shape \(shape) of \(dtypeName) (expected \(bytes))")
+                    throw fail(
+                        "tensor \"\(name)\": \(e - b) bytes for shape \(shape) of \(dtypeName) (expected \(bytes))")
                 }
             }
-            tensors.append(SafetensorsTensorInfo(name: name, dtypeName: dtypeName, dtype: dtype, shape: shape, begin: b, end: e))
+            tensors.append(
+                SafetensorsTensorInfo(name: name, dtypeName: dtypeName, dtype: dtype, shape: shape, begin: b, end: e))
         }
         tensors.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         // Sorted by start, a tensor overlaps an earlier one exactly when it starts before the furthest end
         // seen so far (empty tensors occupy nothing).
         var furthest: SafetensorsTensorInfo?
         for t in tensors where t.end > t.begin {
-            if let f = furthest, t.begin < f.end { throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section") }
+            if let f = furthest, t.begin < f.end {
+                throw fail("tensors \"\(f.name)\" and \"\(t.name)\" overlap in the data section")
+            }
             if t.end > (furthest?.end ?? 0) { furthest = t }
         }
         self.bytes = file
@@ -165,7 +183,10 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func info(_ name: String) throws -> SafetensorsTensorInfo {
         guard let i = index[name] else {
             let names = tensors.prefix(8).map(\.name).joined(separator: ", ")
-            throw SpQRError(.fileFormat, "\(path): no tensor named \"\(name)\" (it has \(tensors.count): \(names)\(tensors.count > 8 ? ", …" : ""))")
+            throw SpQRError(
+                .fileFormat,
+                "\(path): no tensor named \"\(name)\" (it has \(tensors.count): \(names)\(tensors.count > 8 ? ", …" : ""))"
+            )
         }
         return tensors[i]
     }
@@ -180,16 +201,23 @@ public final class SafetensorsFile: @unchecked Sendable {
     func floatInfo(_ name: String) throws -> (SafetensorsTensorInfo, SafetensorsDType) {
         let t = try info(name)
         guard let dtype = t.dtype, dtype.isFloat else {
-            throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float")
+            throw SpQRError(
+                .unsupported,
+                "\(path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float"
+            )
         }
         return (t, dtype)
     }
 
     /// Converts elements `range` of the float tensor `t` into `out`.
-    func readFloats(_ t: SafetensorsTensorInfo, dtype: SafetensorsDType, elements range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+    func readFloats(
+        _ t: SafetensorsTensorInfo, dtype: SafetensorsDType, elements range: Range<Int>,
+        into out: UnsafeMutablePointer<Float>
+    ) throws {
         precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount)
-        try bytes.readFloats(at: dataStart + t.begin + range.lowerBound * dtype.size, count: range.count, dtype: dtype,
-                             into: out, what: "tensor \"\(t.name)\"")
+        try bytes.readFloats(
+            at: dataStart + t.begin + range.lowerBound * dtype.size, count: range.count, dtype: dtype,
+            into: out, what: "tensor \"\(t.name)\"")
     }
 
     /// A floating-point tensor converted to Float (F64, F32, F16, BF16); refused before anything is
@@ -202,7 +230,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Elements `range` (row-major) of a floating-point tensor converted to Float.
     public func floats(_ name: String, elements range: Range<Int>) throws -> [Float] {
         let (t, dtype) = try floatInfo(name)
-        precondition(range.lowerBound >= 0 && range.upperBound <= t.elementCount, "elements \(range) of \(t.elementCount)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= t.elementCount, "elements \(range) of \(t.elementCount)")
         try MemoryBudget.checkFloats(range.count, tensor: name, path: path)
         return try [Float](unsafeUninitializedCapacity: range.count) { out, initialized in
             initialized = 0
@@ -215,7 +244,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     public func matrix(_ name: String) throws -> Matrix {
         let t = try info(name)
         guard t.shape.count == 2 else {
-            throw SpQRError(.shapeMismatch, "\(path): tensor \"\(name)\" has shape \(t.shape); a 2-D [rows, cols] matrix is needed")
+            throw SpQRError(
+                .shapeMismatch, "\(path): tensor \"\(name)\" has shape \(t.shape); a 2-D [rows, cols] matrix is needed")
         }
         return Matrix(rows: t.shape[0], cols: t.shape[1], values: try floats(name))
     }
@@ -226,12 +256,20 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard [.I64, .I32, .U8, .BOOL, .I8].contains(t.dtype) else {
             throw SpQRError(.unsupported, "\(path): tensor \"\(name)\" has dtype \(t.dtypeName), not an integer type")
         }
-        try MemoryBudget.check(bytes: t.elementCount * (MemoryLayout<Int>.size + 1), for: "tensor \"\(name)\" (\(t.elementCount) integers)", path: path)
+        try MemoryBudget.check(
+            bytes: t.elementCount * (MemoryLayout<Int>.size + 1),
+            for: "tensor \"\(name)\" (\(t.elementCount) integers)", path: path)
         let raw = try bytes.bytes(at: dataStart + t.begin, count: t.end - t.begin, what: "tensor \"\(name)\"")
         return raw.withUnsafeBytes { raw -> [Int] in
             switch t.dtype {
-            case .I64?: return (0..<t.elementCount).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-            case .I32?: return (0..<t.elementCount).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+            case .I64?:
+                return (0..<t.elementCount).map {
+                    Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)))
+                }
+            case .I32?:
+                return (0..<t.elementCount).map {
+                    Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
+                }
             case .I8?: return raw.map { Int(Int8(bitPattern: $0)) }
             default: return raw.map { Int($0) }
             }

@@ -7,16 +7,21 @@ import Foundation
 
 extension SafetensorsWriter {
     /// The header bytes for tensors laid out one after another in the given order.
-    static func header(_ entries: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Int)],
-                       metadata: [String: String]) throws -> Data {
+    static func header(
+        _ entries: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Int)],
+        metadata: [String: String]
+    ) throws -> Data {
         var header: [String: Any] = [:]
         var offset = 0
         for t in entries {
             guard t.name != "__metadata__", header[t.name] == nil else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
+                throw SpQRError(
+                    .invalidSetting, "safetensors writer: tensor name \"\(t.name)\" is reserved or used twice")
             }
             guard let count = checkedProduct(t.shape), t.dtype.byteCount(elements: count) == t.bytes else {
-                throw SpQRError(.invalidSetting, "safetensors writer: tensor \"\(t.name)\" has \(t.bytes) bytes for shape \(t.shape) of \(t.dtype)")
+                throw SpQRError(
+                    .invalidSetting,
+                    "safetensors writer: tensor \"\(t.name)\" has \(t.bytes) bytes for shape \(t.shape) of \(t.dtype)")
             }
             header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes]]
             offset += t.bytes
@@ -47,12 +52,17 @@ public final class SafetensorsStreamWriter {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let entries = tensors.map { (name: $0.0, dtype: SafetensorsDType.F32, shape: $0.1, bytes: 4 * (checkedProduct($0.1) ?? -1)) }
+        let entries = tensors.map {
+            (name: $0.0, dtype: SafetensorsDType.F32, shape: $0.1, bytes: 4 * (checkedProduct($0.1) ?? -1))
+        }
         let header = try SafetensorsWriter.header(entries, metadata: metadata)
         pending = tensors.map { ($0.0, checkedProduct($0.1) ?? 0) }
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
-            throw SpQRError(.io, "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory")
+            throw SpQRError(
+                .io,
+                "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory"
+            )
         }
         try header.withUnsafeBytes { try write($0) }
     }
@@ -63,22 +73,27 @@ public final class SafetensorsStreamWriter {
 
     /// Appends the next tensor's values (little-endian F32).
     public func append(_ values: UnsafeBufferPointer<Float>) throws {
-        guard let next = pending.first else { throw SpQRError(.invalidSetting, "\(path): more tensors written than declared") }
+        guard let next = pending.first else {
+            throw SpQRError(.invalidSetting, "\(path): more tensors written than declared")
+        }
         guard values.count == next.count else {
-            throw SpQRError(.invalidSetting, "\(path): tensor \(next.name) needs \(next.count) values, \(values.count) given")
+            throw SpQRError(
+                .invalidSetting, "\(path): tensor \(next.name) needs \(next.count) values, \(values.count) given")
         }
         pending.removeFirst()
         #if _endian(little)
-        try write(UnsafeRawBufferPointer(values))
+            try write(UnsafeRawBufferPointer(values))
         #else
-        let le = values.map { $0.bitPattern.littleEndian }
-        try le.withUnsafeBytes { try write($0) }
+            let le = values.map { $0.bitPattern.littleEndian }
+            try le.withUnsafeBytes { try write($0) }
         #endif
     }
 
     /// Flushes and renames the file into place once every declared tensor was appended.
     public func finish() throws {
-        guard pending.isEmpty else { throw SpQRError(.invalidSetting, "\(path): \(pending.count) declared tensors were not written") }
+        guard pending.isEmpty else {
+            throw SpQRError(.invalidSetting, "\(path): \(pending.count) declared tensors were not written")
+        }
         var failure: String?
         if fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }

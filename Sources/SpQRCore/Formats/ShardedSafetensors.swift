@@ -22,7 +22,9 @@ public struct SafetensorsDirectoryCheckpoint: Checkpoint {
     /// Opens the directory at `path` (or the directory of an index file given directly).
     public init(path: String) throws {
         var dirPath = path
-        if (path as NSString).lastPathComponent.hasSuffix(".index.json") { dirPath = (path as NSString).deletingLastPathComponent }
+        if (path as NSString).lastPathComponent.hasSuffix(".index.json") {
+            dirPath = (path as NSString).deletingLastPathComponent
+        }
         if dirPath.isEmpty { dirPath = "." }
         self.path = dirPath
         let dir = URL(fileURLWithPath: dirPath)
@@ -34,13 +36,17 @@ public struct SafetensorsDirectoryCheckpoint: Checkpoint {
             guard let data = FileManager.default.contents(atPath: indexPath) else {
                 throw SpQRError(.io, "\(indexPath): cannot read the shard index; check its permissions")
             }
-            guard data.count <= SafetensorsFile.maxHeaderBytes else { throw fail("\(data.count) bytes is too large for a shard index") }
+            guard data.count <= SafetensorsFile.maxHeaderBytes else {
+                throw fail("\(data.count) bytes is too large for a shard index")
+            }
             let json: Any
             do { json = try JSONSerialization.jsonObject(with: data) } catch {
                 throw fail("not valid JSON (\((error as NSError).localizedDescription))")
             }
             guard let root = json as? [String: Any] else { throw fail("not a JSON object") }
-            guard let map = root["weight_map"] as? [String: Any] else { throw fail("missing the \"weight_map\" object of tensor name → shard file") }
+            guard let map = root["weight_map"] as? [String: Any] else {
+                throw fail("missing the \"weight_map\" object of tensor name → shard file")
+            }
             for (k, v) in map {
                 guard let f = v as? String, !f.isEmpty, !f.contains("/"), !f.hasPrefix(".") else {
                     throw fail("weight_map[\"\(k)\"] must name a file in the same directory, got \(v)")
@@ -49,19 +55,26 @@ public struct SafetensorsDirectoryCheckpoint: Checkpoint {
             }
             guard !weightMap.isEmpty else { throw fail("weight_map is empty") }
             shardNames = Array(Set(weightMap.values)).sorted()
-            for name in shardNames where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
-                let missing = shardNames.filter { !FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
-                throw fail("shard \(name) is missing from \(dirPath)" + (missing.count > 1 ? " (\(missing.count) of \(shardNames.count) shards are missing)" : "")
-                    + "; download every file the index lists")
+            for name in shardNames where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path)
+            {
+                let missing = shardNames.filter {
+                    !FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path)
+                }
+                throw fail(
+                    "shard \(name) is missing from \(dirPath)"
+                        + (missing.count > 1 ? " (\(missing.count) of \(shardNames.count) shards are missing)" : "")
+                        + "; download every file the index lists")
             }
         } else {
             let listing: [String]
             do { listing = try FileManager.default.contentsOfDirectory(atPath: dirPath) } catch {
-                throw SpQRError(.io, "\(dirPath): cannot list the directory (\((error as NSError).localizedDescription))")
+                throw SpQRError(
+                    .io, "\(dirPath): cannot list the directory (\((error as NSError).localizedDescription))")
             }
             shardNames = listing.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }.sorted()
             guard !shardNames.isEmpty else {
-                throw SpQRError(.fileFormat, "\(dirPath): no \(Self.indexName) and no .safetensors files in this directory")
+                throw SpQRError(
+                    .fileFormat, "\(dirPath): no \(Self.indexName) and no .safetensors files in this directory")
             }
         }
         var shards: [String: SafetensorsCheckpoint] = [:]
@@ -75,7 +88,8 @@ public struct SafetensorsDirectoryCheckpoint: Checkpoint {
                 entries.append(e)
             }
         }
-        for (tensor, shard) in weightMap.sorted(by: { $0.key < $1.key }) where !(shards[shard]?.file.contains(tensor) ?? false) {
+        for (tensor, shard) in weightMap.sorted(by: { $0.key < $1.key })
+        where !(shards[shard]?.file.contains(tensor) ?? false) {
             throw SpQRError(.fileFormat, "\(indexPath): \(tensor) is mapped to \(shard), which does not hold it")
         }
         self.shards = shards

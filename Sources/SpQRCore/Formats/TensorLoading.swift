@@ -14,7 +14,10 @@ extension Checkpoint {
     public func load(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let e = try entry(name)
         guard e.elementCount == buffer.count else {
-            throw SpQRError(.shapeMismatch, "\(path): tensor \"\(name)\" has \(e.elementCount) values (shape \(e.shape)); \(buffer.count) were expected")
+            throw SpQRError(
+                .shapeMismatch,
+                "\(path): tensor \"\(name)\" has \(e.elementCount) values (shape \(e.shape)); \(buffer.count) were expected"
+            )
         }
         switch self {
         case let c as GGUFCheckpoint:
@@ -32,10 +35,15 @@ extension Checkpoint {
         }
     }
 
-    static func loadSafetensors(_ file: SafetensorsFile, _ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+    static func loadSafetensors(_ file: SafetensorsFile, _ name: String, into buffer: UnsafeMutableBufferPointer<Float>)
+        throws
+    {
         let t = try file.info(name)
         guard let dtype = t.dtype, dtype.isFloat else {
-            throw SpQRError(.unsupported, "\(file.path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float")
+            throw SpQRError(
+                .unsupported,
+                "\(file.path): tensor \"\(name)\" has dtype \(t.dtypeName); only F32, F16, BF16 and F64 can be converted to Float"
+            )
         }
         try file.readFloats(t, dtype: dtype, elements: 0..<buffer.count, into: buffer.baseAddress!)
     }
@@ -44,13 +52,16 @@ extension Checkpoint {
 extension GGUFCheckpoint {
     func loadGGUF(_ e: TensorEntry, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let t = try file.info(e.storedName)
-        let heads = t.dimensions.count == 2 && architecture.map(Self.llamaFamily.contains) == true ? try Self.rotaryHeads(t, file) : nil
+        let heads =
+            t.dimensions.count == 2 && architecture.map(Self.llamaFamily.contains) == true
+            ? try Self.rotaryHeads(t, file) : nil
         guard let heads else {
             try file.readFloats(t, elements: 0..<buffer.count, into: buffer.baseAddress!)
             return
         }
         let stored = try file.floats(t.name)
-        let rows = t.shape[0], cols = t.shape[1]
+        let rows = t.shape[0]
+        let cols = t.shape[1]
         stored.withUnsafeBufferPointer { src in
             for r in 0..<rows {
                 let dst = Self.huggingFaceRow(r, rows: rows, heads: heads)

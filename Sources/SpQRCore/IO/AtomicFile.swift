@@ -14,7 +14,10 @@ public enum AtomicFile {
         let tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
-            throw SpQRError(.io, "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory")
+            throw SpQRError(
+                .io,
+                "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory"
+            )
         }
         var failure: String?
         data.withUnsafeBytes { raw in

@@ -27,12 +27,15 @@ struct ByteReader {
     var remaining: Int { file.size - offset }
 
     func fail(_ what: String, _ need: Int) -> SpQRError {
-        SpQRError(.fileFormat, "\(path): truncated: \(what) needs \(need) bytes at offset \(offset), the file has \(file.size)")
+        SpQRError(
+            .fileFormat,
+            "\(path): truncated: \(what) needs \(need) bytes at offset \(offset), the file has \(file.size)")
     }
 
     /// Runs `body` over the `n` bytes at the cursor (checked by the caller to lie within the file),
     /// refilling the window when they are not in it.
-    private mutating func withBytes<R>(_ n: Int, what: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    private mutating func withBytes<R>(_ n: Int, what: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    {
         if offset < windowStart || offset + n > windowStart + window.count {
             window = try file.bytes(at: offset, count: min(max(n, Self.windowBytes), file.size - offset), what: what)
             windowStart = offset
@@ -88,7 +91,9 @@ struct ByteReader {
     mutating func stringBytes(_ what: String) throws -> Range<Int> {
         let n = try u64("length of \(what)")
         guard n <= UInt64(remaining) else {
-            throw SpQRError(.fileFormat, "\(path): \(what) claims \(n) bytes at offset \(offset), past the end of the \(file.size)-byte file")
+            throw SpQRError(
+                .fileFormat,
+                "\(path): \(what) claims \(n) bytes at offset \(offset), past the end of the \(file.size)-byte file")
         }
         defer { offset += Int(n) }
         return offset..<(offset + Int(n))
@@ -98,7 +103,9 @@ struct ByteReader {
     mutating func string(_ what: String) throws -> String {
         let n = try u64("length of \(what)")
         guard n <= UInt64(remaining) else {
-            throw SpQRError(.fileFormat, "\(path): \(what) claims \(n) bytes at offset \(offset), past the end of the \(file.size)-byte file")
+            throw SpQRError(
+                .fileFormat,
+                "\(path): \(what) claims \(n) bytes at offset \(offset), past the end of the \(file.size)-byte file")
         }
         let s = try withBytes(Int(n), what: what) { String(validating: $0, as: UTF8.self) }
         offset += Int(n)

@@ -62,7 +62,8 @@ public final class FileBytes: Sendable {
             if n < 0 {
                 if errno == EINTR { continue }
                 let reason = String(cString: strerror(errno))
-                throw SpQRError(.io, "\(path): cannot read \(what) (bytes \(offset)..<\(offset + destination.count)): \(reason)")
+                throw SpQRError(
+                    .io, "\(path): cannot read \(what) (bytes \(offset)..<\(offset + destination.count)): \(reason)")
             }
             if n == 0 { throw shortRead(what, offset: offset, count: destination.count) }
             done += n
@@ -72,12 +73,17 @@ public final class FileBytes: Sendable {
     /// The error for bytes that are no longer there.
     func shortRead(_ what: String, offset: Int, count: Int) -> SpQRError {
         let now = currentSize.map { "is now \($0) bytes" } ?? "can no longer be measured"
-        return SpQRError(.io, "\(path): \(what) (bytes \(offset)..<\(offset + count)) cannot be read: the file \(now), "
-            + "\(size) when it was opened; it was truncated or rewritten while open. Open it again once it is complete")
+        return SpQRError(
+            .io,
+            "\(path): \(what) (bytes \(offset)..<\(offset + count)) cannot be read: the file \(now), "
+                + "\(size) when it was opened; it was truncated or rewritten while open. Open it again once it is complete"
+        )
     }
 
     /// Runs `body` over `count` bytes at `offset`, read into a temporary buffer.
-    public func withBytes<R>(at offset: Int, count: Int, what: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    public func withBytes<R>(at offset: Int, count: Int, what: String, _ body: (UnsafeRawBufferPointer) throws -> R)
+        throws -> R
+    {
         try MemoryBudget.check(bytes: count, for: what, path: path)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
         defer { buffer.deallocate() }

@@ -83,8 +83,10 @@ public final class LayerMeasurement {
     private var weightQuadratic: Double?
 
     /// A measurement of given W and H.
-    public init(name: String, weights: Matrix, hessian: Matrix, sourceDtype: String? = nil, sourceBits: Double? = nil,
-                calibration: String? = nil) {
+    public init(
+        name: String, weights: Matrix, hessian: Matrix, sourceDtype: String? = nil, sourceBits: Double? = nil,
+        calibration: String? = nil
+    ) {
         self.name = name
         self.weights = weights
         self.hessian = hessian
@@ -94,26 +96,32 @@ public final class LayerMeasurement {
     }
 
     /// Reads W of `layer` from the checkpoint and its H from the calibration source.
-    public convenience init(checkpoint: any Checkpoint, layer: String, calibration: any CalibrationSource,
-                            progress: MeasurementProgress? = nil) throws {
+    public convenience init(
+        checkpoint: any Checkpoint, layer: String, calibration: any CalibrationSource,
+        progress: MeasurementProgress? = nil
+    ) throws {
         progress?(.loading, 0)
         let entry = try checkpoint.entry(layer)
         let w = try checkpoint.matrix(entry.name)
         let h = try calibration.hessian(forLayer: entry.name, inFeatures: w.cols)
-        self.init(name: entry.name, weights: w, hessian: h, sourceDtype: entry.dtype, sourceBits: entry.bitsPerWeight,
-                  calibration: calibration.label)
+        self.init(
+            name: entry.name, weights: w, hessian: h, sourceDtype: entry.dtype, sourceBits: entry.bitsPerWeight,
+            calibration: calibration.label)
     }
 
     /// The preparation for `config`'s permutation order and percdamp: the kept one when it matches, else a
     /// new factorisation (which replaces it).
-    public func prepare(for config: SpQRConfig, cancel: CancellationToken? = nil,
-                        progress: MeasurementProgress? = nil) throws -> PreparedLayer {
+    public func prepare(
+        for config: SpQRConfig, cancel: CancellationToken? = nil,
+        progress: MeasurementProgress? = nil
+    ) throws -> PreparedLayer {
         if let prepared, prepared.matches(config) { return prepared }
         try cancel?.check()
         progress?(.factorising, 0)
         prepared = nil
-        let p = try PreparedLayer(name: name, weights: weights, hessian: hessian, config: config,
-                                  weightQuadratic: weightQuadratic)
+        let p = try PreparedLayer(
+            name: name, weights: weights, hessian: hessian, config: config,
+            weightQuadratic: weightQuadratic)
         factorisations += 1
         prepared = p
         weightQuadratic = p.weightQuadratic
@@ -124,9 +132,11 @@ public final class LayerMeasurement {
     /// `MeasurementPhase`. `partial` receives each SpQR result that comes before the returned one — the
     /// preview, the full layer when baselines follow, and the same-settings baselines when the equal-bit
     /// ones follow — as soon as it is ready.
-    public func measure(_ config: SpQRConfig, steps: MeasurementSteps = [.fullLayer, .baselines],
-                        cancel: CancellationToken? = nil, progress: MeasurementProgress? = nil,
-                        partial: ((Measurement) -> Void)? = nil) throws -> Measurement {
+    public func measure(
+        _ config: SpQRConfig, steps: MeasurementSteps = [.fullLayer, .baselines],
+        cancel: CancellationToken? = nil, progress: MeasurementProgress? = nil,
+        partial: ((Measurement) -> Void)? = nil
+    ) throws -> Measurement {
         try config.validate()
         if steps.isDisjoint(with: [.preview, .fullLayer]) { try Self.noRun(name) }
         var seconds: [MeasurementPhase: Double] = [:]
@@ -158,7 +168,8 @@ public final class LayerMeasurement {
         if steps.contains(.baselines) {
             partial?(measurement(last, nil, seconds))
             progress?(.baselines, 0)
-            baselines = try SpQR.baselines(p, config: config, rows: last.isPreview ? last.rowIndices : nil, cancel: cancel)
+            baselines = try SpQR.baselines(
+                p, config: config, rows: last.isPreview ? last.rowIndices : nil, cancel: cancel)
             seconds[.baselines] = clock.lap()
         }
         var equalBits: EqualBitBaselines?
@@ -174,9 +185,11 @@ public final class LayerMeasurement {
     /// Measures every configuration with `steps`, grouped by preparation key (in the order each key first
     /// appears) so that each key is factorised once, and hands each measurement to `each` with its index in
     /// `configs` and the number done so far.
-    public func measureEach(_ configs: [SpQRConfig], steps: MeasurementSteps = [.fullLayer],
-                            cancel: CancellationToken? = nil,
-                            each: (_ index: Int, _ done: Int, Measurement) throws -> Void) throws {
+    public func measureEach(
+        _ configs: [SpQRConfig], steps: MeasurementSteps = [.fullLayer],
+        cancel: CancellationToken? = nil,
+        each: (_ index: Int, _ done: Int, Measurement) throws -> Void
+    ) throws {
         var order: [Int] = []
         var keysSeen: [PreparationKey: Int] = [:]
         var groups: [[Int]] = []
@@ -199,11 +212,15 @@ public final class LayerMeasurement {
         throw SpQRError(.invalidSetting, "internal: a measurement of \(name) needs a preview or a full-layer step")
     }
 
-    private func measurement(_ result: SpQRResult, _ baselines: Baselines?, _ seconds: [MeasurementPhase: Double],
-                             equalBits: EqualBitBaselines? = nil) -> Measurement {
-        Measurement(result: result, baselines: baselines, equalBitBaselines: equalBits, phaseSeconds: seconds,
-                    report: LayerReport(layer: name, result: result, baselines: baselines, equalBits: equalBits,
-                                        sourceDtype: sourceDtype, sourceBits: sourceBits, calibration: calibration))
+    private func measurement(
+        _ result: SpQRResult, _ baselines: Baselines?, _ seconds: [MeasurementPhase: Double],
+        equalBits: EqualBitBaselines? = nil
+    ) -> Measurement {
+        Measurement(
+            result: result, baselines: baselines, equalBitBaselines: equalBits, phaseSeconds: seconds,
+            report: LayerReport(
+                layer: name, result: result, baselines: baselines, equalBits: equalBits,
+                sourceDtype: sourceDtype, sourceBits: sourceBits, calibration: calibration))
     }
 }
 

@@ -59,19 +59,27 @@ public final class FileDigests: Sendable {
     /// The digests of `paths`, in order. Files not yet known are hashed concurrently (one file per core);
     /// `progress(done, total)` reports bytes hashed against the bytes that need hashing, from worker
     /// threads. Throws `SpQRError.cancelled` when `cancel` is set, and the first I/O error otherwise.
-    public func digests(of paths: [String], cancel: CancellationToken? = nil,
-                        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [String] {
+    public func digests(
+        of paths: [String], cancel: CancellationToken? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> [String] {
         try sizedDigests(of: paths, cancel: cancel, progress: progress).map(\.digest)
     }
 
     /// `digests(of:)` with the size each digest is remembered under (read just before the file was hashed).
-    func sizedDigests(of paths: [String], cancel: CancellationToken? = nil,
-                      progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [(size: Int, digest: String)] {
+    func sizedDigests(
+        of paths: [String], cancel: CancellationToken? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> [(size: Int, digest: String)] {
         var results = [(size: Int, digest: String)?](repeating: nil, count: paths.count)
         var pending: [(index: Int, path: String, size: Int, modified: Double)] = []
         for (i, p) in paths.enumerated() {
             let s = try Self.stamp(p)
-            if let hit = remembered(p, s) { results[i] = (s.size, hit) } else { pending.append((i, p, s.size, s.modified)) }
+            if let hit = remembered(p, s) {
+                results[i] = (s.size, hit)
+            } else {
+                pending.append((i, p, s.size, s.modified))
+            }
         }
         if pending.isEmpty { return results.map { $0! } }
         let todo = pending
@@ -87,14 +95,17 @@ public final class FileDigests: Sendable {
                 guard j < todo.count, !failed.isCancelled else { return }
                 let item = todo[j]
                 do {
-                    let d = try SHA256.file(item.path, stop: { failed.isCancelled || (cancel?.isCancelled ?? false) }) { bytes in
+                    let d = try SHA256.file(item.path, stop: { failed.isCancelled || (cancel?.isCancelled ?? false) }) {
+                        bytes in
                         let sum = done.add(bytes, ordering: .relaxed).newValue
                         progress?(sum, total)
                     }
                     outcome.withLock { $0.digests[item.index] = d }
                 } catch {
                     // The first failure stops the other workers; a cancellation is reported as such.
-                    outcome.withLock { if $0.error == nil || ($0.error as? SpQRError)?.kind == .cancelled { $0.error = error } }
+                    outcome.withLock {
+                        if $0.error == nil || ($0.error as? SpQRError)?.kind == .cancelled { $0.error = error }
+                    }
                     failed.cancel()
                     return
                 }
@@ -104,7 +115,9 @@ public final class FileDigests: Sendable {
         try cancel?.check()
         if let error { throw error }
         known.withLock { k in
-            for item in todo { k[item.path] = Known(size: item.size, modified: item.modified, digest: digests[item.index]!) }
+            for item in todo {
+                k[item.path] = Known(size: item.size, modified: item.modified, digest: digests[item.index]!)
+            }
         }
         for item in todo { results[item.index] = (item.size, digests[item.index]!) }
         return results.map { $0! }

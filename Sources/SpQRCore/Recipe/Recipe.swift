@@ -45,7 +45,10 @@ public struct Recipe: Sendable, Equatable {
         public var sha256: String?
         public var nSequences: Int?
         public var label: String
-        public init(kind: CalibrationKind, file: String?, tensor: String? = nil, sha256: String?, nSequences: Int?, label: String) {
+        public init(
+            kind: CalibrationKind, file: String?, tensor: String? = nil, sha256: String?, nSequences: Int?,
+            label: String
+        ) {
             self.kind = kind
             self.file = file
             self.tensor = tensor
@@ -98,8 +101,10 @@ public struct Recipe: Sendable, Equatable {
     /// Layers by tensor name.
     public var layers: [String: Layer]
 
-    public init(toolVersion: String = Recipe.toolVersion, created: String, model: Model, calibration: Calibration,
-                defaults: SpQRConfig, layers: [String: Layer]) {
+    public init(
+        toolVersion: String = Recipe.toolVersion, created: String, model: Model, calibration: Calibration,
+        defaults: SpQRConfig, layers: [String: Layer]
+    ) {
         self.toolVersion = toolVersion
         self.created = created
         self.model = model
@@ -116,7 +121,8 @@ public struct Recipe: Sendable, Equatable {
 
     /// Totals over the measured layers (storage bits summed; average bits weighted by parameters).
     public var totals: Totals {
-        var params = 0, bits = 0
+        var params = 0
+        var bits = 0
         var weightedAvg = 0.0
         for (_, l) in layers {
             guard let f = l.figures else { continue }
@@ -125,43 +131,52 @@ public struct Recipe: Sendable, Equatable {
             bits += f.storageBits
             weightedAvg += f.avgBits * Double(p)
         }
-        return Totals(layers: layers.count, parameters: params, storageBits: bits, bytes: (bits + 7) / 8,
-                      avgBits: params > 0 ? weightedAvg / Double(params) : 0,
-                      compressionRatioFP16: bits > 0 ? Double(16 * params) / Double(bits) : 0)
+        return Totals(
+            layers: layers.count, parameters: params, storageBits: bits, bytes: (bits + 7) / 8,
+            avgBits: params > 0 ? weightedAvg / Double(params) : 0,
+            compressionRatioFP16: bits > 0 ? Double(16 * params) / Double(bits) : 0)
     }
 
     /// Builds a recipe from what was chosen and measured. `configs` gives every layer's settings; a layer's
     /// overrides are the keys where its settings differ from `defaults`.
-    public static func make(model: Model, calibration: Calibration, defaults: SpQRConfig,
-                            configs: [String: SpQRConfig], shapes: [String: [Int]], reports: [String: LayerReport],
-                            created: Date = Date()) -> Recipe {
+    public static func make(
+        model: Model, calibration: Calibration, defaults: SpQRConfig,
+        configs: [String: SpQRConfig], shapes: [String: [Int]], reports: [String: LayerReport],
+        created: Date = Date()
+    ) -> Recipe {
         var layers: [String: Layer] = [:]
         for (name, config) in configs {
-            layers[name] = Layer(overrides: RecipeValue.differences(config, from: defaults),
-                                 shape: shapes[name] ?? reports[name]?.shape ?? [], figures: reports[name])
+            layers[name] = Layer(
+                overrides: RecipeValue.differences(config, from: defaults),
+                shape: shapes[name] ?? reports[name]?.shape ?? [], figures: reports[name])
         }
         let formatter = ISO8601DateFormatter()
-        return Recipe(created: formatter.string(from: created), model: model, calibration: calibration,
-                      defaults: defaults, layers: layers)
+        return Recipe(
+            created: formatter.string(from: created), model: model, calibration: calibration,
+            defaults: defaults, layers: layers)
     }
 
     /// The `model` and `calibration` sections for a checkpoint and its calibration source: every model
     /// file and the calibration file with size and SHA-256. `digests` reuses hashes of unchanged files
     /// and hashes the rest concurrently; `progress(done, total)` counts bytes still to hash.
-    public static func describeInputs(checkpoint: any Checkpoint, calibration: any CalibrationSource,
-                                      digests: FileDigests = FileDigests(), cancel: CancellationToken? = nil,
-                                      progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil)
+    public static func describeInputs(
+        checkpoint: any Checkpoint, calibration: any CalibrationSource,
+        digests: FileDigests = FileDigests(), cancel: CancellationToken? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    )
         throws -> (model: Model, calibration: Calibration)
     {
         let files = ModelFiles.files(of: checkpoint)
-        let hashes = try digests.sizedDigests(of: files + (calibration.file.map { [$0] } ?? []), cancel: cancel, progress: progress)
+        let hashes = try digests.sizedDigests(
+            of: files + (calibration.file.map { [$0] } ?? []), cancel: cancel, progress: progress)
         var out: [ModelFile] = []
         for (f, h) in zip(files, hashes) {
             out.append(ModelFile(name: (f as NSString).lastPathComponent, size: h.size, sha256: h.digest))
         }
-        let cal = Calibration(kind: calibration.kind, file: calibration.file, tensor: calibration.tensor,
-                              sha256: calibration.file == nil ? nil : hashes.last?.digest,
-                              nSequences: (calibration as? HessianFileCalibration)?.nSequences, label: calibration.label)
+        let cal = Calibration(
+            kind: calibration.kind, file: calibration.file, tensor: calibration.tensor,
+            sha256: calibration.file == nil ? nil : hashes.last?.digest,
+            nSequences: (calibration as? HessianFileCalibration)?.nSequences, label: calibration.label)
         return (Model(path: checkpoint.path, files: out), cal)
     }
 }
@@ -172,11 +187,17 @@ public enum RecipeValue: Sendable, Equatable, Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else { self = .string(try c.decode(String.self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -197,7 +218,8 @@ public enum RecipeValue: Sendable, Equatable, Codable {
 
     /// The settings of `c` that differ from `base`.
     static func differences(_ c: SpQRConfig, from base: SpQRConfig) -> [String: RecipeValue] {
-        let a = settings(c), b = settings(base)
+        let a = settings(c)
+        let b = settings(base)
         return a.filter { b[$0.key] != $0.value }
     }
 
@@ -206,7 +228,9 @@ public enum RecipeValue: Sendable, Equatable, Codable {
         var c = base
         for key in overrides.keys.sorted() {
             guard let setting = Setting.named(key) else {
-                throw SpQRError(.fileFormat, "\(path): unknown setting \"\(key)\" (known: \(Recipe.settingKeys.joined(separator: ", ")))")
+                throw SpQRError(
+                    .fileFormat,
+                    "\(path): unknown setting \"\(key)\" (known: \(Recipe.settingKeys.joined(separator: ", ")))")
             }
             do {
                 try setting.set(setting.decode(json: overrides[key]!), in: &c)

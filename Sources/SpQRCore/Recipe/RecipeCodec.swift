@@ -11,8 +11,11 @@ extension Recipe {
     public func encoded() throws -> Data {
         var layerObjects: [String: Any] = [:]
         let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        func json<T: Encodable>(_ v: T) throws -> Any { try JSONSerialization.jsonObject(with: encoder.encode(v), options: [.fragmentsAllowed]) }
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        func json<T: Encodable>(_ v: T) throws -> Any {
+            try JSONSerialization.jsonObject(with: encoder.encode(v), options: [.fragmentsAllowed])
+        }
         for (name, layer) in layers {
             var o: [String: Any] = ["overrides": try json(layer.overrides), "shape": layer.shape]
             o["figures"] = try layer.figures.map { try json($0) } ?? NSNull()
@@ -32,7 +35,8 @@ extension Recipe {
             "reference_command": command.command,
             "reference_unsupported": command.unsupported,
         ]
-        return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        return try JSONSerialization.data(
+            withJSONObject: root, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     }
 
     /// Writes the recipe atomically; an existing file is replaced only when `overwrite` is true.
@@ -65,12 +69,18 @@ extension Recipe {
         }
         let v = RecipeValidator()
         let root = try v.object(any, "recipe")
-        try v.require(root, ["format", "format_version", "tool_version", "created", "model", "calibration", "defaults", "layers"], "recipe")
+        try v.require(
+            root,
+            ["format", "format_version", "tool_version", "created", "model", "calibration", "defaults", "layers"],
+            "recipe")
         let format = try v.string(root["format"]!, "format")
         guard format == formatName else { throw v.fail("format", "expected \"\(formatName)\", got \"\(format)\"") }
         let version = try v.integer(root["format_version"]!, "format_version")
         guard version == formatVersion else {
-            throw v.fail("format_version", "this tool reads version \(formatVersion), the file is version \(version); use a spqr-explorer that writes version \(version)")
+            throw v.fail(
+                "format_version",
+                "this tool reads version \(formatVersion), the file is version \(version); use a spqr-explorer that writes version \(version)"
+            )
         }
         let toolVersion = try v.string(root["tool_version"]!, "tool_version")
         let created = try v.string(root["created"]!, "created")
@@ -129,16 +139,19 @@ extension Recipe {
             if let f = o["figures"], !(f is NSNull) {
                 let object = try v.object(f, "\(p).figures")
                 do {
-                    figures = try JSONDecoder().decode(LayerReport.self, from: JSONSerialization.data(
-                        withJSONObject: LayerReport.renamingLegacyKeys(object)))
+                    figures = try JSONDecoder().decode(
+                        LayerReport.self,
+                        from: JSONSerialization.data(
+                            withJSONObject: LayerReport.renamingLegacyKeys(object)))
                 } catch let e as DecodingError {
                     throw v.fail("\(p).figures", RecipeValidator.describe(e))
                 }
             }
             layers[name] = Layer(overrides: overrides, shape: shape, figures: figures)
         }
-        return Recipe(toolVersion: toolVersion, created: created, model: model, calibration: calibration,
-                      defaults: defaults, layers: layers)
+        return Recipe(
+            toolVersion: toolVersion, created: created, model: model, calibration: calibration,
+            defaults: defaults, layers: layers)
     }
 
     /// Checks that every layer of the recipe exists in `checkpoint` with the recorded shape.
@@ -149,7 +162,9 @@ extension Recipe {
             }
             let shape = layers[name]!.shape
             if entry.shape != shape {
-                throw SpQRError(.fileFormat, "layers[\"\(name)\"].shape: the recipe says \(shape), \(checkpoint.path) has \(entry.shape)")
+                throw SpQRError(
+                    .fileFormat,
+                    "layers[\"\(name)\"].shape: the recipe says \(shape), \(checkpoint.path) has \(entry.shape)")
             }
         }
     }

@@ -7,7 +7,8 @@ import Foundation
 public enum ReferenceCommand {
     /// The flags of `main.py` for one configuration, in the order the SpQR README writes them.
     public static func flags(_ c: SpQRConfig, nsamples: Int?) -> [String] {
-        Setting.all.flatMap { $0.referenceArguments($0.value(in: c)) } + (nsamples.map { ["--nsamples", "\($0)"] } ?? [])
+        Setting.all.flatMap { $0.referenceArguments($0.value(in: c)) }
+            + (nsamples.map { ["--nsamples", "\($0)"] } ?? [])
     }
 
     /// A number as Python reads it back exactly (shortest round-trip form).
@@ -22,7 +23,9 @@ public enum ReferenceCommand {
             guard case .absent(let uses, let note) = setting.reference else { continue }
             let value = setting.value(in: r.defaults)
             if value != uses {
-                unsupported.append("\(setting.name) \(setting.text(of: value)): main.py always uses \(setting.text(of: uses)) (\(note))")
+                unsupported.append(
+                    "\(setting.name) \(setting.text(of: value)): main.py always uses \(setting.text(of: uses)) (\(note))"
+                )
             }
         }
         for name in r.layers.keys.sorted() {
@@ -31,7 +34,9 @@ public enum ReferenceCommand {
             let desc = o.keys.sorted().map { "\($0)=\(describe($0, o[$0]!))" }.joined(separator: ", ")
             unsupported.append("layer \(name) overrides \(desc): main.py applies one setting to every layer")
         }
-        let args = ["python", "main.py", shellQuote(r.model.path), "$DATASET"] + flags(r.defaults, nsamples: r.calibration.nSequences)
+        let args =
+            ["python", "main.py", shellQuote(r.model.path), "$DATASET"]
+            + flags(r.defaults, nsamples: r.calibration.nSequences)
         return (args.joined(separator: " "), unsupported)
     }
 
@@ -42,7 +47,8 @@ public enum ReferenceCommand {
     }
 
     static func shellQuote(_ s: String) -> String {
-        s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) }
+            ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

@@ -54,8 +54,10 @@ public struct Setting: Sendable {
     private let write: @Sendable (inout SpQRConfig, SettingValue) -> Bool
 
     /// A setting stored at `keyPath` as `T`.
-    init<T: SettingRepresentable>(_ name: String, _ keyPath: WritableKeyPath<SpQRConfig, T> & Sendable, _ domain: Domain,
-                                  reference: ReferenceFlag = .separate, steps: [T], help: String) {
+    init<T: SettingRepresentable>(
+        _ name: String, _ keyPath: WritableKeyPath<SpQRConfig, T> & Sendable, _ domain: Domain,
+        reference: ReferenceFlag = .separate, steps: [T], help: String
+    ) {
         self.name = name
         self.help = help
         self.domain = domain
@@ -77,7 +79,8 @@ public struct Setting: Sendable {
     /// - Throws: `invalidSetting` when `value` is not of this setting's kind.
     public func set(_ value: SettingValue, in config: inout SpQRConfig) throws {
         guard write(&config, value) else {
-            throw SpQRError(.invalidSetting, "\(name) takes \(textPhrase.replacingOccurrences(of: "'", with: "")), got \(value)")
+            throw SpQRError(
+                .invalidSetting, "\(name) takes \(textPhrase.replacingOccurrences(of: "'", with: "")), got \(value)")
         }
     }
 
@@ -99,7 +102,9 @@ public struct Setting: Sendable {
     var mustBe: String {
         switch domain {
         case .integer(let r, let unit, let unset):
-            let bounds = r.upperBound != Int.max ? "between \(r.lowerBound) and \(r.upperBound)"
+            let bounds =
+                r.upperBound != Int.max
+                ? "between \(r.lowerBound) and \(r.upperBound)"
                 : r.lowerBound == 1 ? "a positive number of \(unit)" : "at least \(r.lowerBound) \(unit)"
             return bounds + (unset.map { " (or none for \($0))" } ?? "")
         case .number(let m, let inf):
@@ -152,7 +157,8 @@ public struct Setting: Sendable {
         case .integer(_, _, let unset):
             value = unset != nil && Self.unsetWords.contains(word) ? SettingValue.none : Int(text).map { .integer($0) }
         case .number(_, let inf):
-            value = inf != nil && Self.infinityWords.contains(word) ? .number(.infinity) : Double(text).map { .number($0) }
+            value =
+                inf != nil && Self.infinityWords.contains(word) ? .number(.infinity) : Double(text).map { .number($0) }
         case .flag, .binary:
             let off = ["0", "false", "no"] + (domainIsBinary ? ["none"] : [])
             value = ["1", "true", "yes"].contains(word) ? .boolean(true) : off.contains(word) ? .boolean(false) : nil

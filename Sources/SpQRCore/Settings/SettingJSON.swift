@@ -20,7 +20,9 @@ extension Setting {
     var jsonRangePhrase: String {
         switch domain {
         case .integer(let r, _, let unset):
-            let bounds = r.upperBound != Int.max ? "an integer from \(r.lowerBound) to \(r.upperBound)"
+            let bounds =
+                r.upperBound != Int.max
+                ? "an integer from \(r.lowerBound) to \(r.upperBound)"
                 : r.lowerBound == 1 ? "a positive integer" : "an integer of at least \(r.lowerBound)"
             return (unset.map { "null (\($0)) or " } ?? "") + bounds
         case .number(let m, let inf): return Self.atLeast(m) + (inf == nil ? "" : " or \"inf\"")
@@ -32,14 +34,17 @@ extension Setting {
     /// Reads the recipe's JSON form of a value, range checked.
     /// - Throws: `invalidSetting` with "expected …, got …" (the caller names the field).
     public func decode(json: RecipeValue) throws -> SettingValue {
-        func fail(_ expected: String, _ got: String) -> SpQRError { SpQRError(.invalidSetting, "expected \(expected), got \(got)") }
+        func fail(_ expected: String, _ got: String) -> SpQRError {
+            SpQRError(.invalidSetting, "expected \(expected), got \(got)")
+        }
         let value: SettingValue
         switch (domain, json) {
         case (.integer(_, _, let unset), .null) where unset != nil: value = .none
         case (.integer, .int(let i)): value = .integer(i)
         case (.number, .int(let i)): value = .number(Double(i))
         case (.number, .double(let d)): value = .number(d)
-        case (.number(_, let inf), .string(let s)) where inf != nil && Self.infinityWords.contains(s): value = .number(.infinity)
+        case (.number(_, let inf), .string(let s)) where inf != nil && Self.infinityWords.contains(s):
+            value = .number(.infinity)
         case (.flag, .bool(let b)), (.binary, .bool(let b)): value = .boolean(b)
         case (.binary, .null): value = .boolean(false)
         case (.binary, .int(let i)) where i == 0 || i == 1: value = .boolean(i == 1)

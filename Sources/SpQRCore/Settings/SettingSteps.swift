@@ -9,7 +9,9 @@
 
 extension Setting {
     /// The settings on the explorer's advanced panel, in their order there.
-    public static let advanced: [Setting] = [qqScaleBits, qqZeroBits, qqGroupsize, permutationOrder, percdamp, simplifiedOutliers]
+    public static let advanced: [Setting] = [
+        qqScaleBits, qqZeroBits, qqGroupsize, permutationOrder, percdamp, simplifiedOutliers,
+    ]
 
     /// The "off" value of a setting that can be turned off (outlier_threshold: inf), or nil.
     public var offValue: SettingValue? {
@@ -20,7 +22,9 @@ extension Setting {
     /// The index of `value` in `steps`, or nil when it is not on the list.
     public func stepIndex(of value: SettingValue) -> Int? {
         steps.firstIndex { step in
-            guard case .number(let a) = step, case .number(let b) = value, a.isFinite, b.isFinite else { return step == value }
+            guard case .number(let a) = step, case .number(let b) = value, a.isFinite, b.isFinite else {
+                return step == value
+            }
             return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
         }
     }
@@ -35,7 +39,8 @@ extension Setting {
         guard let x = value.numeric else { return value }
         let numeric = steps.filter { $0.numeric != nil }
         guard let lowest = numeric.min(by: { $0.numeric! < $1.numeric! }),
-              let highest = numeric.max(by: { $0.numeric! < $1.numeric! }) else { return value }
+            let highest = numeric.max(by: { $0.numeric! < $1.numeric! })
+        else { return value }
         if delta > 0 { return numeric.filter { $0.numeric! > x }.min { $0.numeric! < $1.numeric! } ?? highest }
         return numeric.filter { $0.numeric! < x }.max { $0.numeric! < $1.numeric! } ?? lowest
     }
@@ -64,7 +69,8 @@ extension Setting {
         if x <= first.1 { return Double(first.0) / last }
         if x >= end.1 { return Double(end.0) / last }
         let k = numeric.firstIndex { $0.1 > x }!
-        let (i0, a) = numeric[k - 1], (i1, b) = numeric[k]
+        let (i0, a) = numeric[k - 1]
+        let (i1, b) = numeric[k]
         return (Double(i0) + (x - a) / (b - a) * Double(i1 - i0)) / last
     }
 }

@@ -29,17 +29,23 @@ extension Setting {
 
     /// `$defs.settings` of the recipe schema: an object of settings, no other keys.
     public static var settingsJSONSchema: [String: Any] {
-        ["type": "object", "additionalProperties": false,
-         "properties": Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.jsonSchema) })]
+        [
+            "type": "object", "additionalProperties": false,
+            "properties": Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.jsonSchema) }),
+        ]
     }
 
     /// The text of `$defs.settings` as docs/recipe.schema.json holds it (one setting per line, in order).
     public static func settingsJSONSchemaText(indent: String) throws -> String {
         func json(_ x: Any) throws -> String {
-            String(decoding: try JSONSerialization.data(withJSONObject: x, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]), as: UTF8.self)
+            String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: x, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]),
+                as: UTF8.self)
         }
         let lines = try all.map { "\(indent)    \(try json($0.name)): \(try json($0.jsonSchema))" }
-        return "{\n\(indent)  \"type\": \"object\",\n\(indent)  \"additionalProperties\": false,\n\(indent)  \"properties\": {\n"
+        return
+            "{\n\(indent)  \"type\": \"object\",\n\(indent)  \"additionalProperties\": false,\n\(indent)  \"properties\": {\n"
             + lines.joined(separator: ",\n") + "\n\(indent)  }\n\(indent)}"
     }
 }

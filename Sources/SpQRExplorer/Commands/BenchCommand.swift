@@ -52,7 +52,9 @@ struct BenchCommand: ParsableCommand {
         var parsed: [(Int, Int)] = []
         for shape in list {
             let dims = shape.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard dims.count == 2, dims[0] > 0, dims[1] > 0 else { throw ValidationError("--shapes: '\(shape)' is not OUTxIN") }
+            guard dims.count == 2, dims[0] > 0, dims[1] > 0 else {
+                throw ValidationError("--shapes: '\(shape)' is not OUTxIN")
+            }
             parsed.append((dims[0], dims[1]))
         }
         if parsed.count == 1 {
@@ -63,8 +65,14 @@ struct BenchCommand: ParsableCommand {
         var arguments: [String] = []
         var skipNext = false
         for a in CommandLine.arguments.dropFirst() {
-            if skipNext { skipNext = false; continue }
-            if a == "--shapes" { skipNext = true; continue }
+            if skipNext {
+                skipNext = false
+                continue
+            }
+            if a == "--shapes" {
+                skipNext = true
+                continue
+            }
             if a.hasPrefix("--shapes=") { continue }
             arguments.append(a)
         }
@@ -118,7 +126,8 @@ struct BenchCommand: ParsableCommand {
                 "group_fit_and_outliers_cpu": round3(t.outlierPass),
                 "figures": round3(t.figures),
                 "proxy_denominator_once": round3(layer.denominatorSeconds),
-                "spqr_first_run": round3(layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures),
+                "spqr_first_run": round3(
+                    layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures),
                 "full_first_run": round3(firstRun),
                 "full_rerun_same_factor": reruns.map(round3),
                 "preview": round3(previewSeconds),
@@ -145,11 +154,14 @@ struct BenchCommand: ParsableCommand {
 enum DequantBench {
     static func run(out: Int, in n: Int, repeats: Int) throws {
         for type in GGMLType.supported {
-            let count = out * n, bytes = count / type.blockSize * type.bytesPerBlock
+            let count = out * n
+            let bytes = count / type.blockSize * type.bytesPerBlock
             var g = SeededRandom(seed: UInt64(type.rawValue) + 1)
             var raw = [UInt8](repeating: 0, count: bytes)
             raw.withUnsafeMutableBytes { r in
-                for i in stride(from: 0, to: bytes - 7, by: 8) { r.storeBytes(of: g.next(), toByteOffset: i, as: UInt64.self) }
+                for i in stride(from: 0, to: bytes - 7, by: 8) {
+                    r.storeBytes(of: g.next(), toByteOffset: i, as: UInt64.self)
+                }
             }
             var best = Double.infinity
             for _ in 0..<repeats {
@@ -174,7 +186,7 @@ enum DequantBench {
 enum BenchLayer {
     static func generate(out: Int, in n: Int, samples: Int, seed: UInt64) throws -> (Matrix, Matrix) {
         let w = Matrix(rows: out, cols: n, values: heavyTailed(count: out * n, scale: 0.02, seed: seed))
-        var x = heavyTailed(count: samples * n, scale: 1, seed: seed ^ 0x5DEECE66D)
+        var x = heavyTailed(count: samples * n, scale: 1, seed: seed ^ 0x5_DEEC_E66D)
         var loud = [Float](repeating: 1, count: n)
         var g = SeededRandom(seed: seed ^ 0xABCDEF)
         for _ in 0..<max(1, n / 512) { loud[Int(g.next() % UInt64(n))] = 20 }
@@ -190,9 +202,10 @@ enum BenchLayer {
         out.withUnsafeMutableBufferPointer { buf in
             let base = UnsafeMutableSendable(buf.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { k in
-                var g = SeededRandom(seed: seed &+ UInt64(k) &* 0x9E3779B97F4A7C15)
+                var g = SeededRandom(seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15)
                 for i in (k * chunk)..<min((k + 1) * chunk, count) {
-                    let a = g.gaussian(), b = g.gaussian()
+                    let a = g.gaussian()
+                    let b = g.gaussian()
                     base.pointer[i] = scale * a / max(0.3, abs(b))
                 }
             }

@@ -50,7 +50,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Seed of --sampling random.")
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("text-source"), help: "Where the text came from, recorded in the file (default: its path).")
+    @Option(
+        name: .customLong("text-source"), help: "Where the text came from, recorded in the file (default: its path).")
     var textSource: String?
 
     func validate() throws {
@@ -63,10 +64,15 @@ struct CalibrateCommand: ParsableCommand {
         let input = try RunText(path: text, model: model, specialTokens: false)
         let windows = sampling.windows(input.tokens, seqlen: seqlen, count: nsamples, seed: seed)
         guard !windows.isEmpty else {
-            throw SpQRError(.invalidSetting, "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen")
+            throw SpQRError(
+                .invalidSetting,
+                "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen"
+            )
         }
         if windows.count < nsamples {
-            printNotes(["the text gives \(windows.count) windows of \(seqlen) tokens without overlap; using all of them"])
+            printNotes([
+                "the text gives \(windows.count) windows of \(seqlen) tokens without overlap; using all of them"
+            ])
         }
         var provenance = [
             "model": model, "text_source": textSource ?? text, "text_sha256": input.sha256,
@@ -74,11 +80,15 @@ struct CalibrateCommand: ParsableCommand {
             "sampling": sampling.rawValue, "tool_version": Self.toolVersion,
         ]
         if sampling == .random { provenance["seed"] = "\(seed)" }
-        if let gguf = try? GGUFFile(path: model), let name = gguf.metadata["general.name"]?.stringValue { provenance["model_name"] = name }
+        if let gguf = try? GGUFFile(path: model), let name = gguf.metadata["general.name"]?.stringValue {
+            provenance["model_name"] = name
+        }
         let interrupt = InterruptCancels()
         let progress = ETAProgress("calibrate")
         do {
-            try HessianCollector.collect(decoder, windows: windows, provenance: provenance, to: out, cancel: interrupt.token) { done, total in
+            try HessianCollector.collect(
+                decoder, windows: windows, provenance: provenance, to: out, cancel: interrupt.token
+            ) { done, total in
                 progress.step(Double(done), of: total, "blocks")
             }
         } catch let e as SpQRError where e.kind == .cancelled {
@@ -87,7 +97,9 @@ struct CalibrateCommand: ParsableCommand {
             throw ExitCode(130)
         }
         progress.progress.finish()
-        print("wrote \(out): \(4 * decoder.config.blocks + 1) input sites, \(windows.count) windows × \(seqlen) tokens (\(sampling.rawValue))")
+        print(
+            "wrote \(out): \(4 * decoder.config.blocks + 1) input sites, \(windows.count) windows × \(seqlen) tokens (\(sampling.rawValue))"
+        )
         printNotes([peakMemoryNote()])
     }
 }

@@ -37,7 +37,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A base model with the same tokenizer: adds KL(base ‖ model), its p99 and top-1 agreement.")
     var base: String?
 
-    @Option(name: .customLong("calibration-text"), help: "The text the model was calibrated on: a note says when the evaluation text overlaps it.")
+    @Option(
+        name: .customLong("calibration-text"),
+        help: "The text the model was calibrated on: a note says when the evaluation text overlaps it.")
     var calibrationText: String?
 
     @Flag(help: "Print JSON instead of a table.")
@@ -47,7 +49,9 @@ struct EvalCommand: ParsableCommand {
     var bench = false
 
     func validate() throws {
-        guard seqlen >= 2 else { throw ValidationError("--seqlen must be at least 2 (the first token of a window is never scored)") }
+        guard seqlen >= 2 else {
+            throw ValidationError("--seqlen must be at least 2 (the first token of a window is never scored)")
+        }
         if let maxWindows, maxWindows < 1 { throw ValidationError("--max-windows must be at least 1") }
     }
 
@@ -57,20 +61,29 @@ struct EvalCommand: ParsableCommand {
         let input = try RunText(path: text, model: model, specialTokens: true)
         if let calibrationText {
             guard let calibration = FileManager.default.contents(atPath: calibrationText) else {
-                throw SpQRError(.io, "\(calibrationText): cannot read the calibration text; check the path and permissions")
+                throw SpQRError(
+                    .io, "\(calibrationText): cannot read the calibration text; check the path and permissions")
             }
-            if let note = overlapNote(evaluation: input.data, calibration: calibration, calibrationPath: calibrationText) { printNotes([note]) }
+            if let note = overlapNote(
+                evaluation: input.data, calibration: calibration, calibrationPath: calibrationText)
+            {
+                printNotes([note])
+            }
         }
         let windows = Perplexity.windows(input.tokens, seqlen: seqlen, maxWindows: maxWindows)
         guard !windows.isEmpty else {
-            throw SpQRError(.invalidSetting, "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen")
+            throw SpQRError(
+                .invalidSetting,
+                "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen"
+            )
         }
         let interrupt = InterruptCancels()
         let progress = ETAProgress("eval")
         let start = Date()
         var result: PerplexityResult
         do {
-            result = try Perplexity.evaluate(decoder, base: baseDecoder, windows: windows, cancel: interrupt.token) { done, total in
+            result = try Perplexity.evaluate(decoder, base: baseDecoder, windows: windows, cancel: interrupt.token) {
+                done, total in
                 progress.step(done, of: total, "windows")
             }
         } catch let e as SpQRError where e.kind == .cancelled {
@@ -81,10 +94,11 @@ struct EvalCommand: ParsableCommand {
         progress.progress.finish()
         let seconds = Date().timeIntervalSince(start)
         let tokens = windows.count * seqlen
-        var report = EvalReport(model: model, text: text, text_sha256: input.sha256, seqlen: seqlen, n_windows: windows.count,
-                                n_tokens: tokens, ppl: result.ppl, seconds: seconds,
-                                tokens_per_s: Double(tokens * (baseDecoder == nil ? 1 : 2)) / seconds,
-                                peak_rss_mb: Double(Memory.peakResidentBytes()) / 1_048_576)
+        var report = EvalReport(
+            model: model, text: text, text_sha256: input.sha256, seqlen: seqlen, n_windows: windows.count,
+            n_tokens: tokens, ppl: result.ppl, seconds: seconds,
+            tokens_per_s: Double(tokens * (baseDecoder == nil ? 1 : 2)) / seconds,
+            peak_rss_mb: Double(Memory.peakResidentBytes()) / 1_048_576)
         if baseDecoder != nil {
             report.base = base
             report.base_ppl = result.basePPL
@@ -128,9 +142,11 @@ struct EvalReport: Encodable {
         if let kl_mean { rows.append(["KL(base‖model) mean", ReportFormat.fmt(kl_mean, 6)]) }
         if let kl_p99 { rows.append(["KL p99", ReportFormat.fmt(kl_p99, 6)]) }
         if let top1_agreement { rows.append(["top-1 agreement", String(format: "%.2f%%", 100 * top1_agreement)]) }
-        rows += [["windows × seqlen", "\(n_windows) × \(seqlen) = \(n_tokens) tokens"],
-                 ["text", "\(text) (SHA-256 \(text_sha256))"],
-                 ["time", String(format: "%.1f s, %.0f tokens/s", seconds, tokens_per_s)]]
+        rows += [
+            ["windows × seqlen", "\(n_windows) × \(seqlen) = \(n_tokens) tokens"],
+            ["text", "\(text) (SHA-256 \(text_sha256))"],
+            ["time", String(format: "%.1f s, %.0f tokens/s", seconds, tokens_per_s)],
+        ]
         if let bench { rows += bench.rows }
         return ReportFormat.columns(rows)
     }

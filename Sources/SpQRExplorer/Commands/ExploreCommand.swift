@@ -17,7 +17,8 @@ struct ExploreCommand: ParsableCommand {
             Press ? in the explorer for the keys.
             """)
 
-    @Argument(help: "Checkpoint: a safetensors file, a directory of shards, or a GGUF file (default: the bundled sample).")
+    @Argument(
+        help: "Checkpoint: a safetensors file, a directory of shards, or a GGUF file (default: the bundled sample).")
     var path: String?
 
     @OptionGroup var calibration: CalibrationOptions
@@ -26,10 +27,15 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Restore the settings of a recipe at start.")
     var recipe: String?
 
-    @Flag(name: [.customLong("bench-render")], help: "Render one full frame (--size, default 200x60) of a layer (--layer, default the first) repeatedly and print the time per frame.")
+    @Flag(
+        name: [.customLong("bench-render")],
+        help:
+            "Render one full frame (--size, default 200x60) of a layer (--layer, default the first) repeatedly and print the time per frame."
+    )
     var benchRender = false
 
-    @Flag(help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
+    @Flag(
+        help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
     var entropy = false
 
     @Option(help: "With --bench-render or --entropy: the layer (its name or a unique part of it).")
@@ -63,20 +69,31 @@ struct ExploreCommand: ParsableCommand {
         try config.validate()
         if benchRender || entropy {
             let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard dims.count == 2, dims[0] >= Layout.minWidth, dims[1] >= Layout.minHeight, dims[0] <= 2000, dims[1] <= 1000 else {
-                throw SpQRError(.invalidSetting, "--size \(size): expected WIDTHxHEIGHT from \(Layout.minWidth)x\(Layout.minHeight) to 2000x1000, e.g. 160x50")
+            guard dims.count == 2, dims[0] >= Layout.minWidth, dims[1] >= Layout.minHeight, dims[0] <= 2000,
+                dims[1] <= 1000
+            else {
+                throw SpQRError(
+                    .invalidSetting,
+                    "--size \(size): expected WIDTHxHEIGHT from \(Layout.minWidth)x\(Layout.minHeight) to 2000x1000, e.g. 160x50"
+                )
             }
-            let s = try RenderBench.state(checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0], height: dims[1])
+            let s = try RenderBench.state(
+                checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
+                height: dims[1])
             if benchRender { RenderBench.run(s) }
             if entropy {
-                for (mode, bits) in RenderBench.entropies(s) { print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits)) }
+                for (mode, bits) in RenderBench.entropies(s) {
+                    print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+                }
             }
             return
         }
         let terminal = try NcursesTerminal()
-        let state = ExplorerApp.initialState(checkpoint: checkpoint, calibration: source, settings: config,
-                                             width: terminal.size.width, height: terminal.size.height, capabilities: terminal.capabilities)
-        let app = ExplorerApp(state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: source))
+        let state = ExplorerApp.initialState(
+            checkpoint: checkpoint, calibration: source, settings: config,
+            width: terminal.size.width, height: terminal.size.height, capabilities: terminal.capabilities)
+        let app = ExplorerApp(
+            state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: source))
         if let restored { app.dispatch(.recipeLoaded(restored)) }
         app.run(crashAfterFirstFrame: ProcessInfo.processInfo.environment["SPQR_DEBUG_CRASH"] == "1")
     }
@@ -99,13 +116,16 @@ enum SampleBundle {
             let manifest = c + "/default.json"
             guard let data = FileManager.default.contents(atPath: manifest) else { continue }
             guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: String],
-                  let checkpoint = json["checkpoint"], let hessians = json["hessians"] else {
+                let checkpoint = json["checkpoint"], let hessians = json["hessians"]
+            else {
                 throw SpQRError(.fileFormat, "\(manifest): expected {\"checkpoint\": FILE, \"hessians\": FILE}")
             }
             return (c + "/" + checkpoint, c + "/" + hessians)
         }
-        throw SpQRError(.io, "no bundled sample found (looked for samples/default.json in \(candidates.joined(separator: ", "))); "
-            + "open a checkpoint instead: spqr-explorer PATH [--hessians FILE]")
+        throw SpQRError(
+            .io,
+            "no bundled sample found (looked for samples/default.json in \(candidates.joined(separator: ", "))); "
+                + "open a checkpoint instead: spqr-explorer PATH [--hessians FILE]")
     }
 }
 
@@ -113,15 +133,19 @@ enum SampleBundle {
 enum RenderBench {
     /// The layer screen of `layer` (a name or a unique part of one; nil: the first quantizable layer),
     /// fully quantized, at width × height with full colour.
-    static func state(checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
-                      width: Int, height: Int) throws -> AppState {
+    static func state(
+        checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
+        width: Int, height: Int
+    ) throws -> AppState {
         let quantizable = checkpoint.tensors.filter(\.isQuantizable)
         let entry: TensorEntry
         if let name {
             let hits = quantizable.filter { $0.name == name || $0.name.contains(name) }
             guard let hit = hits.first(where: { $0.name == name }) ?? (hits.count == 1 ? hits.first : nil) else {
-                throw SpQRError(.invalidSetting, "--layer \(name): \(hits.isEmpty ? "no quantizable layer matches" : "matches \(hits.count) layers (\(hits.prefix(4).map(\.name).joined(separator: ", "))…)"); "
-                    + "give a longer part of the name (spqr-explorer layers lists them)")
+                throw SpQRError(
+                    .invalidSetting,
+                    "--layer \(name): \(hits.isEmpty ? "no quantizable layer matches" : "matches \(hits.count) layers (\(hits.prefix(4).map(\.name).joined(separator: ", "))…)"); "
+                        + "give a longer part of the name (spqr-explorer layers lists them)")
             }
             entry = hit
         } else {
@@ -130,13 +154,20 @@ enum RenderBench {
         }
         let layer = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: calibration)
         let measured = try layer.measure(config, steps: [.fullLayer])
-        let r = measured.result, w = layer.weights
-        var s = ExplorerApp.initialState(checkpoint: checkpoint, calibration: calibration, settings: config, width: width, height: height,
-                                         capabilities: .full)
-        guard let row = s.rows.first(where: { $0.name == entry.name }) else { throw SpQRError(.unsupported, "\(entry.name) is not in the layer list") }
+        let r = measured.result
+        let w = layer.weights
+        var s = ExplorerApp.initialState(
+            checkpoint: checkpoint, calibration: calibration, settings: config, width: width, height: height,
+            capabilities: .full)
+        guard let row = s.rows.first(where: { $0.name == entry.name }) else {
+            throw SpQRError(.unsupported, "\(entry.name) is not in the layer list")
+        }
         _ = Reducer.open(&s, row)
-        _ = Reducer.reduce(&s, .result(generation: s.generation, layer: entry.name, result: r, report: measured.report,
-                                       maps: HeatmapMaps(result: r, weights: w)))
+        _ = Reducer.reduce(
+            &s,
+            .result(
+                generation: s.generation, layer: entry.name, result: r, report: measured.report,
+                maps: HeatmapMaps(result: r, weights: w)))
         return s
     }
 
@@ -152,8 +183,11 @@ enum RenderBench {
         for _ in 0..<frames { cells += Renderer.render(s).cells.count }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(frames)
         let shape = s.layer?.row.shape.map(String.init).joined(separator: "x") ?? "?"
-        print(String(format: "render %dx%d (%@ %@): first frame (pools the view) %.2f ms, then %.2f ms per frame over %d frames",
-                     s.width, s.height, s.layer?.name ?? "?", shape, firstMs, ms, frames))
+        print(
+            String(
+                format:
+                    "render %dx%d (%@ %@): first frame (pools the view) %.2f ms, then %.2f ms per frame over %d frames",
+                s.width, s.height, s.layer?.name ?? "?", shape, firstMs, ms, frames))
     }
 
     /// The colour entropy of the heatmap in each mode, in bits.
@@ -161,7 +195,10 @@ enum RenderBench {
         HeatmapMode.allCases.map { mode in
             var t = s
             t.mode = mode
-            return (mode, HeatmapEntropy.colourEntropy(Renderer.render(t), area: Layout(width: s.width, height: s.height).heatmap))
+            return (
+                mode,
+                HeatmapEntropy.colourEntropy(Renderer.render(t), area: Layout(width: s.width, height: s.height).heatmap)
+            )
         }
     }
 }

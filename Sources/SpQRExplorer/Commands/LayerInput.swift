@@ -13,7 +13,9 @@ struct CheckpointOptions: ParsableArguments {
     var weights: String?
 
     func validate() throws {
-        if path != nil && weights != nil { throw ValidationError("give the checkpoint either as PATH or with --weights, not both") }
+        if path != nil && weights != nil {
+            throw ValidationError("give the checkpoint either as PATH or with --weights, not both")
+        }
         if path == nil && weights == nil { throw ValidationError("missing checkpoint: give PATH or --weights FILE") }
     }
 
@@ -40,7 +42,9 @@ struct LoadedLayer {
     /// Notes for stderr: adjusted settings and a data-free calibration.
     func notes(_ config: SpQRConfig) -> [String] {
         var notes = config.notes(inFeatures: weights.cols)
-        if source.kind == .none { notes.append("no calibration data: H = I (data-free); errors are weight errors, not output errors") }
+        if source.kind == .none {
+            notes.append("no calibration data: H = I (data-free); errors are weight errors, not output errors")
+        }
         return notes
     }
 

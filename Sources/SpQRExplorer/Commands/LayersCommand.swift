@@ -14,10 +14,16 @@ struct LayersCommand: ParsableCommand {
               spqr-explorer layers model.safetensors --stats --json
             """)
 
-    @Argument(help: "Checkpoint: a safetensors file, a directory of shards (or its model.safetensors.index.json), or a GGUF file.")
+    @Argument(
+        help:
+            "Checkpoint: a safetensors file, a directory of shards (or its model.safetensors.index.json), or a GGUF file."
+    )
     var path: String
 
-    @Flag(help: "Add std, max |w| and kurtosis (reads every quantizable tensor in bounded memory; tensors over \(TensorStatistics.exactLimit) elements are sampled, and marked so).")
+    @Flag(
+        help:
+            "Add std, max |w| and kurtosis (reads every quantizable tensor in bounded memory; tensors over \(TensorStatistics.exactLimit) elements are sampled, and marked so)."
+    )
     var stats = false
 
     @Flag(help: "Print JSON instead of a table.")
@@ -31,15 +37,23 @@ struct LayersCommand: ParsableCommand {
             print(try ReportFormat.json(rows))
             return
         }
-        var lines = [["name", "block", "shape", "dtype", "size", "quantizable"] + (stats ? ["std", "max|w|", "kurtosis"] : [])]
+        var lines = [
+            ["name", "block", "shape", "dtype", "size", "quantizable"] + (stats ? ["std", "max|w|", "kurtosis"] : [])
+        ]
         for r in rows {
-            var line = [r.name, r.block ?? "-", r.shape.map(String.init).joined(separator: "x"), r.dtype,
-                        ReportFormat.bytes(r.bytes),
-                        r.quantizable ? "yes" : "no: \(r.reason ?? "")"]
+            var line = [
+                r.name, r.block ?? "-", r.shape.map(String.init).joined(separator: "x"), r.dtype,
+                ReportFormat.bytes(r.bytes),
+                r.quantizable ? "yes" : "no: \(r.reason ?? "")",
+            ]
             if stats {
-                line += r.statistics.map { s in
-                    [String(format: "%.4g", s.std), String(format: "%.4g", s.maxAbs), String(format: "%.3f", s.kurtosis)].map { s.sampledElements == nil ? $0 : $0 + "*" }
-                } ?? ["-", "-", "-"]
+                line +=
+                    r.statistics.map { s in
+                        [
+                            String(format: "%.4g", s.std), String(format: "%.4g", s.maxAbs),
+                            String(format: "%.3f", s.kurtosis),
+                        ].map { s.sampledElements == nil ? $0 : $0 + "*" }
+                    } ?? ["-", "-", "-"]
             }
             lines.append(line)
         }
@@ -49,13 +63,17 @@ struct LayersCommand: ParsableCommand {
         for r in rows { if let note = r.note { noted[note, default: []].append(r.name) } }
         for r in rows {
             if let s = r.statistics, let n = s.sampledElements {
-                noted["statistics marked * are from a sample of \(n) of its \(r.shape.reduce(1, *)) elements (\(TensorStatistics.sampleRuns) runs spread over the tensor)", default: []].append(r.name)
+                noted[
+                    "statistics marked * are from a sample of \(n) of its \(r.shape.reduce(1, *)) elements (\(TensorStatistics.sampleRuns) runs spread over the tensor)",
+                    default: []
+                ].append(r.name)
             }
         }
-        printNotes(noted.keys.sorted().map { note in
-            let names = noted[note]!
-            return names.count == 1 ? "\(names[0]): \(note)" : "\(names.count) tensors: \(note)"
-        })
+        printNotes(
+            noted.keys.sorted().map { note in
+                let names = noted[note]!
+                return names.count == 1 ? "\(names[0]): \(note)" : "\(names.count) tensors: \(note)"
+            })
     }
 
     /// Summarises the quantizable tensors a few at a time (each streamed in chunks) and fills in their

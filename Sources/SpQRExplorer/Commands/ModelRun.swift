@@ -47,7 +47,8 @@ func overlapNote(evaluation: Data, calibration: Data, calibrationPath: String) -
     let shared = evaluated.filter(known.contains).count
     guard shared > 0 else { return nil }
     let share = String(format: "%.2f%%", 100 * Double(shared) / Double(evaluated.count))
-    return "the evaluation text shares \(shared) of its \(evaluated.count) lines of 40+ characters (\(share)) with the calibration text \(calibrationPath); held-out figures need texts that do not overlap"
+    return
+        "the evaluation text shares \(shared) of its \(evaluated.count) lines of 40+ characters (\(share)) with the calibration text \(calibrationPath); held-out figures need texts that do not overlap"
 }
 
 /// Ctrl-C (and SIGTERM) cancel `token` instead of killing the process, for the duration of a run.
@@ -85,8 +86,12 @@ struct ETAProgress {
         if isatty(STDERR_FILENO) != 1 && done.rounded(.down) != done { return }
         let elapsed = Date().timeIntervalSince(start)
         let eta = done > 0 ? elapsed / done * (Double(total) - done) : 0
-        let partial = done.rounded(.down) == done ? "" : String(format: " (%.0f%% of the next)", 100 * (done - done.rounded(.down)))
-        progress.step(Int(done), of: total, "\(unit)\(partial), \(Self.duration(elapsed)) elapsed, ETA \(done > 0 ? Self.duration(eta) : "…")")
+        let partial =
+            done.rounded(.down) == done
+            ? "" : String(format: " (%.0f%% of the next)", 100 * (done - done.rounded(.down)))
+        progress.step(
+            Int(done), of: total,
+            "\(unit)\(partial), \(Self.duration(elapsed)) elapsed, ETA \(done > 0 ? Self.duration(eta) : "…")")
     }
 
     static func duration(_ s: Double) -> String {

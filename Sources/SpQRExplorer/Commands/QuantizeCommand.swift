@@ -35,10 +35,12 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    @Option(help: "Write the dequantized weights (Q, F32) and the outlier mask (outliers, U8) to this safetensors file.")
+    @Option(
+        help: "Write the dequantized weights (Q, F32) and the outlier mask (outliers, U8) to this safetensors file.")
     var save: String?
 
-    @Option(help: "Write the sensitivity, error-contribution and outlier maps (F32/U8 [out, in]) to this safetensors file.")
+    @Option(
+        help: "Write the sensitivity, error-contribution and outlier maps (F32/U8 [out, in]) to this safetensors file.")
     var maps: String?
 
     @Option(name: [.customLong("write-recipe")], help: "Write a recipe with these settings and figures for this layer.")
@@ -47,7 +49,11 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Allow --write-recipe, --save and --maps to replace existing files.")
     var force = false
 
-    @Flag(name: [.customLong("no-baselines")], help: "Skip the round-to-nearest and GPTQ-without-outliers baselines (at the same settings and within SpQR's bits).")
+    @Flag(
+        name: [.customLong("no-baselines")],
+        help:
+            "Skip the round-to-nearest and GPTQ-without-outliers baselines (at the same settings and within SpQR's bits)."
+    )
     var noBaselines = false
 
     func run() throws {
@@ -60,39 +66,47 @@ struct QuantizeCommand: ParsableCommand {
         }
         let config = try settings.apply(to: base)
         try config.validate()
-        for path in [save, maps, writeRecipe].compactMap({ $0 }) where !force && FileManager.default.fileExists(atPath: path) {
+        for path in [save, maps, writeRecipe].compactMap({ $0 })
+        where !force && FileManager.default.fileExists(atPath: path) {
             throw SpQRError(.io, "\(path) already exists; pass --force to replace it")
         }
         // On a terminal, stderr shows the phase and the share of the GPTQ loop done.
         let progress = StderrProgress("quantize")
         progress.phase("loading \(layer)")
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
-        let measured = try input.measurement.measure(config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines, .equalBitBaselines],
-                                                     progress: { progress.show($0, $1) })
+        let measured = try input.measurement.measure(
+            config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines, .equalBitBaselines],
+            progress: { progress.show($0, $1) })
         progress.finish()
         let result = measured.result
         var report = measured.report
         report.seconds = measured.seconds
         let shape = [input.weights.rows, input.weights.cols]
         if let save {
-            try SafetensorsWriter.write([
-                .f32("Q", shape: shape, result.dequantized.values),
-                .u8("outliers", shape: shape, result.outlierMask),
-            ], metadata: ["layer": input.entry.name, "format": "spqr-explorer dequantized layer"], to: save)
+            try SafetensorsWriter.write(
+                [
+                    .f32("Q", shape: shape, result.dequantized.values),
+                    .u8("outliers", shape: shape, result.outlierMask),
+                ], metadata: ["layer": input.entry.name, "format": "spqr-explorer dequantized layer"], to: save)
         }
         if let maps {
-            try SafetensorsWriter.write([
-                .f32("sensitivity", shape: shape, result.sensitivity),
-                .f32("error_contribution", shape: shape, result.errorContribution),
-                .u8("outliers", shape: shape, result.outlierMask),
-            ], metadata: ["layer": input.entry.name, "format": "spqr-explorer maps",
-                          "config": String(decoding: try JSONEncoder().encode(config), as: UTF8.self)], to: maps)
+            try SafetensorsWriter.write(
+                [
+                    .f32("sensitivity", shape: shape, result.sensitivity),
+                    .f32("error_contribution", shape: shape, result.errorContribution),
+                    .u8("outliers", shape: shape, result.outlierMask),
+                ],
+                metadata: [
+                    "layer": input.entry.name, "format": "spqr-explorer maps",
+                    "config": String(decoding: try JSONEncoder().encode(config), as: UTF8.self),
+                ], to: maps)
         }
         if let writeRecipe {
             let (model, calibration) = try input.recipeInputs()
-            let r = Recipe.make(model: model, calibration: calibration, defaults: recipeDefaults ?? config,
-                                configs: [input.entry.name: config], shapes: [input.entry.name: shape],
-                                reports: [input.entry.name: report])
+            let r = Recipe.make(
+                model: model, calibration: calibration, defaults: recipeDefaults ?? config,
+                configs: [input.entry.name: config], shapes: [input.entry.name: shape],
+                reports: [input.entry.name: report])
             try r.write(to: writeRecipe, overwrite: force)
         }
         print(json ? try ReportFormat.json(report) : ReportFormat.table(report))

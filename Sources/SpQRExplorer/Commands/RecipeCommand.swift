@@ -20,13 +20,16 @@ struct RecipeCommand: ParsableCommand {
 
         func run() throws {
             let r = try Recipe.read(path: file)
-            print("\(file): valid \(Recipe.formatName) version \(Recipe.formatVersion), \(r.layers.count) layer(s), defaults wbits \(r.defaults.wbits)")
+            print(
+                "\(file): valid \(Recipe.formatName) version \(Recipe.formatVersion), \(r.layers.count) layer(s), defaults wbits \(r.defaults.wbits)"
+            )
         }
     }
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-measure every layer of a recipe on a checkpoint and report differences from the recorded figures.",
+            abstract:
+                "Re-measure every layer of a recipe on a checkpoint and report differences from the recorded figures.",
             discussion: """
                 Example:
                   spqr-explorer recipe apply recipe.json model.safetensors --hessian h.safetensors
@@ -60,9 +63,14 @@ struct RecipeCommand: ParsableCommand {
             let checkpoint = try ModelFiles.openCheckpoint(path)
             try recipe.checkLayers(against: checkpoint)
             var options = calibration
-            if options.hessian == nil && options.activations == nil && options.imatrix == nil, let f = recipe.calibration.file {
+            if options.hessian == nil && options.activations == nil && options.imatrix == nil,
+                let f = recipe.calibration.file
+            {
                 if let expected = recipe.calibration.sha256, try Self.digest(f) != expected {
-                    throw SpQRError(.fileFormat, "\(f): its SHA-256 differs from the recipe's calibration.sha256; pass the calibration explicitly")
+                    throw SpQRError(
+                        .fileFormat,
+                        "\(f): its SHA-256 differs from the recipe's calibration.sha256; pass the calibration explicitly"
+                    )
                 }
                 if recipe.calibration.kind == .imatrix {
                     options.imatrix = f
@@ -85,27 +93,40 @@ struct RecipeCommand: ParsableCommand {
                 let config = try recipe.config(for: name)
                 let layer = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: source)
                 let recorded = recipe.layers[name]!.figures
-                let report = try layer.measure(config, steps: recorded?.rtn != nil ? [.fullLayer, .baselines] : [.fullLayer]).report
+                let report = try layer.measure(
+                    config, steps: recorded?.rtn != nil ? [.fullLayer, .baselines] : [.fullLayer]
+                ).report
                 measured[name] = report
                 guard let recorded else { continue }
-                let pairs: [(String, Double, Double)] = [
-                    ("n_outliers", Double(recorded.nOutliers), Double(report.nOutliers)),
-                    ("avg_bits", recorded.avgBits, report.avgBits),
-                    ("storage_bits", Double(recorded.storageBits), Double(report.storageBits)),
-                    ("rel_weight_error", recorded.relWeightError, report.relWeightError),
-                    ("rel_proxy_error", recorded.relProxyError, report.relProxyError),
-                    ("sensitivity_concentration", recorded.sensitivityConcentration, report.sensitivityConcentration),
-                ] + zipBaselines(recorded, report)
+                let pairs: [(String, Double, Double)] =
+                    [
+                        ("n_outliers", Double(recorded.nOutliers), Double(report.nOutliers)),
+                        ("avg_bits", recorded.avgBits, report.avgBits),
+                        ("storage_bits", Double(recorded.storageBits), Double(report.storageBits)),
+                        ("rel_weight_error", recorded.relWeightError, report.relWeightError),
+                        ("rel_proxy_error", recorded.relProxyError, report.relProxyError),
+                        (
+                            "sensitivity_concentration", recorded.sensitivityConcentration,
+                            report.sensitivityConcentration
+                        ),
+                    ] + zipBaselines(recorded, report)
                 for (figure, a, b) in pairs where abs(a - b) > tolerance * max(abs(a), abs(b), 1e-300) {
                     differences.append(Difference(layer: name, figure: figure, recorded: a, measured: b))
                 }
             }
             if json {
-                struct Out: Encodable { var layers: Int; var differences: [Difference] }
+                struct Out: Encodable {
+                    var layers: Int
+                    var differences: [Difference]
+                }
                 print(try ReportFormat.json(Out(layers: recipe.layers.count, differences: differences)))
             } else {
-                print("\(recipe.layers.count) layer(s) measured; \(differences.count) figure(s) differ by more than \(tolerance) relative")
-                for d in differences { print("  \(d.layer) \(d.figure): recorded \(d.recorded), measured \(d.measured)") }
+                print(
+                    "\(recipe.layers.count) layer(s) measured; \(differences.count) figure(s) differ by more than \(tolerance) relative"
+                )
+                for d in differences {
+                    print("  \(d.layer) \(d.figure): recorded \(d.recorded), measured \(d.measured)")
+                }
             }
             if !differences.isEmpty { throw ExitCode(1) }
         }
@@ -118,8 +139,18 @@ struct RecipeCommand: ParsableCommand {
 
         func zipBaselines(_ a: LayerReport, _ b: LayerReport) -> [(String, Double, Double)] {
             var out: [(String, Double, Double)] = []
-            if let x = a.rtn, let y = b.rtn { out += [("rtn.rel_proxy_error", x.relProxyError, y.relProxyError), ("rtn.rel_weight_error", x.relWeightError, y.relWeightError)] }
-            if let x = a.gptq, let y = b.gptq { out += [("gptq.rel_proxy_error", x.relProxyError, y.relProxyError), ("gptq.rel_weight_error", x.relWeightError, y.relWeightError)] }
+            if let x = a.rtn, let y = b.rtn {
+                out += [
+                    ("rtn.rel_proxy_error", x.relProxyError, y.relProxyError),
+                    ("rtn.rel_weight_error", x.relWeightError, y.relWeightError),
+                ]
+            }
+            if let x = a.gptq, let y = b.gptq {
+                out += [
+                    ("gptq.rel_proxy_error", x.relProxyError, y.relProxyError),
+                    ("gptq.rel_weight_error", x.relWeightError, y.relWeightError),
+                ]
+            }
             return out
         }
     }

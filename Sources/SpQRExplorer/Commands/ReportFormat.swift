@@ -8,7 +8,8 @@ enum ReportFormat {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
@@ -23,8 +24,12 @@ enum ReportFormat {
     /// A byte count in binary units with one decimal ("24.0 MiB"); plain bytes below 1 KiB.
     static func bytes(_ n: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var v = Double(n), u = 0
-        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+        var v = Double(n)
+        var u = 0
+        while v >= 1024 && u < units.count - 1 {
+            v /= 1024
+            u += 1
+        }
         return u == 0 ? "\(n) B" : String(format: "%.1f ", v) + units[u]
     }
 
@@ -34,8 +39,10 @@ enum ReportFormat {
         var widths = [Int](repeating: 0, count: width)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         return rows.map { r in
-            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
+            r.enumerated().map { i, c in
+                i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }
+            .joined(separator: "  ")
         }.joined(separator: "\n")
     }
 
@@ -51,7 +58,9 @@ enum ReportFormat {
             ("storage bits", "\(r.storageBits)  (\(fmt(r.storageBitsPerWeight)) per weight)"),
             ("compression vs fp16", fmt(r.compressionRatioFP16, 2) + "x"),
         ]
-        if let c = r.compressionRatioSource, let d = r.sourceDtype { rows.append(("compression vs \(d)", fmt(c, 2) + "x")) }
+        if let c = r.compressionRatioSource, let d = r.sourceDtype {
+            rows.append(("compression vs \(d)", fmt(c, 2) + "x"))
+        }
         rows += [
             ("rel weight error", sci(r.relWeightError)),
             ("rel proxy error", sci(r.relProxyError)),
@@ -61,7 +70,8 @@ enum ReportFormat {
         ]
         if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
         let width = rows.map(\.0.count).max() ?? 0
-        var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+            separator: "\n")
         if let rtn = r.rtn, let gptq = r.gptq {
             var table = [["", "avg bits", "rel weight err", "rel proxy err", "error concentration"]]
             func line(_ name: String, _ f: BaselineFigures) -> [String] {
@@ -75,7 +85,10 @@ enum ReportFormat {
                 table.append(line(name, b.figures))
                 settings.append("\(name): \(EqualBitSearch.summary(b.settings))")
             }
-            table.append(["SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError), r.errorConcentration.map(pct) ?? "-"])
+            table.append([
+                "SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError),
+                r.errorConcentration.map(pct) ?? "-",
+            ])
             out += "\n\n" + columns(table)
             if !settings.isEmpty { out += "\n\n" + settings.joined(separator: "\n") }
         }

@@ -28,7 +28,8 @@ extension Setting {
 extension NameSpecification {
     /// The long names of `setting`, or of its negation.
     static func setting(_ setting: Setting, negated: Bool = false) -> NameSpecification {
-        NameSpecification((negated ? setting.negatedCommandLineNames : setting.commandLineNames).map { .customLong($0) })
+        NameSpecification(
+            (negated ? setting.negatedCommandLineNames : setting.commandLineNames).map { .customLong($0) })
     }
 }
 
@@ -43,7 +44,8 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .setting(.wbits), help: .setting(.wbits)) var wbits: String?
     @Option(name: .setting(.groupsize), help: .setting(.groupsize)) var groupsize: String?
     @Flag(name: .setting(.perchannel), help: .setting(.perchannel)) var perchannel = false
-    @Flag(name: .setting(.perchannel, negated: true), help: .setting(.perchannel, negated: true)) var noPerchannel = false
+    @Flag(name: .setting(.perchannel, negated: true), help: .setting(.perchannel, negated: true)) var noPerchannel =
+        false
     @Flag(name: .setting(.sym), help: .setting(.sym)) var sym = false
     @Option(name: .setting(.qqScaleBits), help: .setting(.qqScaleBits)) var qqScaleBits: String?
     @Option(name: .setting(.qqZeroBits), help: .setting(.qqZeroBits)) var qqZeroBits: String?
@@ -56,20 +58,26 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .setting(.blocksize), help: .setting(.blocksize)) var blocksize: String?
     @Flag(name: .setting(.simplifiedOutliers), help: .setting(.simplifiedOutliers)) var simplifiedOutliers = false
 
-    @Option(name: [.customLong("nsamples")], help: "Accepted for reference command lines; the calibration file sets the calibration size.")
+    @Option(
+        name: [.customLong("nsamples")],
+        help: "Accepted for reference command lines; the calibration file sets the calibration size.")
     var nsamples: Int?
 
     /// The valued settings with their raw text, for lists and single values alike.
     var valued: [(setting: Setting, raw: String?)] {
-        [(.wbits, wbits), (.groupsize, groupsize), (.qqScaleBits, qqScaleBits), (.qqZeroBits, qqZeroBits),
-         (.qqGroupsize, qqGroupsize), (.roundZero, roundZero), (.outlierThreshold, outlierThreshold),
-         (.permutationOrder, permutationOrder), (.percdamp, percdamp), (.blocksize, blocksize)]
+        [
+            (.wbits, wbits), (.groupsize, groupsize), (.qqScaleBits, qqScaleBits), (.qqZeroBits, qqZeroBits),
+            (.qqGroupsize, qqGroupsize), (.roundZero, roundZero), (.outlierThreshold, outlierThreshold),
+            (.permutationOrder, permutationOrder), (.percdamp, percdamp), (.blocksize, blocksize),
+        ]
     }
 
     /// The on/off settings with whether their flag was given (on) and whether their negation was (off).
     var flags: [(setting: Setting, on: Bool, off: Bool)] {
-        [(.perchannel, perchannel, noPerchannel), (.sym, sym, false), (.qqZeroSym, qqZeroSym, false),
-         (.simplifiedOutliers, simplifiedOutliers, false)]
+        [
+            (.perchannel, perchannel, noPerchannel), (.sym, sym, false), (.qqZeroSym, qqZeroSym, false),
+            (.simplifiedOutliers, simplifiedOutliers, false),
+        ]
     }
 
     /// Applies the flags given on top of `base` (one value per setting).
@@ -88,14 +96,17 @@ struct SettingsOptions: ParsableArguments {
         var single = base
         for (setting, on, off) in flags where on || off {
             if on && off {
-                throw ValidationError("--\(setting.name) and --\(setting.negatedCommandLineNames[0]) contradict each other")
+                throw ValidationError(
+                    "--\(setting.name) and --\(setting.negatedCommandLineNames[0]) contradict each other")
             }
             try setting.set(.boolean(on), in: &single)
         }
         var configs = [single]
         for (setting, raw) in valued {
             guard let raw else { continue }
-            let values = raw.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = raw.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard !values.contains("") else { throw ValidationError("--\(setting.name): empty value in '\(raw)'") }
             let parsed = try values.map { text in
                 do { return try setting.parse(text) } catch let e as SpQRError { throw ValidationError(e.message) }

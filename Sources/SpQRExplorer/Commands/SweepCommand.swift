@@ -65,7 +65,9 @@ struct SweepCommand: ParsableCommand {
         let progress = StderrProgress("sweep")
         var points = try Self.measure(configs, on: input.measurement) { progress.step($0, of: configs.count) }
         progress.finish()
-        for i in Pareto.front(bits: points.map(\.avgBits), error: points.map(\.relProxyError)) { points[i].pareto = true }
+        for i in Pareto.front(bits: points.map(\.avgBits), error: points.map(\.relProxyError)) {
+            points[i].pareto = true
+        }
         if json {
             print(try ReportFormat.json(points))
         } else {
@@ -73,8 +75,11 @@ struct SweepCommand: ParsableCommand {
         }
         let tty = isatty(STDERR_FILENO) == 1
         if !noPlot && (plot || tty) {
-            FileHandle.standardError.write(Data((ErrorBitsPlot.render(points.map { ($0.avgBits, $0.relProxyError, $0.pareto) },
-                                                                      width: 60, height: 16, colour: tty) + "\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    (ErrorBitsPlot.render(
+                        points.map { ($0.avgBits, $0.relProxyError, $0.pareto) },
+                        width: 60, height: 16, colour: tty) + "\n").utf8))
         }
         printNotes(input.notes(configs[0]))
     }
@@ -84,10 +89,13 @@ struct SweepCommand: ParsableCommand {
     static func measure(_ configs: [SpQRConfig], on layer: LayerMeasurement, step: (Int) -> Void) throws -> [Point] {
         var points = [Point?](repeating: nil, count: configs.count)
         try layer.measureEach(configs) { i, done, m in
-            let c = configs[i], f = m.result.figures
-            points[i] = Point(config: c, avgBits: f.avgBits, storageBits: f.storage.total, storageBitsPerWeight: f.storageBitsPerWeight,
-                              nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
-                              relProxyError: f.relProxyError, sensitivityConcentration: f.sensitivityConcentration, pareto: false)
+            let c = configs[i]
+            let f = m.result.figures
+            points[i] = Point(
+                config: c, avgBits: f.avgBits, storageBits: f.storage.total,
+                storageBitsPerWeight: f.storageBitsPerWeight,
+                nOutliers: f.nOutliers, outlierFraction: f.outlierFraction, relWeightError: f.relWeightError,
+                relProxyError: f.relProxyError, sensitivityConcentration: f.sensitivityConcentration, pareto: false)
             step(done)
         }
         return points.compactMap { $0 }
@@ -95,15 +103,19 @@ struct SweepCommand: ParsableCommand {
 
     /// CSV: every setting (`Setting.all`, in its text form) and the figures, one row per point.
     static func csv(_ points: [Point]) -> String {
-        let figures = ["avg_bits", "storage_bits", "storage_bits_per_weight", "n_outliers", "outlier_fraction", "rel_weight_error",
-                       "rel_proxy_error", "sensitivity_concentration", "pareto"]
+        let figures = [
+            "avg_bits", "storage_bits", "storage_bits_per_weight", "n_outliers", "outlier_fraction", "rel_weight_error",
+            "rel_proxy_error", "sensitivity_concentration", "pareto",
+        ]
         var lines = [(Setting.all.map(\.name) + figures).joined(separator: ",")]
         for p in points {
             let settings = Setting.all.map { $0.text(of: $0.value(in: p.config)) }
-            lines.append((settings + [
-                "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)", "\(p.nOutliers)", "\(p.outlierFraction)",
-                "\(p.relWeightError)", "\(p.relProxyError)", "\(p.sensitivityConcentration)", "\(p.pareto)",
-            ]).joined(separator: ","))
+            lines.append(
+                (settings + [
+                    "\(p.avgBits)", "\(p.storageBits)", "\(p.storageBitsPerWeight)", "\(p.nOutliers)",
+                    "\(p.outlierFraction)",
+                    "\(p.relWeightError)", "\(p.relProxyError)", "\(p.sensitivityConcentration)", "\(p.pareto)",
+                ]).joined(separator: ","))
         }
         return lines.joined(separator: "\n")
     }
@@ -111,11 +123,15 @@ struct SweepCommand: ParsableCommand {
 
 /// A character plot of error (log scale, up) against bits (right): `●` on the Pareto front, `·` elsewhere.
 enum ErrorBitsPlot {
-    static func render(_ points: [(bits: Double, error: Double, front: Bool)], width: Int, height: Int, colour: Bool) -> String {
+    static func render(_ points: [(bits: Double, error: Double, front: Bool)], width: Int, height: Int, colour: Bool)
+        -> String
+    {
         let usable = points.filter { $0.error > 0 && $0.error.isFinite && $0.bits.isFinite }
         guard !usable.isEmpty else { return "(no points with a positive, finite error to plot)" }
-        let x0 = usable.map(\.bits).min()!, x1 = usable.map(\.bits).max()!
-        let y0 = log10(usable.map(\.error).min()!), y1 = log10(usable.map(\.error).max()!)
+        let x0 = usable.map(\.bits).min()!
+        let x1 = usable.map(\.bits).max()!
+        let y0 = log10(usable.map(\.error).min()!)
+        let y1 = log10(usable.map(\.error).max()!)
         var grid = [[Character]](repeating: [Character](repeating: " ", count: width), count: height)
         var isFront = [[Bool]](repeating: [Bool](repeating: false, count: width), count: height)
         for p in usable {
@@ -138,10 +154,13 @@ enum ErrorBitsPlot {
             lines.append(tick.padding(toLength: label, withPad: " ", startingAt: 0) + "│" + text)
         }
         lines.append(String(repeating: " ", count: label) + "└" + String(repeating: "─", count: width))
-        let left = String(format: "%.3f", x0), right = String(format: "%.3f", x1)
-        lines.append(String(repeating: " ", count: label + 1) + left
-                     + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
-        lines.append(String(repeating: " ", count: label + 1) + "avg bits →   rel proxy error ↑ (log)   ● Pareto front  · other")
+        let left = String(format: "%.3f", x0)
+        let right = String(format: "%.3f", x1)
+        lines.append(
+            String(repeating: " ", count: label + 1) + left
+                + String(repeating: " ", count: max(1, width - left.count - right.count)) + right)
+        lines.append(
+            String(repeating: " ", count: label + 1) + "avg bits →   rel proxy error ↑ (log)   ● Pareto front  · other")
         return lines.joined(separator: "\n")
     }
 }

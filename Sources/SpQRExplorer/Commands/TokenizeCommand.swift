@@ -41,7 +41,10 @@ struct TokenizeCommand: ParsableCommand {
             data = d
         }
         guard let string = String(validating: data, as: UTF8.self) else {
-            throw SpQRError(.fileFormat, "\(text): not valid UTF-8 (first invalid byte at offset \(Self.firstInvalidUTF8(data))); convert it with iconv")
+            throw SpQRError(
+                .fileFormat,
+                "\(text): not valid UTF-8 (first invalid byte at offset \(Self.firstInvalidUTF8(data))); convert it with iconv"
+            )
         }
         let ids = tokenizer.encode(string)
         if json {
@@ -49,23 +52,35 @@ struct TokenizeCommand: ParsableCommand {
             return
         }
         let characters = string.unicodeScalars.count
-        print(ReportFormat.columns([
-            ["model", model],
-            ["tokenizer", (tokenizer as? CustomStringConvertible)?.description ?? "\(tokenizer.vocabularySize) tokens"],
-            ["text", "\(text), \(characters) characters, \(ReportFormat.bytes(data.count))"],
-            ["tokens", "\(ids.count)" + (characters > 0 ? String(format: " (%.3f per character)", Double(ids.count) / Double(characters)) : "")],
-        ]))
+        print(
+            ReportFormat.columns([
+                ["model", model],
+                [
+                    "tokenizer",
+                    (tokenizer as? CustomStringConvertible)?.description ?? "\(tokenizer.vocabularySize) tokens",
+                ],
+                ["text", "\(text), \(characters) characters, \(ReportFormat.bytes(data.count))"],
+                [
+                    "tokens",
+                    "\(ids.count)"
+                        + (characters > 0
+                            ? String(format: " (%.3f per character)", Double(ids.count) / Double(characters)) : ""),
+                ],
+            ]))
         guard !ids.isEmpty, show > 0 else { return }
         print("first \(min(show, ids.count)) tokens:")
-        print(ReportFormat.columns(ids.prefix(show).indices.map { i in
-            ["  \(i)", "\(ids[i])", Self.piece(i, of: ids, tokenizer).debugDescription]
-        }))
+        print(
+            ReportFormat.columns(
+                ids.prefix(show).indices.map { i in
+                    ["  \(i)", "\(ids[i])", Self.piece(i, of: ids, tokenizer).debugDescription]
+                }))
     }
 
     /// The text token `i` adds to the decoded text before it (so SentencePiece's "▁Hello" shows as
     /// " Hello", not as the "Hello" a lone decode gives); a token holding part of a character shows alone.
     static func piece(_ i: Int, of ids: [Int], _ tokenizer: any TextTokenizer) -> String {
-        let before = tokenizer.decode(Array(ids[..<i])), through = tokenizer.decode(Array(ids[...i]))
+        let before = tokenizer.decode(Array(ids[..<i]))
+        let through = tokenizer.decode(Array(ids[...i]))
         return through.hasPrefix(before) && !before.hasSuffix("\u{FFFD}") && !through.hasSuffix("\u{FFFD}")
             ? String(through.dropFirst(before.count)) : tokenizer.decode([ids[i]])
     }

@@ -49,15 +49,19 @@ final class ExplorerApp {
     }
 
     /// The first state for a checkpoint: its tensors as rows.
-    static func initialState(checkpoint: any Checkpoint, calibration: any CalibrationSource, settings: SpQRConfig,
-                             width: Int, height: Int, capabilities: TerminalCapabilities) -> AppState {
+    static func initialState(
+        checkpoint: any Checkpoint, calibration: any CalibrationSource, settings: SpQRConfig,
+        width: Int, height: Int, capabilities: TerminalCapabilities
+    ) -> AppState {
         let rows = checkpoint.tensors.map(LayerRow.init)
-        var s = AppState(checkpointPath: checkpoint.path, calibrationLabel: calibration.label, calibrationKind: calibration.kind,
-                         rows: rows, width: width, height: height, capabilities: capabilities)
+        var s = AppState(
+            checkpointPath: checkpoint.path, calibrationLabel: calibration.label, calibrationKind: calibration.kind,
+            rows: rows, width: width, height: height, capabilities: capabilities)
         s.settings = settings
         if let first = s.visibleRows.firstIndex(where: \.quantizable) { s.selection = first }
         if calibration.kind == .none {
-            s.message = "no calibration data: H = I (data-free); open with --hessians, --activations or --imatrix for output error"
+            s.message =
+                "no calibration data: H = I (data-free); open with --hessians, --activations or --imatrix for output error"
         }
         return s
     }

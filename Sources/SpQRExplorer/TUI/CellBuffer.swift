@@ -63,7 +63,9 @@ struct Rect: Equatable, Sendable {
     }
 
     /// Inset by `d` cells on every side.
-    func inset(_ d: Int) -> Rect { Rect(x: x + d, y: y + d, width: max(0, width - 2 * d), height: max(0, height - 2 * d)) }
+    func inset(_ d: Int) -> Rect {
+        Rect(x: x + d, y: y + d, width: max(0, width - 2 * d), height: max(0, height - 2 * d))
+    }
 }
 
 /// The frame.
@@ -148,7 +150,8 @@ struct CellBuffer: Equatable, Sendable {
     mutating func asciiFallback() {
         let table: [Unicode.Scalar: Unicode.Scalar] = [
             "×": "x", "›": ">", "–": "-", "—": "-", "−": "-", "·": ".", "²": "2", "▐": "|", "▂": "_", "●": "o",
-            "─": "-", "│": "|", "▸": ">", "▀": "#", "▣": "X", "█": "#", "░": ".", "…": ".", "ᵀ": "T", "↑": "^", "↓": "v", "←": "<", "→": ">",
+            "─": "-", "│": "|", "▸": ">", "▀": "#", "▣": "X", "█": "#", "░": ".", "…": ".", "ᵀ": "T", "↑": "^",
+            "↓": "v", "←": "<", "→": ">",
         ]
         for i in cells.indices {
             cells[i].marks = []

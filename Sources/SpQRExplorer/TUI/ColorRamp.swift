@@ -4,8 +4,12 @@
 
 enum ColorRamp {
     /// Viridis approximated in the 6×6×6 xterm cube.
-    static let sequential256: [UInt8] = [53, 54, 55, 61, 62, 67, 68, 31, 30, 37, 36, 72, 71, 107, 113, 149, 148, 184, 220, 226]
-    static let diverging256: [UInt8] = [19, 20, 26, 32, 38, 74, 110, 146, 188, 231, 224, 217, 210, 203, 196, 160, 124, 88]
+    static let sequential256: [UInt8] = [
+        53, 54, 55, 61, 62, 67, 68, 31, 30, 37, 36, 72, 71, 107, 113, 149, 148, 184, 220, 226,
+    ]
+    static let diverging256: [UInt8] = [
+        19, 20, 26, 32, 38, 74, 110, 146, 188, 231, 224, 217, 210, 203, 196, 160, 124, 88,
+    ]
     static let sequential16: [UInt8] = [5, 4, 12, 6, 14, 2, 10, 3, 11]
     static let diverging16: [UInt8] = [4, 12, 6, 7, 15, 11, 3, 9, 1]
     static let sequential8: [UInt8] = [5, 4, 6, 2, 3]

@@ -18,7 +18,7 @@ enum DisplayWidth {
     /// The columns `s` takes.
     static func of(_ s: Unicode.Scalar) -> Int {
         let v = s.value
-        if v < 0x300 { return v == 0 ? 0 : 1 }   // Latin: no marks, nothing wide (controls are drawn as U+FFFD)
+        if v < 0x300 { return v == 0 ? 0 : 1 }  // Latin: no marks, nothing wide (controls are drawn as U+FFFD)
         switch s.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break

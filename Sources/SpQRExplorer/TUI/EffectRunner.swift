@@ -50,10 +50,16 @@ final class EffectRunner: @unchecked Sendable {
     func run(_ effect: Effect) {
         switch effect {
         case .cancel:
-            current.withLock { $0?.cancel(); $0 = nil }
+            current.withLock {
+                $0?.cancel()
+                $0 = nil
+            }
         case .quantize(let generation, let layer, let config):
             let token = CancellationToken()
-            current.withLock { $0?.cancel(); $0 = token }
+            current.withLock {
+                $0?.cancel()
+                $0 = token
+            }
             work.async { [self] in
                 defer { current.withLock { if $0 === token { $0 = nil } } }
                 do {
@@ -67,12 +73,18 @@ final class EffectRunner: @unchecked Sendable {
                 }
             }
         case .cancelExport:
-            exporting.withLock { $0?.cancel(); $0 = nil }
+            exporting.withLock {
+                $0?.cancel()
+                $0 = nil
+            }
         case .computeStatistics(let names):
             files.async { [self] in
-                var out: [String: TensorStatistics] = [:], failures: [String: String] = [:]
+                var out: [String: TensorStatistics] = [:]
+                var failures: [String: String] = [:]
                 for n in names {
-                    do { out[n] = try statistics.statistics(n) } catch let e as SpQRError { failures[n] = e.message } catch {
+                    do { out[n] = try statistics.statistics(n) } catch let e as SpQRError {
+                        failures[n] = e.message
+                    } catch {
                         failures[n] = "\(n): \(error)"
                     }
                 }
@@ -80,7 +92,10 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .exportRecipe(let id, let path, let overwrite, let payload):
             let token = CancellationToken()
-            exporting.withLock { $0?.cancel(); $0 = token }
+            exporting.withLock {
+                $0?.cancel()
+                $0 = token
+            }
             // Exports run on their own queue so statistics requests are not held up by hashing.
             DispatchQueue.global(qos: .userInitiated).async { [self] in
                 defer { exporting.withLock { if $0 === token { $0 = nil } } }
@@ -110,17 +125,21 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// Hashes the model and calibration files (progress, cancellation), then writes the recipe atomically.
-    private func export(id: Int, path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws {
+    private func export(id: Int, path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws
+    {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             post(.exportNeedsConfirmation(id: id, path: path))
             return
         }
-        let (model, cal) = try Recipe.describeInputs(checkpoint: checkpoint, calibration: calibration, digests: digests,
-                                                     cancel: token) { [self] done, total in
+        let (model, cal) = try Recipe.describeInputs(
+            checkpoint: checkpoint, calibration: calibration, digests: digests,
+            cancel: token
+        ) { [self] done, total in
             post(.exportProgress(id: id, done: done, total: total))
         }
-        let recipe = Recipe.make(model: model, calibration: cal, defaults: payload.defaults, configs: payload.configs,
-                                 shapes: payload.shapes, reports: payload.reports)
+        let recipe = Recipe.make(
+            model: model, calibration: cal, defaults: payload.defaults, configs: payload.configs,
+            shapes: payload.shapes, reports: payload.reports)
         try token.check()
         try recipe.write(to: path, overwrite: overwrite)
         post(.exported(id: id, path: path))
@@ -133,20 +152,25 @@ final class EffectRunner: @unchecked Sendable {
         }
         if measurement?.name != name {
             measurement = nil
-            measurement = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
+            measurement = try LayerMeasurement(
+                checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
         }
         try token.check()
         guard let measurement else { return }
-        let m = try measurement.measure(config, steps: [.preview, .fullLayer, .baselines, .equalBitBaselines], cancel: token,
-                                        progress: progress, partial: { [self] partial in
-            if let baselines = partial.baselines {
-                post(.baselines(generation: generation, layer: name, baselines: baselines, report: partial.report))
-                return
-            }
-            let r = partial.result
-            post(.result(generation: generation, layer: name, result: r, report: partial.report,
-                         maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
-        })
+        let m = try measurement.measure(
+            config, steps: [.preview, .fullLayer, .baselines, .equalBitBaselines], cancel: token,
+            progress: progress,
+            partial: { [self] partial in
+                if let baselines = partial.baselines {
+                    post(.baselines(generation: generation, layer: name, baselines: baselines, report: partial.report))
+                    return
+                }
+                let r = partial.result
+                post(
+                    .result(
+                        generation: generation, layer: name, result: r, report: partial.report,
+                        maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
+            })
         if let equalBits = m.equalBitBaselines {
             post(.equalBitBaselines(generation: generation, layer: name, equalBits, report: m.report))
         }

@@ -29,12 +29,16 @@ struct HeatmapMaps: Sendable {
 
     /// Builds the maps from a full result and the original weights.
     init(result: SpQRResult, weights w: Matrix) {
-        self.init(rows: w.rows, cols: w.cols, weights: w.values, quantized: result.dequantized.values, mask: result.outlierMask,
-                  sensitivity: result.sensitivity, error: result.errorContribution)
+        self.init(
+            rows: w.rows, cols: w.cols, weights: w.values, quantized: result.dequantized.values,
+            mask: result.outlierMask,
+            sensitivity: result.sensitivity, error: result.errorContribution)
     }
 
     /// Builds the maps from per-weight values, each row-major rows × cols.
-    init(rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float]) {
+    init(
+        rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float]
+    ) {
         self.rows = rows
         self.cols = cols
         self.weights = weights
@@ -42,12 +46,17 @@ struct HeatmapMaps: Sendable {
         self.mask = mask
         self.sensitivity = sensitivity
         self.error = error
-        var rowOutliers = [Int](repeating: 0, count: rows), colOutliers = [Int](repeating: 0, count: cols)
-        var rowError = [Double](repeating: 0, count: rows), colError = [Double](repeating: 0, count: cols)
+        var rowOutliers = [Int](repeating: 0, count: rows)
+        var colOutliers = [Int](repeating: 0, count: cols)
+        var rowError = [Double](repeating: 0, count: rows)
+        var colError = [Double](repeating: 0, count: cols)
         for r in 0..<rows {
             for c in 0..<cols {
                 let k = r * cols + c
-                if mask[k] != 0 { rowOutliers[r] += 1; colOutliers[c] += 1 }
+                if mask[k] != 0 {
+                    rowOutliers[r] += 1
+                    colOutliers[c] += 1
+                }
                 rowError[r] += Double(error[k])
                 colError[c] += Double(error[k])
             }
@@ -78,6 +87,7 @@ struct HeatmapMaps: Sendable {
 
     /// The scale of the whole matrix (zoom 1) in the same area: the same colours at every zoom level.
     func wholeLayerScale(_ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> HeatmapScale {
-        cache.view(self, mode, pooling, HeatmapGeometry(rows: rows, cols: cols, area: g.area, viewport: Viewport())).scale
+        cache.view(self, mode, pooling, HeatmapGeometry(rows: rows, cols: cols, area: g.area, viewport: Viewport()))
+            .scale
     }
 }

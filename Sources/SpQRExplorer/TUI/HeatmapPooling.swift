@@ -45,15 +45,26 @@ struct PooledGrid: Sendable {
     init(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ g: HeatmapGeometry) {
         width = max(0, g.area.width)
         height = max(0, 2 * g.area.height)
-        var sum = [Float](repeating: 0, count: width * height), sq = sum, mx = sum, n = sum
+        var sum = [Float](repeating: 0, count: width * height)
+        var sq = sum
+        var mx = sum
+        var n = sum
         let colRanges = (0..<width).map { g.colRange(cell: $0) }
         let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
         switch mode {
-        case .weight: Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .sensitivity: Self.accumulate(maps.sensitivity, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .error: Self.accumulate(maps.error, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .outliers: Self.accumulate(maps.mask, { Float($0) }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
-        case .delta: Self.accumulate(maps.quantized, { $0 }, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .weight:
+            Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .sensitivity:
+            Self.accumulate(
+                maps.sensitivity, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .error:
+            Self.accumulate(maps.error, { $0 }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .outliers:
+            Self.accumulate(
+                maps.mask, { Float($0) }, nil, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
+        case .delta:
+            Self.accumulate(
+                maps.quantized, { $0 }, maps.weights, abs: false, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
         }
         self.sum = sum
         sumSquares = sq
@@ -63,16 +74,20 @@ struct PooledGrid: Sendable {
 
     /// Sums over each pixel of x = |f(a)| (abs), f(a), or f(a) − b (b given), read through unsafe buffers: this
     /// pass visits every weight of the view once.
-    private static func accumulate<T>(_ a: [T], _ f: (T) -> Float, _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
-                                   _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
-                                   _ n: inout [Float]) {
+    private static func accumulate<T>(
+        _ a: [T], _ f: (T) -> Float, _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
+        _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
+        _ n: inout [Float]
+    ) {
         let width = colRanges.count
         a.withUnsafeBufferPointer { pa in
             (b ?? []).withUnsafeBufferPointer { pb in
                 let hasB = b != nil
                 for (py, rr) in rowRanges.enumerated() {
                     for (cx, cr) in colRanges.enumerated() {
-                        var s: Float = 0, s2: Float = 0, m: Float = 0
+                        var s: Float = 0
+                        var s2: Float = 0
+                        var m: Float = 0
                         for r in rr {
                             let base = r * cols
                             for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
@@ -84,7 +99,10 @@ struct PooledGrid: Sendable {
                             }
                         }
                         let k = py * width + cx
-                        sum[k] = s; sq[k] = s2; mx[k] = m; n[k] = Float(rr.count * cr.count)
+                        sum[k] = s
+                        sq[k] = s2
+                        mx[k] = m
+                        n[k] = Float(rr.count * cr.count)
                     }
                 }
             }
@@ -125,16 +143,23 @@ final class PooledViewCache: @unchecked Sendable {
     static let capacity = 12
 
     func view(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView {
-        let key = Key(mode: mode, zoom: g.viewport.zoom, row0: g.viewport.row0, col0: g.viewport.col0, width: g.area.width, height: g.area.height)
+        let key = Key(
+            mode: mode, zoom: g.viewport.zoom, row0: g.viewport.row0, col0: g.viewport.col0, width: g.area.width,
+            height: g.area.height)
         let viewKey = "\(key) \(pooling)"
         lock.lock()
-        if let v = views[viewKey] { lock.unlock(); return v }
+        if let v = views[viewKey] {
+            lock.unlock()
+            return v
+        }
         let cached = grids[key]
         lock.unlock()
         let grid = cached ?? PooledGrid(maps, mode, g)
         let values = grid.values(pooling)
-        let view = PooledView(width: grid.width, height: grid.height, values: values,
-                              scale: HeatmapScale.fit(values, signed: Pooling.signed(mode, pooling), binary: Pooling.binary(mode, pooling)))
+        let view = PooledView(
+            width: grid.width, height: grid.height, values: values,
+            scale: HeatmapScale.fit(
+                values, signed: Pooling.signed(mode, pooling), binary: Pooling.binary(mode, pooling)))
         lock.lock()
         if grids.count >= Self.capacity { grids.removeAll() }
         if views.count >= 4 * Self.capacity { views.removeAll() }

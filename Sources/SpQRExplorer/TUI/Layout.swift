@@ -49,7 +49,9 @@ struct LayerAreas: Equatable {
     init(body b: Rect) {
         guard !b.isEmpty else {
             let empty = Rect(x: b.x, y: b.y, width: 0, height: 0)
-            (heatmapTitle, heatmap, rowMarginal, colMarginal, legend, panel) = (empty, empty, empty, empty, empty, empty)
+            (heatmapTitle, heatmap, rowMarginal, colMarginal, legend, panel) = (
+                empty, empty, empty, empty, empty, empty
+            )
             return
         }
         let panelWidth = min(Self.panelWidth, max(30, b.width / 3))
@@ -116,7 +118,8 @@ struct HeatmapGeometry: Equatable {
 
     /// The rows and columns under the cell at (cx, cy).
     func region(cellX cx: Int, cellY cy: Int) -> (rows: Range<Int>, cols: Range<Int>) {
-        let top = rowRange(pixel: 2 * cy), bottom = rowRange(pixel: 2 * cy + 1)
+        let top = rowRange(pixel: 2 * cy)
+        let bottom = rowRange(pixel: 2 * cy + 1)
         return (top.lowerBound..<max(bottom.upperBound, top.upperBound), colRange(cell: cx))
     }
 

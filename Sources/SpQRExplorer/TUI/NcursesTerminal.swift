@@ -29,17 +29,24 @@ final class NcursesTerminal: Terminal {
         // ncurses learns of resizes through SIGWINCH, which a parent may have left blocked or ignored.
         signal(SIGWINCH, SIG_DFL)
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            throw SpQRExplorerError("the explorer needs a terminal on standard input and output; for scripts use the headless commands (spqr-explorer --help)")
+            throw SpQRExplorerError(
+                "the explorer needs a terminal on standard input and output; for scripts use the headless commands (spqr-explorer --help)"
+            )
         }
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
         let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
         guard !term.isEmpty, term != "dumb" else {
-            throw SpQRExplorerError("TERM=\(term.isEmpty ? "(unset)" : term) cannot address the cursor; run the explorer in a terminal such as xterm-256color, or use the headless commands (spqr-explorer --help)")
+            throw SpQRExplorerError(
+                "TERM=\(term.isEmpty ? "(unset)" : term) cannot address the cursor; run the explorer in a terminal such as xterm-256color, or use the headless commands (spqr-explorer --help)"
+            )
         }
         // newterm, unlike initscr, returns instead of exiting when the terminal type is unknown.
         guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
-              let screen = newterm(nil, output, input) else {
-            throw SpQRExplorerError("ncurses does not know the terminal type TERM=\(term); set TERM to one your system knows (for example xterm-256color)")
+            let screen = newterm(nil, output, input)
+        else {
+            throw SpQRExplorerError(
+                "ncurses does not know the terminal type TERM=\(term); set TERM to one your system knows (for example xterm-256color)"
+            )
         }
         set_term(screen)
         cursesActive = true
@@ -56,10 +63,12 @@ final class NcursesTerminal: Terminal {
         if has_colors() {
             start_color()
             use_default_colors()
-            colors = Int(spqr_colors()) >= 256 ? 256 : (Int(spqr_colors()) >= 16 ? 16 : (Int(spqr_colors()) >= 8 ? 8 : 0))
+            colors =
+                Int(spqr_colors()) >= 256 ? 256 : (Int(spqr_colors()) >= 16 ? 16 : (Int(spqr_colors()) >= 8 ? 8 : 0))
         }
         maxPairs = Int32(min(Int(spqr_color_pairs()), 65535))
-        capabilities = TerminalCapabilities(colors: colors, unicode: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8")
+        capabilities = TerminalCapabilities(
+            colors: colors, unicode: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8")
     }
 
     deinit { restore() }
@@ -91,7 +100,8 @@ final class NcursesTerminal: Terminal {
     private func pair(_ style: Style) -> Int32 {
         guard capabilities.colors > 0 else { return 0 }
         func code(_ c: TermColor) -> Int { if case .index(let i) = c { return Int(i) } else { return -1 } }
-        let fg = code(style.fg), bg = code(style.bg)
+        let fg = code(style.fg)
+        let bg = code(style.bg)
         if fg < 0 && bg < 0 { return 0 }
         let key = (fg + 1) * 512 + (bg + 1)
         if let p = pairs[key] { return p }
@@ -116,7 +126,9 @@ final class NcursesTerminal: Terminal {
             // A glyph and its combining marks, as the zero-terminated string setcchar takes.
             let text = ([cell.glyph] + cell.marks.prefix(Int(spqr_ccharw_max()) - 1)).map { wchar_t($0.value) } + [0]
             _ = text.withUnsafeBufferPointer { chars in
-                spqr_put_wchs(Int32(index / buffer.width), Int32(index % buffer.width), chars.baseAddress, attrs, pair(cell.style))
+                spqr_put_wchs(
+                    Int32(index / buffer.width), Int32(index % buffer.width), chars.baseAddress, attrs, pair(cell.style)
+                )
             }
         }
         refresh()
@@ -136,7 +148,9 @@ final class NcursesTerminal: Terminal {
                 guard getmouse(&m) == OK else { return nil }
                 if m.bstate & spqr_button4_pressed() != 0 { return .mouse(.wheelUp(x: Int(m.x), y: Int(m.y))) }
                 if m.bstate & spqr_button5_pressed() != 0 { return .mouse(.wheelDown(x: Int(m.x), y: Int(m.y))) }
-                if m.bstate & (spqr_button1_pressed() | spqr_button1_clicked()) != 0 { return .mouse(.click(x: Int(m.x), y: Int(m.y))) }
+                if m.bstate & (spqr_button1_pressed() | spqr_button1_clicked()) != 0 {
+                    return .mouse(.click(x: Int(m.x), y: Int(m.y)))
+                }
                 return nil
             case KEY_UP: return .key(.up)
             case KEY_DOWN: return .key(.down)

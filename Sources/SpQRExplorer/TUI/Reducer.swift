@@ -53,7 +53,9 @@ enum Reducer {
         case .statistics(let stats, let failures):
             for i in s.rows.indices { if let st = stats[s.rows[i].name] { s.rows[i].statistics = st } }
             // A tensor whose statistics cannot be read (a file cut short since it was opened) says why.
-            if let message = failures.sorted(by: { $0.key < $1.key }).first?.value { setMessage(&s, message, error: true) }
+            if let message = failures.sorted(by: { $0.key < $1.key }).first?.value {
+                setMessage(&s, message, error: true)
+            }
             return []
         // Events of an export other than the latest one started are dropped, except that a written file
         // is always reported.
@@ -166,7 +168,7 @@ enum Reducer {
         case .range: s.wholeLayerRange.toggle()
         case .zoomIn, .zoomOut, .zoomReset: zoom(&s, a)
         case .wbitsDown, .wbitsUp, .groupDown, .groupUp, .thresholdDown, .thresholdUp, .thresholdOff,
-             .advancedDecrease, .advancedIncrease:
+            .advancedDecrease, .advancedIncrease:
             guard s.onLayer else { return [] }
             let before = s.settings
             SettingControls.adjust(&s.settings, a, advancedFocus: s.advancedFocus)

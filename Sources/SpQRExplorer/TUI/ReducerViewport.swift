@@ -26,14 +26,17 @@ extension Reducer {
     /// How the open layer maps onto the heatmap area at the current viewport (nil when no layer is open).
     static func geometry(_ s: AppState) -> HeatmapGeometry? {
         guard let shape = s.layer?.row.shape, shape.count == 2 else { return nil }
-        return HeatmapGeometry(rows: shape[0], cols: shape[1], area: Layout(width: s.width, height: s.height).heatmap, viewport: s.viewport)
+        return HeatmapGeometry(
+            rows: shape[0], cols: shape[1], area: Layout(width: s.width, height: s.height).heatmap, viewport: s.viewport
+        )
     }
 
     /// Moves the heatmap cursor; at an edge of the area, pans a quarter of the view instead.
     static func moveCursor(_ s: inout AppState, _ a: Action) {
         guard let g = geometry(s) else { return }
         var v = s.viewport
-        let stepR = max(1, g.visibleRows / 4), stepC = max(1, g.visibleCols / 4)
+        let stepR = max(1, g.visibleRows / 4)
+        let stepC = max(1, g.visibleCols / 4)
         switch a {
         case .up:
             if v.cursorY > 0 { v.cursorY -= 1 } else { v.row0 -= stepR }
@@ -45,8 +48,14 @@ extension Reducer {
             if v.cursorX < g.area.width - 1 { v.cursorX += 1 } else { v.col0 += stepC }
         case .pageUp: v.row0 -= g.visibleRows
         case .pageDown: v.row0 += g.visibleRows
-        case .home: v.cursorX = 0; v.cursorY = 0; v.row0 = 0; v.col0 = 0
-        case .end: v.cursorX = g.area.width - 1; v.cursorY = g.area.height - 1
+        case .home:
+            v.cursorX = 0
+            v.cursorY = 0
+            v.row0 = 0
+            v.col0 = 0
+        case .end:
+            v.cursorX = g.area.width - 1
+            v.cursorY = g.area.height - 1
         default: break
         }
         s.viewport = v

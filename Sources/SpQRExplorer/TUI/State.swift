@@ -65,8 +65,10 @@ struct LayerRow: Equatable, Sendable, Encodable {
 extension LayerRow {
     /// The row of a checkpoint tensor (statistics not yet computed).
     init(_ t: TensorEntry) {
-        self.init(name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype, bitsPerWeight: t.bitsPerWeight,
-                  quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
+        self.init(
+            name: t.name, block: LayerNames.block(of: t.name), shape: t.shape, dtype: t.dtype,
+            bitsPerWeight: t.bitsPerWeight,
+            quantizable: t.isQuantizable, reason: t.notQuantizableReason, note: t.note, statistics: nil)
     }
 }
 
@@ -158,8 +160,10 @@ struct AppState: Sendable {
     var capabilities: TerminalCapabilities
     var quit = false
 
-    init(checkpointPath: String, calibrationLabel: String, calibrationKind: CalibrationKind, rows: [LayerRow],
-         width: Int, height: Int, capabilities: TerminalCapabilities) {
+    init(
+        checkpointPath: String, calibrationLabel: String, calibrationKind: CalibrationKind, rows: [LayerRow],
+        width: Int, height: Int, capabilities: TerminalCapabilities
+    ) {
         self.checkpointPath = checkpointPath
         self.calibrationLabel = calibrationLabel
         self.calibrationKind = calibrationKind
@@ -182,7 +186,9 @@ struct AppState: Sendable {
         case .size:
             return kept.sorted { ($0.bytes, $0.name) > ($1.bytes, $1.name) }
         case .error:
-            return kept.sorted { (reports[$0.name]?.relProxyError ?? -1, $0.name) > (reports[$1.name]?.relProxyError ?? -1, $1.name) }
+            return kept.sorted {
+                (reports[$0.name]?.relProxyError ?? -1, $0.name) > (reports[$1.name]?.relProxyError ?? -1, $1.name)
+            }
         }
     }
 

@@ -18,7 +18,7 @@ enum BPEMerge {
         let n = initial.count
         if n < 2 { return initial.enumerated().map { ($0.offset, $0.element) } }
         var id = initial
-        var next = Array(1...n)          // n marks the end
+        var next = Array(1...n)  // n marks the end
         var prev = Array(-1..<(n - 1))
         var heap: [Candidate] = []
         heap.reserveCapacity(n)
@@ -40,7 +40,8 @@ enum BPEMerge {
                 heap[0] = last
                 var i = 0
                 while true {
-                    let l = 2 * i + 1, r = l + 1
+                    let l = 2 * i + 1
+                    let r = l + 1
                     var m = i
                     if l < heap.count && heap[l].before(heap[m]) { m = l }
                     if r < heap.count && heap[r].before(heap[m]) { m = r }
@@ -53,7 +54,8 @@ enum BPEMerge {
         }
         func consider(_ left: Int) {
             guard left >= 0, next[left] < n else { return }
-            let l = id[left], r = id[next[left]]
+            let l = id[left]
+            let r = id[next[left]]
             guard l >= 0, r >= 0, let rule = rules[MergeTable.key(l, r)] else { return }
             push(Candidate(priority: rule.priority, left: left, leftID: l, rightID: r))
         }
@@ -64,9 +66,10 @@ enum BPEMerge {
             // A candidate is stale once either side has merged with something else.
             let right = next[c.left]
             guard id[c.left] == c.leftID, right < n, id[right] == c.rightID,
-                  let rule = rules[MergeTable.key(c.leftID, c.rightID)] else { continue }
+                let rule = rules[MergeTable.key(c.leftID, c.rightID)]
+            else { continue }
             id[c.left] = rule.result
-            id[right] = -2   // removed
+            id[right] = -2  // removed
             next[c.left] = next[right]
             if next[right] < n { prev[next[right]] = c.left }
             consider(prev[c.left])

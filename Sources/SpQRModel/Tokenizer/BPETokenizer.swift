@@ -33,7 +33,10 @@ struct BPETokenizer: TextTokenizer {
             byteOfToken = [:]
         case .sentencePiece:
             byteTokens = (0..<256).map { index[Array(String(format: "<0x%02X>", $0).utf8)] ?? -1 }
-            byteOfToken = Dictionary(uniqueKeysWithValues: byteTokens.enumerated().filter { $0.element >= 0 }.map { (Int($0.element), UInt8($0.offset)) })
+            byteOfToken = Dictionary(
+                uniqueKeysWithValues: byteTokens.enumerated().filter { $0.element >= 0 }.map {
+                    (Int($0.element), UInt8($0.offset))
+                })
         }
         spaceJoinsPrevious = Set(d.merges.values.map(\.result)).contains { id in
             let s = Array(d.tokens[Int(id)].unicodeScalars)
@@ -82,7 +85,8 @@ struct BPETokenizer: TextTokenizer {
     /// lstrip / rstrip taking the whitespace beside the token.
     private func forEachPiece(_ bytes: [UInt8], matchingAdded: Bool, _ body: (Piece) -> Void) {
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
-        var segment = 0, pos = 0
+        var segment = 0
+        var pos = 0
         outer: while matchingAdded && pos < bytes.count {
             for t in addedByFirstByte[Int(bytes[pos])] where pos + t.content.count <= bytes.count {
                 guard bytes[pos..<(pos + t.content.count)].elementsEqual(t.content) else { continue }
@@ -100,7 +104,9 @@ struct BPETokenizer: TextTokenizer {
         if segment < bytes.count { body(.text(segment..<bytes.count)) }
     }
 
-    private func encodeByteLevel(_ bytes: ArraySlice<UInt8>, _ pre: PreTokenizer, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]) {
+    private func encodeByteLevel(
+        _ bytes: ArraySlice<UInt8>, _ pre: PreTokenizer, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]
+    ) {
         let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
         for word in pre.split(scalars) {
             var wordBytes: [UInt8] = []
@@ -115,7 +121,9 @@ struct BPETokenizer: TextTokenizer {
             } else {
                 // A byte with no token (StarCoder's vocabulary lacks some) becomes the unknown token or,
                 // without one, is dropped, as llama.cpp does.
-                ids = BPEMerge.merge(wordBytes.map { byteTokens[Int($0)] }, definition.merges).compactMap { $0.id >= 0 ? $0.id : definition.unknown.map(Int32.init) }
+                ids = BPEMerge.merge(wordBytes.map { byteTokens[Int($0)] }, definition.merges).compactMap {
+                    $0.id >= 0 ? $0.id : definition.unknown.map(Int32.init)
+                }
             }
             cache[wordBytes] = ids
             out.append(contentsOf: ids.lazy.map(Int.init))
@@ -124,7 +132,9 @@ struct BPETokenizer: TextTokenizer {
 
     private static let spaceMark = Array("\u{2581}".utf8)
 
-    private func encodeSentencePiece(_ bytes: ArraySlice<UInt8>, space: Bool, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]) {
+    private func encodeSentencePiece(
+        _ bytes: ArraySlice<UInt8>, space: Bool, _ cache: inout [[UInt8]: [Int32]], _ out: inout [Int]
+    ) {
         // Merged in pieces that start at a "▁" after another character, when no token joins a character
         // to a following "▁" (then no merge crosses such a start and the result is the same), each
         // distinct piece once; only the current piece's characters are held.
@@ -133,10 +143,16 @@ struct BPETokenizer: TextTokenizer {
             guard !piece.isEmpty else { return }
             defer { piece.removeAll(keepingCapacity: true) }
             let key = Array(piece.joined())
-            if let ids = cache[key] { out.append(contentsOf: ids.lazy.map(Int.init)); return }
+            if let ids = cache[key] {
+                out.append(contentsOf: ids.lazy.map(Int.init))
+                return
+            }
             var ids: [Int32] = []
             for (i, id) in BPEMerge.merge(piece.map { index[$0] ?? -1 }, definition.merges) {
-                if id >= 0 { ids.append(id); continue }
+                if id >= 0 {
+                    ids.append(id)
+                    continue
+                }
                 for b in piece[i] {
                     let t = byteTokens[Int(b)]
                     if t >= 0 { ids.append(t) } else if let unk = definition.unknown { ids.append(Int32(unk)) }
@@ -147,7 +163,9 @@ struct BPETokenizer: TextTokenizer {
         }
         for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             let character = s == " " ? Self.spaceMark : Array(UTF8.encode(s)!)
-            if !spaceJoinsPrevious && character == Self.spaceMark, let last = piece.last, last != Self.spaceMark { flush() }
+            if !spaceJoinsPrevious && character == Self.spaceMark, let last = piece.last, last != Self.spaceMark {
+                flush()
+            }
             piece.append(character)
         }
         flush()
@@ -156,11 +174,17 @@ struct BPETokenizer: TextTokenizer {
     func decode(_ ids: [Int]) -> String {
         var bytes: [UInt8] = []
         for id in ids where id >= 0 && id < definition.tokens.count {
-            if let content = addedContent[id] { bytes += content; continue }
+            if let content = addedContent[id] {
+                bytes += content
+                continue
+            }
             switch definition.model {
             case .byteLevel: bytes += ByteLevel.decode(definition.tokens[id])
             case .sentencePiece:
-                if let b = byteOfToken[id] { bytes.append(b); continue }
+                if let b = byteOfToken[id] {
+                    bytes.append(b)
+                    continue
+                }
                 for s in definition.tokens[id].unicodeScalars {
                     if s == "\u{2581}" { bytes.append(0x20) } else { bytes += Array(UTF8.encode(s)!) }
                 }
@@ -179,7 +203,9 @@ extension BPETokenizer: CustomStringConvertible {
         case .byteLevel(let pre): kind = "byte-level BPE (\(pre.rawValue) pre-tokenizer)"
         case .sentencePiece(let prefix): kind = "SentencePiece BPE (\"▁\" prefix: \(prefix.rawValue))"
         }
-        let added = definition.prefix.isEmpty ? "nothing added before the text"
+        let added =
+            definition.prefix.isEmpty
+            ? "nothing added before the text"
             : "\(definition.prefix.map { "\(decode([$0])) (\($0))" }.joined(separator: " ")) added before the text"
         return "\(kind), \(definition.tokens.count) tokens, \(added)"
     }

@@ -18,16 +18,25 @@ enum GGUFTokenizerMetadata {
         func fail(_ s: String) -> SpQRError { SpQRError(.unsupported, "\(file.path): \(s)") }
         guard let model = m["tokenizer.ggml.model"]?.stringValue else {
             let found = m.keys.filter { $0.hasPrefix("tokenizer.") }.sorted()
-            throw fail("no tokenizer.ggml.model in the GGUF metadata (found \(found.isEmpty ? "no tokenizer.* keys" : found.joined(separator: ", "))); a GGUF tokenizer needs tokenizer.ggml.model = \(supportedModels) with its tokens")
+            throw fail(
+                "no tokenizer.ggml.model in the GGUF metadata (found \(found.isEmpty ? "no tokenizer.* keys" : found.joined(separator: ", "))); a GGUF tokenizer needs tokenizer.ggml.model = \(supportedModels) with its tokens"
+            )
         }
         guard let tokens = m["tokenizer.ggml.tokens"]?.arrayValue?.strings, !tokens.isEmpty else {
-            throw fail("tokenizer.ggml.model is \"\(model)\" but tokenizer.ggml.tokens is missing, empty or not an array of strings")
+            throw fail(
+                "tokenizer.ggml.model is \"\(model)\" but tokenizer.ggml.tokens is missing, empty or not an array of strings"
+            )
         }
         let n = tokens.count
         func ints(_ key: String) throws -> [Int]? {
             guard let v = m[key] else { return nil }
-            guard let a = v.arrayValue, a.count == n else { throw fail("\(key) must be an array of \(n) values, one per token") }
-            return try a.values.map { guard let i = $0.intValue else { throw fail("\(key) holds a non-integer value") }; return i }
+            guard let a = v.arrayValue, a.count == n else {
+                throw fail("\(key) must be an array of \(n) values, one per token")
+            }
+            return try a.values.map {
+                guard let i = $0.intValue else { throw fail("\(key) holds a non-integer value") }
+                return i
+            }
         }
         func id(_ key: String) throws -> Int? {
             guard let v = m[key] else { return nil }
@@ -47,27 +56,40 @@ enum GGUFTokenizerMetadata {
         case "gpt2":
             let name = m["tokenizer.ggml.pre"]?.stringValue ?? "(none)"
             guard let pre = PreTokenizer.ggufNames[name] else {
-                throw fail("tokenizer.ggml.pre = \"\(name)\" is not a supported pre-tokenizer (supported: \(PreTokenizer.ggufNames.keys.sorted().joined(separator: ", ")))")
+                throw fail(
+                    "tokenizer.ggml.pre = \"\(name)\" is not a supported pre-tokenizer (supported: \(PreTokenizer.ggufNames.keys.sorted().joined(separator: ", ")))"
+                )
             }
             guard let list = m["tokenizer.ggml.merges"]?.arrayValue?.strings else {
-                throw fail("a \"gpt2\" tokenizer needs tokenizer.ggml.merges (an array of \"left right\" strings); it is missing")
+                throw fail(
+                    "a \"gpt2\" tokenizer needs tokenizer.ggml.merges (an array of \"left right\" strings); it is missing"
+                )
             }
             let pairs = try list.map { line -> (String, String) in
-                guard let sp = line.firstIndex(of: " ") else { throw fail("tokenizer.ggml.merges entry \"\(line)\" has no space between its two parts") }
+                guard let sp = line.firstIndex(of: " ") else {
+                    throw fail("tokenizer.ggml.merges entry \"\(line)\" has no space between its two parts")
+                }
                 return (String(line[..<sp]), String(line[line.index(after: sp)...]))
             }
-            d = TokenizerDefinition(model: .byteLevel(pre), tokens: tokens, merges: MergeTable.fromRanks(pairs, index: index),
-                                    added: added, source: file.path)
+            d = TokenizerDefinition(
+                model: .byteLevel(pre), tokens: tokens, merges: MergeTable.fromRanks(pairs, index: index),
+                added: added, source: file.path)
             d.ignoreMerges = pre == .llama3
             bosByDefault = pre == .llama3
         case "llama":
-            guard let scores = m["tokenizer.ggml.scores"]?.arrayValue?.values.compactMap(\.doubleValue), scores.count == n else {
-                throw fail("a \"llama\" (SentencePiece) tokenizer needs tokenizer.ggml.scores, one number per token; it is missing or the wrong length")
+            guard let scores = m["tokenizer.ggml.scores"]?.arrayValue?.values.compactMap(\.doubleValue),
+                scores.count == n
+            else {
+                throw fail(
+                    "a \"llama\" (SentencePiece) tokenizer needs tokenizer.ggml.scores, one number per token; it is missing or the wrong length"
+                )
             }
-            let merges = MergeTable.fromScores(tokens, scores: scores.map { Float($0) }, mergeable: { types[$0] == 1 }, index: index)
+            let merges = MergeTable.fromScores(
+                tokens, scores: scores.map { Float($0) }, mergeable: { types[$0] == 1 }, index: index)
             let space = flag("tokenizer.ggml.add_space_prefix") ?? true
-            d = TokenizerDefinition(model: .sentencePiece(space ? .always : .none), tokens: tokens, merges: merges,
-                                    added: added, source: file.path)
+            d = TokenizerDefinition(
+                model: .sentencePiece(space ? .always : .none), tokens: tokens, merges: merges,
+                added: added, source: file.path)
             bosByDefault = true
         default:
             throw fail("tokenizer.ggml.model = \"\(model)\" is not supported (supported: \(supportedModels))")

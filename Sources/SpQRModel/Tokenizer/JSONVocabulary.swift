@@ -14,7 +14,9 @@ enum JSONVocabulary {
         var at = 0
         func skipSpace() { while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 } }
         search: while true {
-            guard let start = find(key, in: bytes, from: at) else { throw fail("no \"vocab\" object in the tokenizer model") }
+            guard let start = find(key, in: bytes, from: at) else {
+                throw fail("no \"vocab\" object in the tokenizer model")
+            }
             at = start + key.count
             skipSpace()
             guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { continue search }
@@ -30,17 +32,26 @@ enum JSONVocabulary {
             skipSpace()
             let token = try string(bytes, &at, fail)
             skipSpace()
-            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("vocab: expected ':' after \"\(token)\"") }
+            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else {
+                throw fail("vocab: expected ':' after \"\(token)\"")
+            }
             at += 1
             skipSpace()
-            var id = 0, digits = 0
-            while at < bytes.count, (0x30...0x39).contains(bytes[at]), digits < 12 { id = id * 10 + Int(bytes[at] - 0x30); at += 1; digits += 1 }
+            var id = 0
+            var digits = 0
+            while at < bytes.count, (0x30...0x39).contains(bytes[at]), digits < 12 {
+                id = id * 10 + Int(bytes[at] - 0x30)
+                at += 1
+                digits += 1
+            }
             guard digits > 0 else { throw fail("vocab: the id of \"\(token)\" is not a non-negative integer") }
             out.append((token, id))
             skipSpace()
             guard at < bytes.count else { throw fail("vocab: the object is not closed") }
             if bytes[at] == UInt8(ascii: "}") { return out }
-            guard bytes[at] == UInt8(ascii: ",") else { throw fail("vocab: expected ',' or '}' after the id of \"\(token)\"") }
+            guard bytes[at] == UInt8(ascii: ",") else {
+                throw fail("vocab: expected ',' or '}' after the id of \"\(token)\"")
+            }
             at += 1
         }
     }
@@ -60,7 +71,9 @@ enum JSONVocabulary {
         at += 1
         var out: [UInt8] = []
         func hex4() throws -> UInt32 {
-            guard at + 4 <= b.count, let v = UInt32(String(decoding: b[at..<(at + 4)], as: UTF8.self), radix: 16) else { throw fail("vocab: bad \\u escape") }
+            guard at + 4 <= b.count, let v = UInt32(String(decoding: b[at..<(at + 4)], as: UTF8.self), radix: 16) else {
+                throw fail("vocab: bad \\u escape")
+            }
             at += 4
             return v
         }
@@ -68,7 +81,10 @@ enum JSONVocabulary {
             let c = b[at]
             at += 1
             if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-            guard c == UInt8(ascii: "\\") else { out.append(c); continue }
+            guard c == UInt8(ascii: "\\") else {
+                out.append(c)
+                continue
+            }
             guard at < b.count else { break }
             let e = b[at]
             at += 1
@@ -80,13 +96,15 @@ enum JSONVocabulary {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var v = try hex4()
-                if (0xD800..<0xDC00).contains(v), at + 1 < b.count, b[at] == UInt8(ascii: "\\"), b[at + 1] == UInt8(ascii: "u") {
+                if (0xD800..<0xDC00).contains(v), at + 1 < b.count, b[at] == UInt8(ascii: "\\"),
+                    b[at + 1] == UInt8(ascii: "u")
+                {
                     at += 2
                     let low = try hex4()
                     v = (0xDC00..<0xE000).contains(low) ? 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00) : 0xFFFD
                 }
                 out.append(contentsOf: UTF8.encode(Unicode.Scalar(v) ?? "\u{FFFD}")!)
-            default: out.append(e)   // \" \\ \/
+            default: out.append(e)  // \" \\ \/
             }
         }
         throw fail("vocab: a string is not closed")

@@ -26,8 +26,10 @@ enum PreTokenizer: String, Sendable, CaseIterable {
 
     /// The Split pattern of each kind as tokenizer.json writes it.
     static let splitPatterns: [String: PreTokenizer] = [
-        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#: .llama3,
-        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#: .qwen2,
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
+            .llama3,
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
+            .qwen2,
         #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#: .gpt2,
     ]
 
@@ -78,9 +80,16 @@ enum PreTokenizer: String, Sendable, CaseIterable {
             defer { out.append(start..<pos) }
             // 's 't 'm 'd 're 've 'll
             if cp(pos) == 0x27 && pos + 1 < end {
-                let a = lower(cp(pos + 1)), b = lower(cp(pos + 2))
-                if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { pos += 2; continue }
-                if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) { pos += 3; continue }
+                let a = lower(cp(pos + 1))
+                let b = lower(cp(pos + 2))
+                if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 {
+                    pos += 2
+                    continue
+                }
+                if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) {
+                    pos += 3
+                    continue
+                }
             }
             if caseless {
                 // [^\r\n\p{L}\p{N}]?\p{L}+
@@ -112,14 +121,21 @@ enum PreTokenizer: String, Sendable, CaseIterable {
                     continue
                 }
             }
-            var spaces = 0, lastNewline = -1
+            var spaces = 0
+            var lastNewline = -1
             while fl(pos + spaces) == .space {
                 if isNewline(pos + spaces) { lastNewline = pos + spaces + 1 }
                 spaces += 1
             }
-            if caseless && lastNewline > 0 { pos = lastNewline; continue }          // \s*[\r\n]+
-            if spaces > 1 && pos + spaces < end { pos += spaces - 1; continue }     // \s+(?!\S)
-            pos += max(spaces, 1)                                                   // \s+, or an unmatched scalar
+            if caseless && lastNewline > 0 {
+                pos = lastNewline
+                continue
+            }  // \s*[\r\n]+
+            if spaces > 1 && pos + spaces < end {
+                pos += spaces - 1
+                continue
+            }  // \s+(?!\S)
+            pos += max(spaces, 1)  // \s+, or an unmatched scalar
         }
     }
 }

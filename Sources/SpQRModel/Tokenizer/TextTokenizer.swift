@@ -31,12 +31,18 @@ public enum Tokenizers {
     public static func load(model path: String) throws -> any TextTokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SpQRError(.io, "\(path): no such file or directory (give a GGUF file or a Hugging Face model directory with tokenizer.json)")
+            throw SpQRError(
+                .io,
+                "\(path): no such file or directory (give a GGUF file or a Hugging Face model directory with tokenizer.json)"
+            )
         }
         if isDirectory.boolValue {
             let json = (path as NSString).appendingPathComponent("tokenizer.json")
             guard FileManager.default.fileExists(atPath: json) else {
-                throw SpQRError(.unsupported, "\(path): no tokenizer.json in this directory; the tokenizer is read from a Hugging Face tokenizer.json or from a GGUF file's tokenizer.ggml.* metadata")
+                throw SpQRError(
+                    .unsupported,
+                    "\(path): no tokenizer.json in this directory; the tokenizer is read from a Hugging Face tokenizer.json or from a GGUF file's tokenizer.ggml.* metadata"
+                )
             }
             return BPETokenizer(try HuggingFaceTokenizerFile.definition(path: json))
         }

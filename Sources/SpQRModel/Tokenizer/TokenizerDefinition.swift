@@ -60,7 +60,9 @@ struct TokenizerDefinition: Sendable {
 enum MergeTable {
     static let maximumPieceBytes = 256
 
-    static func key(_ left: Int32, _ right: Int32) -> UInt64 { UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right)) }
+    static func key(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    }
 
     /// Byte-wise index of token texts (Swift's String equality is canonical equivalence, which would merge
     /// distinct tokens such as "é" and "e\u{301}").
@@ -77,7 +79,9 @@ enum MergeTable {
         var table: [UInt64: MergeRule] = [:]
         table.reserveCapacity(pairs.count)
         for (rank, (a, b)) in pairs.enumerated() {
-            guard let l = index[Array(a.utf8)], let r = index[Array(b.utf8)], let m = index[Array(a.utf8) + Array(b.utf8)] else { continue }
+            guard let l = index[Array(a.utf8)], let r = index[Array(b.utf8)],
+                let m = index[Array(a.utf8) + Array(b.utf8)]
+            else { continue }
             let k = key(l, r)
             if table[k] == nil { table[k] = MergeRule(priority: Double(rank), result: m) }
         }
@@ -88,7 +92,9 @@ enum MergeTable {
     /// higher score first (llama.cpp's llm_tokenizer_spm). Every split of every mergeable piece at a
     /// character boundary is a candidate pair. Pieces over `maximumPieceBytes` are left out (SentencePiece
     /// pieces are at most 16 characters by default; a longer one would cost time quadratic in its length).
-    static func fromScores(_ tokens: [String], scores: [Float], mergeable: (Int) -> Bool, index: [[UInt8]: Int32]) -> [UInt64: MergeRule] {
+    static func fromScores(_ tokens: [String], scores: [Float], mergeable: (Int) -> Bool, index: [[UInt8]: Int32])
+        -> [UInt64: MergeRule]
+    {
         var table: [UInt64: MergeRule] = [:]
         for (i, t) in tokens.enumerated() where mergeable(i) {
             let bytes = Array(t.utf8)

@@ -7,8 +7,10 @@ import SpQRCore
 enum BrowserView {
     static func render(_ m: BrowserModel, _ r: Rect, _ b: inout CellBuffer) {
         let rows = m.rows
-        let columns: [(String, Int)] = [("block", 7), ("layer", max(16, r.width - 92)), ("shape", 12), ("dtype", 6), ("size", 9),
-                                        ("std", 9), ("max|w|", 9), ("kurt", 8), ("bits", 7), ("proxy err", 11)]
+        let columns: [(String, Int)] = [
+            ("block", 7), ("layer", max(16, r.width - 92)), ("shape", 12), ("dtype", 6), ("size", 9),
+            ("std", 9), ("max|w|", 9), ("kurt", 8), ("bits", 7), ("proxy err", 11),
+        ]
         var x = r.x + 1
         for (name, w) in columns {
             b.write(name, x: x, y: r.y, style: .bold, clip: Rect(x: x, y: r.y, width: w, height: 1))
@@ -17,8 +19,11 @@ enum BrowserView {
         let list = ListGeometry(area: r)
         let scroll = list.scroll(selection: m.selection, current: m.scroll)
         if rows.isEmpty {
-            b.write(m.filter.isEmpty ? "No tensors in this checkpoint." : "No layer matches \"\(m.filter)\" (Esc in the filter clears it).",
-                    x: r.x + 1, y: r.y + 2, style: .dim, clip: r)
+            b.write(
+                m.filter.isEmpty
+                    ? "No tensors in this checkpoint."
+                    : "No layer matches \"\(m.filter)\" (Esc in the filter clears it).",
+                x: r.x + 1, y: r.y + 2, style: .dim, clip: r)
         }
         for (i, row) in rows.enumerated().dropFirst(scroll).prefix(list.listHeight) {
             let y = r.y + 1 + i - scroll
@@ -41,7 +46,9 @@ enum BrowserView {
     static func cells(_ row: LayerRow, _ measured: BrowserModel.Measured?) -> [String] {
         var cells: [String] = []
         let blockName = row.block.map { String($0.split(separator: ".").last ?? "") } ?? "-"
-        let short = row.block.map { row.name.hasPrefix($0 + ".") ? String(row.name.dropFirst($0.count + 1)) : row.name } ?? row.name
+        let short =
+            row.block.map { row.name.hasPrefix($0 + ".") ? String(row.name.dropFirst($0.count + 1)) : row.name }
+            ?? row.name
         cells.append(blockName)
         cells.append(short)
         cells.append(row.shape.map(String.init).joined(separator: "×"))
@@ -49,7 +56,9 @@ enum BrowserView {
         cells.append(Num.bytes(row.bytes))
         if let st = row.statistics {
             // "~": figures from a sample of a very large tensor.
-            cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map { st.sampledElements == nil ? $0 : "~" + $0 }
+            cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map {
+                st.sampledElements == nil ? $0 : "~" + $0
+            }
         } else {
             cells += [row.quantizable ? "·" : "", "", ""]
         }

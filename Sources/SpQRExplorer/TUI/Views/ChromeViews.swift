@@ -16,8 +16,11 @@ enum TitleBar {
         b.write(t, x: r.x, y: r.y, style: .reverse, clip: r)
         let x = max(r.x + min(DisplayWidth.of(t) + 1, r.width), r.maxX - DisplayWidth.of(cal))
         let dataFree = m.calibration == nil
-        b.write(cal, x: x, y: r.y, style: Style(fg: dataFree ? .index(m.colors > 0 ? 1 : 0) : .none,
-                                                 attributes: dataFree ? [.reverse, .bold] : .reverse), clip: r)
+        b.write(
+            cal, x: x, y: r.y,
+            style: Style(
+                fg: dataFree ? .index(m.colors > 0 ? 1 : 0) : .none,
+                attributes: dataFree ? [.reverse, .bold] : .reverse), clip: r)
     }
 }
 
@@ -35,17 +38,22 @@ enum StatusLine {
             let cursorEnd = b.write(p.text, x: end, y: r.y, clip: r)
             b.set(cursorEnd, r.y, " ", .reverse, clip: r)
         } else if let e = m.exporting {
-            let label = e.total > 0
+            let label =
+                e.total > 0
                 ? "exporting \(e.path): hashing model files \(Num.bytes(e.done))/\(Num.bytes(e.total)) "
                 : "exporting \(e.path)… "
             let end = b.write(label, x: r.x, y: r.y, clip: r)
             let hint = "  \(Int((e.fraction * 100).rounded(.down)))%  Esc cancels"
             let barWidth = max(0, min(30, r.maxX - end - hint.count))
-            let barEnd = e.total > 0 ? b.write(Bars.progress(e.fraction, width: barWidth, unicode: m.capabilities.unicode),
-                                                x: end, y: r.y, clip: r) : end
+            let barEnd =
+                e.total > 0
+                ? b.write(
+                    Bars.progress(e.fraction, width: barWidth, unicode: m.capabilities.unicode),
+                    x: end, y: r.y, clip: r) : end
             b.write(e.total > 0 ? hint : "Esc cancels", x: barEnd, y: r.y, style: .bold, clip: r)
         } else if let message = m.message {
-            let style = m.messageIsError ? Style(fg: m.capabilities.colors > 0 ? .index(1) : .none, attributes: .bold) : .plain
+            let style =
+                m.messageIsError ? Style(fg: m.capabilities.colors > 0 ? .index(1) : .none, attributes: .bold) : .plain
             b.write((m.messageIsError ? "error: " : "") + message, x: r.x, y: r.y, style: style, clip: r)
         }
     }

@@ -29,6 +29,7 @@ enum Bars {
     /// A horizontal progress bar `width` cells wide.
     static func progress(_ f: Double, width: Int, unicode: Bool) -> String {
         let filled = Int((max(0, min(1, f)) * Double(width)).rounded())
-        return String(repeating: unicode ? "█" : "#", count: filled) + String(repeating: unicode ? "░" : ".", count: max(0, width - filled))
+        return String(repeating: unicode ? "█" : "#", count: filled)
+            + String(repeating: unicode ? "░" : ".", count: max(0, width - filled))
     }
 }

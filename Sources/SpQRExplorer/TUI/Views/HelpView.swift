@@ -13,12 +13,20 @@ enum HelpView {
 
     static func render(_ m: HelpModel, _ area: Rect, _ b: inout CellBuffer) {
         let bindings = m.bindings
-        let width = min(area.width - 4, 72), height = min(area.height - 2, bindings.count + 4 + (m.notes.isEmpty ? 0 : m.notes.count + 1))
+        let width = min(area.width - 4, 72)
+        let height = min(area.height - 2, bindings.count + 4 + (m.notes.isEmpty ? 0 : m.notes.count + 1))
         let box = Rect(x: area.x + (area.width - width) / 2, y: area.y + 1, width: width, height: height)
         b.fill(box, " ", .plain)
-        let h: Unicode.Scalar = m.unicode ? "─" : "-", v: Unicode.Scalar = m.unicode ? "│" : "|"
-        for x in box.x..<box.maxX { b.set(x, box.y, h, .bold); b.set(x, box.maxY - 1, h, .bold) }
-        for y in box.y..<box.maxY { b.set(box.x, y, v, .bold); b.set(box.maxX - 1, y, v, .bold) }
+        let h: Unicode.Scalar = m.unicode ? "─" : "-"
+        let v: Unicode.Scalar = m.unicode ? "│" : "|"
+        for x in box.x..<box.maxX {
+            b.set(x, box.y, h, .bold)
+            b.set(x, box.maxY - 1, h, .bold)
+        }
+        for y in box.y..<box.maxY {
+            b.set(box.x, y, v, .bold)
+            b.set(box.maxX - 1, y, v, .bold)
+        }
         b.write(" Keys (\(m.screen)) — any key closes ", x: box.x + 2, y: box.y, style: .bold, clip: box)
         let inner = box.inset(1)
         for (i, k) in bindings.enumerated() where i + 1 < inner.height {

@@ -24,16 +24,20 @@ enum LayerView {
             marginals(m, maps, g, areas, &b)
             legend(m, maps, g, areas.legend, &b)
         } else {
-            let msg = m.error.map { "Could not quantize: \($0)" } ?? "Quantizing… the heatmap appears when the full layer is done."
-            b.write(msg, x: areas.heatmap.x + 1, y: areas.heatmap.y + areas.heatmap.height / 2,
-                    style: m.error == nil ? .dim : .bold, clip: areas.heatmap)
+            let msg =
+                m.error.map { "Could not quantize: \($0)" }
+                ?? "Quantizing… the heatmap appears when the full layer is done."
+            b.write(
+                msg, x: areas.heatmap.x + 1, y: areas.heatmap.y + areas.heatmap.height / 2,
+                style: m.error == nil ? .dim : .bold, clip: areas.heatmap)
         }
         return g
     }
 
     static func heatmapTitle(_ m: HeatmapModel, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
         var t = "[\(m.mode.rawValue)] \(m.mode.title)"
-        t += "  rows \(m.viewport.row0)–\(m.viewport.row0 + g.visibleRows - 1)  cols \(m.viewport.col0)–\(m.viewport.col0 + g.visibleCols - 1)  zoom \(m.viewport.zoom)×"
+        t +=
+            "  rows \(m.viewport.row0)–\(m.viewport.row0 + g.visibleRows - 1)  cols \(m.viewport.col0)–\(m.viewport.col0 + g.visibleCols - 1)  zoom \(m.viewport.zoom)×"
         if m.mapsStale { t += "  (map: previous settings)" }
         let end = b.write(t, x: r.x, y: r.y, style: .bold, clip: r)
         if let p = m.progress {
@@ -42,36 +46,47 @@ enum LayerView {
             if width > 4 {
                 let x = r.maxX - width - label.count
                 b.write(label, x: x, y: r.y, style: .dim, clip: r)
-                b.write(Bars.progress(p.fraction, width: width, unicode: m.capabilities.unicode), x: x + label.count, y: r.y,
-                        style: Style(fg: m.capabilities.colors > 0 ? .index(6) : .none), clip: r)
+                b.write(
+                    Bars.progress(p.fraction, width: width, unicode: m.capabilities.unicode), x: x + label.count,
+                    y: r.y,
+                    style: Style(fg: m.capabilities.colors > 0 ? .index(6) : .none), clip: r)
             }
         }
     }
 
     /// The scale the heatmap is drawn with: the visible cells' or the whole layer's.
-    static func scale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ view: PooledView) -> HeatmapScale {
+    static func scale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ view: PooledView) -> HeatmapScale
+    {
         m.wholeLayerRange ? maps.wholeLayerScale(m.mode, m.pooling, g) : view.scale
     }
 
     static func heatmap(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ b: inout CellBuffer) {
         let a = g.area
-        let colors = m.capabilities.colors, signed = Pooling.signed(m.mode, m.pooling)
+        let colors = m.capabilities.colors
+        let signed = Pooling.signed(m.mode, m.pooling)
         let view = maps.view(m.mode, m.pooling, g)
         let scale = scale(m, maps, g, view)
         for cy in 0..<a.height {
             for cx in 0..<a.width {
-                let tu = scale.position(view.value(cx, 2 * cy)), tl = scale.position(view.value(cx, 2 * cy + 1))
+                let tu = scale.position(view.value(cx, 2 * cy))
+                let tl = scale.position(view.value(cx, 2 * cy + 1))
                 var cell: Cell
                 if colors == 0 {
                     cell = Cell(glyph: ColorRamp.glyph(max(tu, tl)), style: .plain)
                 } else if m.capabilities.unicode {
-                    cell = Cell(glyph: "▀", style: Style(fg: ColorRamp.color(tu, colors: colors, signed: signed),
-                                                          bg: ColorRamp.color(tl, colors: colors, signed: signed)))
+                    cell = Cell(
+                        glyph: "▀",
+                        style: Style(
+                            fg: ColorRamp.color(tu, colors: colors, signed: signed),
+                            bg: ColorRamp.color(tl, colors: colors, signed: signed)))
                 } else {
-                    cell = Cell(glyph: " ", style: Style(bg: ColorRamp.color(max(tu, tl), colors: colors, signed: signed)))
+                    cell = Cell(
+                        glyph: " ", style: Style(bg: ColorRamp.color(max(tu, tl), colors: colors, signed: signed)))
                 }
                 if cx == m.viewport.cursorX && cy == m.viewport.cursorY {
-                    cell = Cell(glyph: m.capabilities.unicode ? "▣" : "X", style: Style(fg: .index(colors >= 16 ? 15 : 7), bg: cell.style.bg, attributes: .bold))
+                    cell = Cell(
+                        glyph: m.capabilities.unicode ? "▣" : "X",
+                        style: Style(fg: .index(colors >= 16 ? 15 : 7), bg: cell.style.bg, attributes: .bold))
                     if colors == 0 { cell.style = .reverse }
                 }
                 b[a.x + cx, a.y + cy] = cell
@@ -81,12 +96,16 @@ enum LayerView {
     /// The error share of the rows under each cell row and of the columns under each cell column.
     static func marginalShares(_ maps: HeatmapMaps, _ g: HeatmapGeometry) -> (rows: [Double], cols: [Double]) {
         let total = max(maps.totalError, 1e-300)
-        let rows = (0..<g.area.height).map { cy in g.region(cellX: 0, cellY: cy).rows.reduce(0.0) { $0 + maps.rowError[$1] } / total }
+        let rows = (0..<g.area.height).map { cy in
+            g.region(cellX: 0, cellY: cy).rows.reduce(0.0) { $0 + maps.rowError[$1] } / total
+        }
         let cols = (0..<g.area.width).map { cx in g.colRange(cell: cx).reduce(0.0) { $0 + maps.colError[$1] } / total }
         return (rows, cols)
     }
 
-    static func marginals(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ areas: LayerAreas, _ b: inout CellBuffer) {
+    static func marginals(
+        _ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ areas: LayerAreas, _ b: inout CellBuffer
+    ) {
         let colors = m.capabilities.colors
         let style = Style(fg: colors > 0 ? .index(colors >= 256 ? 208 : 3) : .none)
         let (rowShares, colShares) = marginalShares(maps, g)
@@ -99,18 +118,24 @@ enum LayerView {
     }
 
     /// The marginals' scale, written after the legend: the largest and the mean error share of a bar.
-    static func marginalScale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, x: Int, _ r: Rect, _ b: inout CellBuffer) {
+    static func marginalScale(
+        _ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, x: Int, _ r: Rect, _ b: inout CellBuffer
+    ) {
         let (rows, cols) = marginalShares(maps, g)
         func share(_ v: Double) -> String { String(format: "%.2g%%", 100 * v) }
-        func describe(_ v: [Double]) -> String { "max \(share(v.max() ?? 0)) avg \(share(v.reduce(0, +) / Double(max(1, v.count))))" }
+        func describe(_ v: [Double]) -> String {
+            "max \(share(v.max() ?? 0)) avg \(share(v.reduce(0, +) / Double(max(1, v.count))))"
+        }
         let log = MarginalBars.isLog(rows) || MarginalBars.isLog(cols) ? " (log bars)" : ""
         b.write("  error ▐\(describe(rows)) ▂\(describe(cols))\(log)", x: x, y: r.y, style: .dim, clip: r)
     }
 
     static func legend(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
         let scale = scale(m, maps, g, maps.view(m.mode, m.pooling, g))
-        let colors = m.capabilities.colors, signed = Pooling.signed(m.mode, m.pooling)
-        let lo: String, hi: String
+        let colors = m.capabilities.colors
+        let signed = Pooling.signed(m.mode, m.pooling)
+        let lo: String
+        let hi: String
         switch scale.kind {
         case .diverging: (lo, hi) = ("−" + Num.short(Double(scale.hi)), "+" + Num.short(Double(scale.hi)))
         case .binary: (lo, hi) = ("none", "outlier")

@@ -29,27 +29,43 @@ enum PanelView {
         let track = 8
         let k = Int((max(0, min(1, position)) * Double(track - 1)).rounded())
         let bar = (0..<track).map { $0 == k ? (unicode ? "●" : "o") : (unicode ? "─" : "-") }.joined()
-        return name.padding(toLength: 18, withPad: " ", startingAt: 0) + value.padding(toLength: 6, withPad: " ", startingAt: 0) + bar + "  " + keys
+        return name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            + value.padding(toLength: 6, withPad: " ", startingAt: 0) + bar + "  " + keys
     }
 
     static func settings(_ m: PanelModel) -> [Line] {
-        let c = m.settings, u = m.unicode, position = m.sliders
+        let c = m.settings
+        let u = m.unicode
+        let position = m.sliders
         var out: [Line] = [
             ("Settings", .bold),
             (slider("wbits", "\(c.wbits)", position.wbits, keys: "w/W", unicode: u), .plain),
-            (slider("groupsize", c.groupsize.map(String.init) ?? "none", position.groupsize, keys: "g/G", unicode: u), .plain),
-            (slider("outlier_threshold", c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off", position.outlierThreshold, keys: "t/T x", unicode: u), .plain),
+            (
+                slider(
+                    "groupsize", c.groupsize.map(String.init) ?? "none", position.groupsize, keys: "g/G", unicode: u),
+                .plain
+            ),
+            (
+                slider(
+                    "outlier_threshold", c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off",
+                    position.outlierThreshold, keys: "t/T x", unicode: u), .plain
+            ),
         ]
         if m.showAdvanced {
             for (i, a) in m.advanced.enumerated() {
                 let focus = i == m.advancedFocus
-                out.append(((focus ? "▸ " : "  ") + a.name.padding(toLength: 20, withPad: " ", startingAt: 0) + a.value + (focus ? "   < >" : ""),
-                            focus ? .reverse : .plain))
+                out.append(
+                    (
+                        (focus ? "▸ " : "  ") + a.name.padding(toLength: 20, withPad: " ", startingAt: 0) + a.value
+                            + (focus ? "   < >" : ""),
+                        focus ? .reverse : .plain
+                    ))
             }
         } else {
             func label(_ setting: Setting) -> String { setting.label(of: setting.value(in: c)) }
             let qq = "qq \(label(.qqScaleBits))/\(label(.qqZeroBits)) in \(label(.qqGroupsize))"
-            let rest = "\(label(.permutationOrder)) · percdamp \(label(.percdamp))\(c.simplifiedOutliers ? " · simplified" : "")"
+            let rest =
+                "\(label(.permutationOrder)) · percdamp \(label(.percdamp))\(c.simplifiedOutliers ? " · simplified" : "")"
             out.append(("  \(qq) · \(rest)  [a]", .dim))
         }
         return out
@@ -57,17 +73,23 @@ enum PanelView {
 
     static func figures(_ m: PanelModel) -> [Line] {
         guard let r = m.result else {
-            return [("Figures", .bold), (m.error.map { "error: \($0)" } ?? "computing…", m.error == nil ? .dim : .bold)]
+            return [
+                ("Figures", .bold), (m.error.map { "error: \($0)" } ?? "computing…", m.error == nil ? .dim : .bold),
+            ]
         }
         let f = r.figures
-        let state = r.isPreview ? "PREVIEW (\(r.rowIndices.count) of \(r.outFeatures) rows)" : "FULL (\(r.outFeatures) rows)"
+        let state =
+            r.isPreview ? "PREVIEW (\(r.rowIndices.count) of \(r.outFeatures) rows)" : "FULL (\(r.outFeatures) rows)"
         let stale = r.config != m.settings ? "  · updating" : ""
         let sourceBits = m.sourceBitsPerWeight
         return [
             ("Figures  \(state)\(stale)", .bold),
             ("avg bits          \(Num.f(f.avgBits))  (reference formula)", .plain),
             ("storage bits/w    \(Num.f(f.storageBitsPerWeight))  (exact)", .plain),
-            ("compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)", .plain),
+            (
+                "compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)",
+                .plain
+            ),
             ("outliers          \(f.nOutliers) (\(Num.pct(f.outlierFraction)))", .plain),
             ("rel weight error  \(Num.e(f.relWeightError))", .plain),
             ("rel proxy error   \(Num.e(f.relProxyError))", .plain),
@@ -83,19 +105,30 @@ enum PanelView {
         let atMost = m.unicode ? "≤" : "<="
         if let b = m.baselines, let r = m.result, !r.isPreview {
             func row(_ n: String, _ bits: Double, _ w: Double, _ p: Double, _ t: Double) -> Line {
-                (n.padding(toLength: 18, withPad: " ", startingAt: 0) + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
-                    + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain)
+                (
+                    n.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
+                        + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain
+                )
             }
-            func row(_ n: String, _ f: BaselineFigures) -> Line { row(n, f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration) }
+            func row(_ n: String, _ f: BaselineFigures) -> Line {
+                row(n, f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration)
+            }
             out.append(row("round-to-nearest", b.rtn))
             out.append(row("GPTQ (no outl.)", b.gptq))
             if let e = m.equalBitBaselines {
                 for (method, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
                     let name = "\(method) \(atMost) SpQR bits"
-                    if let x { out.append(row(name, x.figures)) } else { out.append((name.padding(toLength: 18, withPad: " ", startingAt: 0) + "none in the grid fits", .dim)) }
+                    if let x {
+                        out.append(row(name, x.figures))
+                    } else {
+                        out.append(
+                            (name.padding(toLength: 18, withPad: " ", startingAt: 0) + "none in the grid fits", .dim))
+                    }
                 }
             } else {
-                out.append(("\(atMost) SpQR bits".padding(toLength: 18, withPad: " ", startingAt: 0) + "searching…", .dim))
+                out.append(
+                    ("\(atMost) SpQR bits".padding(toLength: 18, withPad: " ", startingAt: 0) + "searching…", .dim))
             }
             let f = r.figures
             out.append(row("SpQR", f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration))
@@ -114,27 +147,52 @@ enum PanelView {
         guard let maps = m.maps, let result = m.result, let cursor = m.cursor else { return [] }
         let (rr, cr) = cursor
         let count = rr.count * cr.count
-        var outliers = 0, maxS: Float = -1, best = (rr.lowerBound, cr.lowerBound)
-        var sumW: Double = 0, sumE: Double = 0
-        for r in rr { for c in cr {
-            let k = r * maps.cols + c
-            outliers += Int(maps.mask[k])
-            sumW += Double(abs(maps.weights[k]))
-            sumE += Double(maps.error[k])
-            if maps.sensitivity[k] > maxS { maxS = maps.sensitivity[k]; best = (r, c) }
-        } }
-        var out: [Line] = [("Inspector  rows \(rr.lowerBound)–\(rr.upperBound - 1)  cols \(cr.lowerBound)–\(cr.upperBound - 1)  (\(count) w)", .bold)]
-        out.append(("mean |w| \(Num.short(sumW / Double(count)))  outliers \(outliers)  error share \(Num.pct(sumE / max(maps.totalError, 1e-300)))", .plain))
+        var outliers = 0
+        var maxS: Float = -1
+        var best = (rr.lowerBound, cr.lowerBound)
+        var sumW: Double = 0
+        var sumE: Double = 0
+        for r in rr {
+            for c in cr {
+                let k = r * maps.cols + c
+                outliers += Int(maps.mask[k])
+                sumW += Double(abs(maps.weights[k]))
+                sumE += Double(maps.error[k])
+                if maps.sensitivity[k] > maxS {
+                    maxS = maps.sensitivity[k]
+                    best = (r, c)
+                }
+            }
+        }
+        var out: [Line] = [
+            (
+                "Inspector  rows \(rr.lowerBound)–\(rr.upperBound - 1)  cols \(cr.lowerBound)–\(cr.upperBound - 1)  (\(count) w)",
+                .bold
+            )
+        ]
+        out.append(
+            (
+                "mean |w| \(Num.short(sumW / Double(count)))  outliers \(outliers)  error share \(Num.pct(sumE / max(maps.totalError, 1e-300)))",
+                .plain
+            ))
         let (r, c) = best
         let k = r * maps.cols + c
         let perm = Permutation.inverse(result.permutation)
         let stats = result.statistics
-        let quant = result.rowIndices.count == maps.rows
+        let quant =
+            result.rowIndices.count == maps.rows
             ? stats.quantizer(row: r, permutedColumn: perm[c], maxq: Float((1 << result.config.wbits) - 1)) : nil
-        out.append(("w[\(r),\(c)] \(Num.short(Double(maps.weights[k])))  q \(Num.short(Double(maps.quantized[k])))  e² \(Num.short(Double(maps.sensitivity[k])))\(maps.mask[k] != 0 ? "  OUTLIER" : "")",
-                    maps.mask[k] != 0 ? .bold : .plain))
+        out.append(
+            (
+                "w[\(r),\(c)] \(Num.short(Double(maps.weights[k])))  q \(Num.short(Double(maps.quantized[k])))  e² \(Num.short(Double(maps.sensitivity[k])))\(maps.mask[k] != 0 ? "  OUTLIER" : "")",
+                maps.mask[k] != 0 ? .bold : .plain
+            ))
         if let q = quant {
-            out.append(("group \(perm[c] / stats.groupsize)  scale \(Num.short(Double(q.scale)))  zero \(Num.short(Double(q.zero)))", .dim))
+            out.append(
+                (
+                    "group \(perm[c] / stats.groupsize)  scale \(Num.short(Double(q.scale)))  zero \(Num.short(Double(q.zero)))",
+                    .dim
+                ))
         }
         return out
     }
@@ -145,8 +203,16 @@ enum PanelView {
         let cols = maps.colError.indices.sorted { maps.colError[$0] > maps.colError[$1] }.prefix(3)
         return [
             ("Most error", .bold),
-            ("rows  " + rows.map { "\($0): \(Num.pct(maps.rowError[$0] / total)) (\(maps.rowOutliers[$0]) outl.)" }.joined(separator: "  "), .plain),
-            ("cols  " + cols.map { "\($0): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)" }.joined(separator: "  "), .plain),
+            (
+                "rows  "
+                    + rows.map { "\($0): \(Num.pct(maps.rowError[$0] / total)) (\(maps.rowOutliers[$0]) outl.)" }
+                    .joined(separator: "  "), .plain
+            ),
+            (
+                "cols  "
+                    + cols.map { "\($0): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)" }
+                    .joined(separator: "  "), .plain
+            ),
         ]
     }
 }

@@ -28,9 +28,11 @@ enum Renderer {
 /// What shows instead of the screen when the terminal is smaller than the explorer needs.
 enum TooSmallView {
     static func render(width: Int, height: Int, _ b: inout CellBuffer) {
-        let lines = ["Terminal too small (\(width)x\(height)).",
-                     "The explorer needs at least \(Layout.minWidth)x\(Layout.minHeight).",
-                     "Enlarge the window, or press q to quit."]
+        let lines = [
+            "Terminal too small (\(width)x\(height)).",
+            "The explorer needs at least \(Layout.minWidth)x\(Layout.minHeight).",
+            "Enlarge the window, or press q to quit.",
+        ]
         for (i, l) in lines.enumerated() where i < height {
             b.write(String(l.prefix(max(0, width))), x: 0, y: i, style: i == 0 ? .bold : .plain)
         }

@@ -95,30 +95,38 @@ struct LayerModel {
 extension TitleModel {
     init(_ s: AppState) {
         var layer: String?
-        if s.onLayer, let l = s.layer { layer = "\(l.name)  [\(l.row.shape.map(String.init).joined(separator: "×"))] \(l.row.dtype)" }
-        self.init(checkpointPath: s.checkpointPath, layer: layer, calibration: s.calibrationKind == .none ? nil : s.calibrationLabel,
-                  colors: s.capabilities.colors)
+        if s.onLayer, let l = s.layer {
+            layer = "\(l.name)  [\(l.row.shape.map(String.init).joined(separator: "×"))] \(l.row.dtype)"
+        }
+        self.init(
+            checkpointPath: s.checkpointPath, layer: layer,
+            calibration: s.calibrationKind == .none ? nil : s.calibrationLabel,
+            colors: s.capabilities.colors)
     }
 }
 
 extension StatusModel {
     init(_ s: AppState) {
-        self.init(prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
-                  capabilities: s.capabilities)
+        self.init(
+            prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
+            capabilities: s.capabilities)
     }
 }
 
 extension HelpModel {
     init(_ s: AppState) {
-        self.init(screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
-                  notes: s.onLayer ? HelpView.figureNotes : [], unicode: s.capabilities.unicode)
+        self.init(
+            screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
+            notes: s.onLayer ? HelpView.figureNotes : [], unicode: s.capabilities.unicode)
     }
 }
 
 extension BrowserModel {
     init(_ s: AppState) {
-        self.init(rows: s.visibleRows, measured: s.reports.mapValues { Measured(avgBits: $0.avgBits, relProxyError: $0.relProxyError) },
-                  selection: s.selection, scroll: s.browserScroll, filter: s.filter)
+        self.init(
+            rows: s.visibleRows,
+            measured: s.reports.mapValues { Measured(avgBits: $0.avgBits, relProxyError: $0.relProxyError) },
+            selection: s.selection, scroll: s.browserScroll, filter: s.filter)
     }
 }
 
@@ -127,12 +135,16 @@ extension LayerModel {
     init?(_ s: AppState, _ layer: LayerSession) {
         let shape = layer.row.shape
         guard shape.count == 2 else { return nil }
-        heatmap = HeatmapModel(rows: shape[0], cols: shape[1], maps: layer.maps, mapsStale: layer.mapsStale, mode: s.mode,
-                               pooling: s.pooling, wholeLayerRange: s.wholeLayerRange, viewport: s.viewport, progress: layer.progress, error: layer.error, capabilities: s.capabilities)
-        panel = PanelModel(settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
-                           advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
-                           advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
-                           equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype, sourceBitsPerWeight: layer.row.bitsPerWeight,
-                           cursor: nil, unicode: s.capabilities.unicode)
+        heatmap = HeatmapModel(
+            rows: shape[0], cols: shape[1], maps: layer.maps, mapsStale: layer.mapsStale, mode: s.mode,
+            pooling: s.pooling, wholeLayerRange: s.wholeLayerRange, viewport: s.viewport, progress: layer.progress,
+            error: layer.error, capabilities: s.capabilities)
+        panel = PanelModel(
+            settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
+            advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
+            advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
+            equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype,
+            sourceBitsPerWeight: layer.row.bitsPerWeight,
+            cursor: nil, unicode: s.capabilities.unicode)
     }
 }
