@@ -15,6 +15,7 @@
 // `GPTQ.run` splits the rows over the cores, `GPTQPass.quantize` is the loop over blocks above,
 // `quantizeColumns` the per-column steps and `fitGroup` the group statistics; `GPTQBuffers` names the
 // arrays they share.
+// One concept (the loop, its steps and its buffers) kept together, hence a little over 300 lines.
 
 import Dispatch
 import Foundation
