@@ -158,18 +158,42 @@ public struct GGUFCheckpoint: Checkpoint {
         moveRows(m) { r in (to: huggingFaceRow(r, rows: m.rows, heads: heads), from: r) }
     }
 
+    /// `huggingFaceOrder` from the rows-by-`cols` values at `src` into `dst` (which must not overlap it).
+    static func huggingFaceOrder(
+        from src: UnsafePointer<Float>, rows: Int, cols: Int, heads: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
+        moveRows(from: src, into: dst, rows: rows, cols: cols) { r in
+            (to: huggingFaceRow(r, rows: rows, heads: heads), from: r)
+        }
+    }
+
     /// A copy of `m` with, for every r, row `from` of `m` written to row `to` (`pair(r)` for r in 0..<rows).
     private static func moveRows(_ m: Matrix, _ pair: (Int) -> (to: Int, from: Int)) -> Matrix {
         var out = m
         out.values.withUnsafeMutableBufferPointer { o in
             m.values.withUnsafeBufferPointer { i in
-                for r in 0..<m.rows {
-                    let (to, from) = pair(r)
-                    (o.baseAddress! + to * m.cols).update(from: i.baseAddress! + from * m.cols, count: m.cols)
-                }
+                moveRows(from: i.baseAddress!, into: o.baseAddress!, rows: m.rows, cols: m.cols, pair)
             }
         }
         return out
+    }
+
+    /// For every r, row `from` of `src` written to row `to` of `dst` (`pair(r)` for r in 0..<rows).
+    private static func moveRows(
+        from src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+        _ pair: (Int) -> (to: Int, from: Int)
+    ) {
+        for r in 0..<rows {
+            let (to, from) = pair(r)
+            (dst + to * cols).update(from: src + from * cols, count: cols)
+        }
+    }
+
+    /// The head count whose rotary order this checkpoint undoes for the 2-D tensor `t` (q and k of the
+    /// llama family), or nil when its rows are read as stored.
+    func rotaryHeads(of t: GGUFTensorInfo) throws -> Int? {
+        guard t.dimensions.count == 2, architecture.map(Self.llamaFamily.contains) == true else { return nil }
+        return try Self.rotaryHeads(t, file)
     }
 
     public func statistics(_ name: String) throws -> TensorStatistics {
@@ -185,9 +209,7 @@ public struct GGUFCheckpoint: Checkpoint {
         let e = try quantizableEntry(name)
         let info = try file.info(e.storedName)
         let m = Matrix(rows: e.shape[0], cols: e.shape[1], values: try file.floats(e.storedName))
-        if architecture.map(Self.llamaFamily.contains) == true, let heads = try Self.rotaryHeads(info, file) {
-            return Self.huggingFaceOrder(m, heads: heads)
-        }
-        return m
+        guard let heads = try rotaryHeads(of: info) else { return m }
+        return Self.huggingFaceOrder(m, heads: heads)
     }
 }

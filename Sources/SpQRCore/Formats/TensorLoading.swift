@@ -52,21 +52,14 @@ extension Checkpoint {
 extension GGUFCheckpoint {
     func loadGGUF(_ e: TensorEntry, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let t = try file.info(e.storedName)
-        let heads =
-            t.dimensions.count == 2 && architecture.map(Self.llamaFamily.contains) == true
-            ? try Self.rotaryHeads(t, file) : nil
-        guard let heads else {
+        guard let heads = try rotaryHeads(of: t) else {
             try file.readFloats(t, elements: 0..<buffer.count, into: buffer.baseAddress!)
             return
         }
         let stored = try file.floats(t.name)
-        let rows = t.shape[0]
-        let cols = t.shape[1]
         stored.withUnsafeBufferPointer { src in
-            for r in 0..<rows {
-                let dst = Self.huggingFaceRow(r, rows: rows, heads: heads)
-                (buffer.baseAddress! + dst * cols).update(from: src.baseAddress! + r * cols, count: cols)
-            }
+            Self.huggingFaceOrder(
+                from: src.baseAddress!, rows: t.shape[0], cols: t.shape[1], heads: heads, into: buffer.baseAddress!)
         }
     }
 }
