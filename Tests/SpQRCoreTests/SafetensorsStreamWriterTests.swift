@@ -45,4 +45,29 @@ final class SafetensorsStreamWriterTests: XCTestCase {
         let after = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("spqr-stream") }
         XCTAssertEqual(after, before, "temporary files left behind")
     }
+
+    func testTypedTensorsFromBytesInPieces() throws {
+        let p = path()
+        defer { unlink(p) }
+        let w = try SafetensorsStreamWriter(
+            path: p, typed: [("h", .F16, [3]), ("i", .I32, [2]), ("f", .F32, [2])], metadata: ["format": "pt"])
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x3800]  // 1, -2, 0.5
+        let ints: [Int32] = [7, -9]
+        var bytes = halves.withUnsafeBytes { Array($0) } + ints.withUnsafeBytes { Array($0) }
+        XCTAssertThrowsError(try b.withUnsafeBufferPointer { try w.append($0) }) { e in
+            XCTAssertTrue((e as! SpQRError).message.contains("declared F16, not F32"), "\(e)")
+        }
+        try bytes[..<5].withUnsafeBytes { try w.appendBytes($0) }
+        try bytes[5...].withUnsafeBytes { try w.appendBytes($0) }
+        try b.withUnsafeBufferPointer { try w.append($0) }
+        bytes = [0]
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try w.appendBytes($0) }) { e in
+            XCTAssertTrue((e as! SpQRError).message.contains("more bytes written"), "\(e)")
+        }
+        try w.finish()
+        let f = try SafetensorsFile(path: p)
+        XCTAssertEqual(try f.floats("h"), [1, -2, 0.5])
+        XCTAssertEqual(try f.floats("f"), b)
+        XCTAssertEqual(try f.info("i").dtypeName, "I32")
+    }
 }

@@ -1,7 +1,8 @@
 // Writing a safetensors file whose tensors are produced one after another (too large to hold together):
 // the header (8-byte little-endian length, JSON padded with spaces to a multiple of 8) is fixed up front
-// from the names and shapes, the F32 data follow in the declared order, and the file appears at its path
-// only when complete (temporary file beside it, fsync, rename), as `AtomicFile` does for whole files.
+// from the names, dtypes and shapes, the data follow in the declared order (F32 values, or the raw
+// little-endian bytes of any dtype), and the file appears at its path only when complete (temporary file
+// beside it, fsync, rename), as `AtomicFile` does for whole files.
 
 import Foundation
 
@@ -37,26 +38,32 @@ extension SafetensorsWriter {
     }
 }
 
-/// A safetensors file of F32 tensors written one tensor at a time, atomically.
+/// A safetensors file written one tensor at a time, atomically.
 public final class SafetensorsStreamWriter {
     public let path: String
     private let tmp: String
     private var fd: Int32
-    private var pending: [(name: String, count: Int)]
+    private var pending: [(name: String, dtype: SafetensorsDType, count: Int, bytes: Int)]
     private var done = false
 
-    /// Creates the temporary file and writes the header for `tensors` (name, shape), in the order their
-    /// data will be appended.
-    public init(path: String, tensors: [(String, [Int])], metadata: [String: String]) throws {
+    /// Creates the temporary file and writes the header for F32 `tensors` (name, shape), in the order
+    /// their data will be appended.
+    public convenience init(path: String, tensors: [(String, [Int])], metadata: [String: String]) throws {
+        try self.init(path: path, typed: tensors.map { ($0.0, .F32, $0.1) }, metadata: metadata)
+    }
+
+    /// Creates the temporary file and writes the header for `typed` tensors (name, dtype, shape), in the
+    /// order their data will be appended. Every dtype must have a whole number of bytes per tensor.
+    public init(path: String, typed: [(String, SafetensorsDType, [Int])], metadata: [String: String]) throws {
         self.path = path
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let entries = tensors.map {
-            (name: $0.0, dtype: SafetensorsDType.F32, shape: $0.1, bytes: 4 * (checkedProduct($0.1) ?? -1))
+        let entries = typed.map {
+            (name: $0.0, dtype: $0.1, shape: $0.2, bytes: checkedProduct($0.2).flatMap($0.1.byteCount) ?? -1)
         }
         let header = try SafetensorsWriter.header(entries, metadata: metadata)
-        pending = tensors.map { ($0.0, checkedProduct($0.1) ?? 0) }
+        pending = entries.map { ($0.name, $0.dtype, checkedProduct($0.shape) ?? 0, $0.bytes) }
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
             throw SpQRError(
@@ -71,10 +78,13 @@ public final class SafetensorsStreamWriter {
         if !done { abandon() }
     }
 
-    /// Appends the next tensor's values (little-endian F32).
+    /// Appends the next tensor's values (an F32 tensor).
     public func append(_ values: UnsafeBufferPointer<Float>) throws {
         guard let next = pending.first else {
             throw SpQRError(.invalidSetting, "\(path): more tensors written than declared")
+        }
+        guard next.dtype == .F32, partialBytes == 0 else {
+            throw SpQRError(.invalidSetting, "\(path): tensor \(next.name) is declared \(next.dtype), not F32")
         }
         guard values.count == next.count else {
             throw SpQRError(
@@ -88,6 +98,28 @@ public final class SafetensorsStreamWriter {
             try le.withUnsafeBytes { try write($0) }
         #endif
     }
+
+    /// Appends the next tensor's bytes as stored (little-endian, its declared dtype), possibly over several
+    /// calls: each call's bytes continue the current tensor until it is complete.
+    public func appendBytes(_ raw: UnsafeRawBufferPointer) throws {
+        var rest = raw
+        while !rest.isEmpty {
+            guard let next = pending.first else {
+                throw SpQRError(.invalidSetting, "\(path): more bytes written than the declared tensors hold")
+            }
+            let n = min(rest.count, next.bytes - partialBytes)
+            try write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
+            partialBytes += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if partialBytes == next.bytes {
+                pending.removeFirst()
+                partialBytes = 0
+            }
+        }
+    }
+
+    /// Bytes of the current tensor already written through `appendBytes`.
+    private var partialBytes = 0
 
     /// Flushes and renames the file into place once every declared tensor was appended.
     public func finish() throws {
