@@ -22,13 +22,16 @@ public enum ModelFiles {
         return .unknown
     }
 
-    /// Opens a checkpoint: a directory (sharded with `model.safetensors.index.json`, or holding
-    /// `.safetensors` files), the index file itself, a GGUF file, or a safetensors file. Only headers are
+    /// Opens a checkpoint: a directory (a Hugging Face SpQR checkpoint when its config.json says
+    /// quant_method "spqr"; else sharded with `model.safetensors.index.json`, or holding `.safetensors` files), the index file itself, a GGUF file, or a safetensors file. Only headers are
     /// read; tensors load on demand through `Checkpoint.matrix`.
     public static func openCheckpoint(_ path: String) throws -> any Checkpoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SpQRError(.io, "\(path): no such file or directory")
+        }
+        if isDirectory.boolValue && SpQRHFCheckpoint.isSpQRDirectory(path) {
+            return try SpQRHFCheckpoint(path: path)
         }
         if isDirectory.boolValue || path.hasSuffix(".index.json") {
             return try SafetensorsDirectoryCheckpoint(path: path)

@@ -25,10 +25,11 @@ extension Checkpoint {
         case let c as SafetensorsCheckpoint:
             try Self.loadSafetensors(c.file, e.storedName, into: buffer)
         case let c as SafetensorsDirectoryCheckpoint:
-            guard let shard = c.shards[(e.file as NSString).lastPathComponent] else {
-                throw SpQRError(.io, "\(path): the shard holding \(name) (\(e.file)) is not open")
-            }
-            try Self.loadSafetensors(shard.file, e.storedName, into: buffer)
+            try Self.loadSafetensors(try c.shard(of: e).file, e.storedName, into: buffer)
+        case let c as SpQRHFCheckpoint where c.modules[e.name] != nil:
+            _ = buffer.update(fromContentsOf: try c.layer(e.name).dequantized().values)
+        case let c as SpQRHFCheckpoint:
+            try Self.loadSafetensors(try c.files.shard(of: e).file, e.storedName, into: buffer)
         default:
             let values = try matrix(name).values
             _ = buffer.update(fromContentsOf: values)
