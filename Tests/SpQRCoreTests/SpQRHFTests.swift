@@ -37,7 +37,8 @@ func spqrHFRun(
 /// w = s·(q − z); outliers (CSR, value bits 31–16, permuted column 15–0) added in fp32 and rounded to fp16;
 /// in_perm entry i = perm[2i] | perm[2i+1] << 16 and W[:, perm[j]] = W_perm[:, j].
 func decodeFromDocument(_ l: SpQRHFLayer) -> [Float] {
-    let m = l.rows, n = l.cols
+    let m = l.rows
+    let n = l.cols
     var wp = [Float](repeating: 0, count: m * n)
     for tr in 0..<(m / 16) {
         for tc in 0..<(n / 16) {
@@ -116,7 +117,9 @@ struct SpQRHFPackingTests {
     // pinned at 1e-3 ≈ 2⁻¹⁰; outliers reach 0.93 of their bound. An outlier is stored as the
     // residual from the fp16 dense value and added back then rounded to fp16, so it comes back within
     // one rounding of the residual and one of the sum (`spqrHFDifference`), subnormals included.
-    @Test("a SmolLM2 layer packs and decodes to the run's weights within fp16 rounding; the document's decoder agrees bit for bit")
+    @Test(
+        "a SmolLM2 layer packs and decodes to the run's weights within fp16 rounding; the document's decoder agrees bit for bit"
+    )
     func realLayer() throws {
         let r = try spqrHFRun(layer: "model.layers.15.self_attn.k_proj.weight")
         let packed = try SpQRHF.pack(r)
@@ -207,7 +210,10 @@ struct SpQRHFRefusalTests {
         c.wbits = 4
         c.groupsize = 128
         let message = errorMessage(path: "") { try SpQRHF.check(c) }
-        #expect(message.hasSuffix("spqr-hf stores only wbits 3 (given 4), groupsize 16 (given 128); choose these settings (the SpQR README's 3-bit recipe) to write this format"))
+        #expect(
+            message.hasSuffix(
+                "spqr-hf stores only wbits 3 (given 4), groupsize 16 (given 128); choose these settings (the SpQR README's 3-bit recipe) to write this format"
+            ))
         var free = SpQRConfig()
         free.outlierThreshold = .infinity
         free.permutationOrder = .spearman

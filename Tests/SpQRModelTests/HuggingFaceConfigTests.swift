@@ -26,7 +26,8 @@ final class HuggingFaceConfigTests: XCTestCase {
             case "rope_scaling":
                 XCTAssert(value is NSNull && ours[key] == nil)
             default:
-                XCTAssert((ours[key] as? NSObject)?.isEqual(value) == true, "\(key): \(ours[key] ?? "missing") ≠ \(value)")
+                XCTAssert(
+                    (ours[key] as? NSObject)?.isEqual(value) == true, "\(key): \(ours[key] ?? "missing") ≠ \(value)")
             }
         }
         XCTAssertEqual(Set(ours.keys).subtracting(expected.keys), [])
