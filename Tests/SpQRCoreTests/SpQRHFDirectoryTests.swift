@@ -181,5 +181,13 @@ struct SpQRHFDirectoryTests {
         }
         #expect(wrongShape == "the packed layer is 32 × 32 but the tensor is 192 × 576")
         #expect(listing(parent) == ["out"])
+        // An existing empty directory is filled; with nothing quantized every tensor stays F16.
+        let empty = parent + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        try SpQRHFWriter.write(source: source, baseConfig: [:], quantized: [], packed: { _ in throw Boom() }, to: empty)
+        #expect(listing(parent) == ["empty", "out"])
+        #expect(try ModelFiles.openCheckpoint(empty).tensors.allSatisfy { $0.dtype == "F16" })
+        let q = try #require(try configJSON(empty)["quantization_config"] as? [String: Any])
+        #expect((q["shapes"] as? [String: Int])?.isEmpty == true)
     }
 }

@@ -96,6 +96,10 @@ public enum SpQRHFWriter {
                 _ = fsync(dirfd)
                 close(dirfd)
             }
+        } catch let e as SpQRError {
+            try? fm.removeItem(atPath: tmp)
+            // Name the directory asked for, not the temporary one being built.
+            throw SpQRError(e.kind, e.message.replacingOccurrences(of: tmp, with: target.path))
         } catch {
             try? fm.removeItem(atPath: tmp)
             throw error
