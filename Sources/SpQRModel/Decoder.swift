@@ -107,6 +107,8 @@ public final class Decoder {
         let convertible: Bool
         if let gguf = checkpoint as? GGUFCheckpoint {
             convertible = try gguf.file.info(e.storedName).type.isSupported
+        } else if let spqr = checkpoint as? SpQRHFCheckpoint, spqr.isQuantized(e.name) {
+            convertible = true
         } else {
             convertible = SafetensorsDType(rawValue: e.dtype)?.isFloat ?? false
         }

@@ -39,6 +39,11 @@ public struct ModelConfig: Sendable, Equatable {
     public var tiedEmbeddings: Bool
     /// Mistral's sliding attention window, when the model uses one.
     public var slidingWindow: Int?
+    /// The context length the model was trained for, when the file says.
+    public var maxPositions: Int? = nil
+    /// The beginning- and end-of-sequence token ids, when the file says.
+    public var bosTokenID: Int? = nil
+    public var eosTokenID: Int? = nil
 
     /// The families this runtime runs, with the model types that name them.
     public static let supported = "llama (LLaMA 1/2/3, SmolLM/SmolLM2, TinyLlama), mistral, qwen2 (Qwen2/2.5)"
@@ -86,6 +91,9 @@ public struct ModelConfig: Sendable, Equatable {
             c.ropeScaling = .linear(factor: f)
         }
         if file.contains("rope_freqs.weight") { c.ropeScaling = .divisors(try file.floats("rope_freqs.weight")) }
+        c.maxPositions = file.metadata["\(arch).context_length"]?.intValue
+        c.bosTokenID = file.metadata["tokenizer.ggml.bos_token_id"]?.intValue
+        c.eosTokenID = file.metadata["tokenizer.ggml.eos_token_id"]?.intValue
         let embedding = try file.info("token_embd.weight")
         c.vocabulary = embedding.shape.first ?? 0
         if let v = file.metadata["\(arch).vocab_size"]?.intValue, v != c.vocabulary {
@@ -123,7 +131,9 @@ public struct ModelConfig: Sendable, Equatable {
             ropeTheta: (json["rope_theta"] as? Double) ?? 10000,
             ropeScaling: .none, attentionBias: type == "qwen2" || (json["attention_bias"] as? Bool ?? false),
             tiedEmbeddings: json["tie_word_embeddings"] as? Bool ?? false,
-            slidingWindow: type == "mistral" ? json["sliding_window"] as? Int : nil)
+            slidingWindow: type == "mistral" ? json["sliding_window"] as? Int : nil,
+            maxPositions: json["max_position_embeddings"] as? Int, bosTokenID: json["bos_token_id"] as? Int,
+            eosTokenID: json["eos_token_id"] as? Int)
         if type == "qwen2", json["use_sliding_window"] as? Bool == true {
             throw SpQRError(.unsupported, "\(path): Qwen2 with use_sliding_window is not supported")
         }
@@ -192,5 +202,75 @@ public struct ModelConfig: Sendable, Equatable {
                 return (1 - smooth) * f / Float(factor) + smooth * f
             }
         }
+    }
+}
+
+extension ModelConfig {
+    /// The transformers class of each family.
+    static let architectures = ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"]
+
+    /// A transformers config.json object for the model (what `huggingFace(configPath:)` reads back): the
+    /// architecture and model_type of the family, the dimensions, rms_norm_eps (the shortest decimal of the
+    /// float32), rope_theta, rope_scaling (LLaMA 3 divisors from a GGUF are turned back into llama3 parameters
+    /// with low_freq_factor 1, which gives the same frequencies), vocab_size, tie_word_embeddings,
+    /// attention_bias, and, when known, max_position_embeddings, sliding_window and the BOS/EOS ids.
+    public func huggingFaceConfig() -> [String: Any] {
+        var c: [String: Any] = [
+            "architectures": [Self.architectures[family] ?? family], "model_type": family, "hidden_act": "silu",
+            "hidden_size": hidden, "intermediate_size": intermediate, "num_hidden_layers": blocks,
+            "num_attention_heads": heads, "num_key_value_heads": kvHeads, "head_dim": headDim,
+            "rms_norm_eps": Double("\(rmsEps)") ?? Double(rmsEps), "rope_theta": ropeTheta, "vocab_size": vocabulary,
+            "tie_word_embeddings": tiedEmbeddings, "attention_bias": attentionBias,
+        ]
+        if family == "llama" { c["mlp_bias"] = false }
+        if family == "qwen2" { c["use_sliding_window"] = false }
+        if let maxPositions { c["max_position_embeddings"] = maxPositions }
+        if let slidingWindow { c["sliding_window"] = slidingWindow }
+        if let bosTokenID { c["bos_token_id"] = bosTokenID }
+        if let eosTokenID { c["eos_token_id"] = eosTokenID }
+        switch ropeScaling {
+        case .none: break
+        case .linear(let factor): c["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+        case .llama3(let factor, let low, let high, let original):
+            c["rope_scaling"] = Self.llama3Scaling(factor: factor, low: low, high: high, original: original)
+        case .divisors(let d):
+            if let fit = llama3Parameters(divisors: d) {
+                c["rope_scaling"] = Self.llama3Scaling(factor: fit.factor, low: 1, high: fit.high, original: fit.original)
+            }
+        }
+        return c
+    }
+
+    static func llama3Scaling(factor: Double, low: Double, high: Double, original: Double) -> [String: Any] {
+        [
+            "rope_type": "llama3", "factor": factor, "low_freq_factor": low, "high_freq_factor": high,
+            "original_max_position_embeddings": Int(original.rounded()),
+        ]
+    }
+
+    /// LLaMA 3 parameters giving the per-frequency divisors `d`: factor = max d; between the unscaled and
+    /// the fully scaled frequencies 1/d = (1 − s)/factor + s with s = (original·f/2π − low)/(high − low),
+    /// linear in f = inv_freq. Only the ratios of original, low and high matter, so low is fixed at 1 and
+    /// the line through the first and last smoothly scaled frequencies gives high and original. nil when
+    /// fewer than two frequencies are smoothly scaled or the fit does not reproduce every divisor to 1e-3.
+    func llama3Parameters(divisors d: [Float]) -> (factor: Double, high: Double, original: Double)? {
+        var plain = self
+        plain.ropeScaling = .none
+        let f = plain.inverseFrequencies().map(Double.init)
+        guard let factor = d.max().map(Double.init), factor > 1, f.count == d.count else { return nil }
+        let smooth = d.indices.filter { Double(d[$0]) > 1 + 1e-6 && Double(d[$0]) < factor * (1 - 1e-6) }
+        guard let i = smooth.first, let j = smooth.last, i != j else { return nil }
+        let s = { (k: Int) in (1 / Double(d[k]) - 1 / factor) / (1 - 1 / factor) }
+        let slope = (s(j) - s(i)) / (f[j] - f[i])
+        let intercept = s(i) - slope * f[i]
+        guard intercept < 0 else { return nil }
+        let high = 1 - 1 / intercept
+        let original = slope * 2 * Double.pi * (high - 1)
+        var check = self
+        check.ropeScaling = .llama3(factor: factor, lowFreqFactor: 1, highFreqFactor: high, originalContext: original)
+        let ok = zip(check.inverseFrequencies(), f).enumerated().allSatisfy { k, pair in
+            abs(Double(pair.0) * Double(d[k]) / pair.1 - 1) <= 1e-3
+        }
+        return ok ? (factor, high, original) : nil
     }
 }

@@ -32,7 +32,7 @@ public enum SpQRHF {
         }
         throw SpQRError(
             .unsupported,
-            "spqr-hf stores only " + Setting.list(list)
+            "spqr-hf stores only " + list.joined(separator: ", ")
                 + "; choose these settings (the SpQR README's 3-bit recipe) to write this format")
     }
 
@@ -46,7 +46,8 @@ public enum SpQRHF {
         throw SpQRError(
             .unsupported,
             "\(name): spqr-hf needs out and in multiples of 16 and in ≤ \(maxInFeatures), but "
-                + Setting.list(problems) + "; leave this layer unquantized or choose another output format")
+                + problems.joined(separator: " and ") + "; leave this layer unquantized or choose another output format"
+        )
     }
 
     /// Packs a full (non-preview) SpQR run at the supported configuration.
@@ -58,7 +59,8 @@ public enum SpQRHF {
         guard !result.isPreview else {
             throw SpQRError(
                 .invalidSetting,
-                "\(name): a preview covers \(result.rowIndices.count) of \(m) rows; run SpQR on the whole layer to write it")
+                "\(name): a preview covers \(result.rowIndices.count) of \(m) rows; run SpQR on the whole layer to write it"
+            )
         }
         let stats = result.statistics
         let perm = result.permutation

@@ -50,11 +50,17 @@ public struct SpQRHFCheckpoint: Checkpoint {
         guard let q = try Self.readConfig(path)["quantization_config"] as? [String: Any] else {
             throw fail("no quantization_config object")
         }
-        guard q["quant_method"] as? String == "spqr" else { throw fail("quantization_config.quant_method is not \"spqr\"") }
-        for (key, value) in [("bits", 3), ("beta1", 16), ("beta2", 16)] where JSONValue.integer(q[key] as Any) != value {
-            throw fail("quantization_config.\(key) is \(q[key].map { "\($0)" } ?? "missing"); spqr-hf holds only \(value)")
+        guard q["quant_method"] as? String == "spqr" else {
+            throw fail("quantization_config.quant_method is not \"spqr\"")
         }
-        guard let shapeObject = q["shapes"] as? [String: Any] else { throw fail("quantization_config.shapes is missing") }
+        for (key, value) in [("bits", 3), ("beta1", 16), ("beta2", 16)] where JSONValue.integer(q[key] as Any) != value
+        {
+            throw fail(
+                "quantization_config.\(key) is \(q[key].map { "\($0)" } ?? "missing"); spqr-hf holds only \(value)")
+        }
+        guard let shapeObject = q["shapes"] as? [String: Any] else {
+            throw fail("quantization_config.shapes is missing")
+        }
         var shapes: [String: Int] = [:]
         for (k, v) in shapeObject {
             guard let n = JSONValue.integer(v), n >= 0 else {
@@ -74,7 +80,8 @@ public struct SpQRHFCheckpoint: Checkpoint {
             for (k, part) in SpQRHF.tensorSuffixes.enumerated() {
                 let name = "\(module).\(part)"
                 guard let expected = shapes["\(name).shape"] else {
-                    throw fail("quantization_config.shapes has no \"\(name).shape\"; every quantized module needs all four")
+                    throw fail(
+                        "quantization_config.shapes has no \"\(name).shape\"; every quantized module needs all four")
                 }
                 let e = try files.entry(name)
                 let dtype = k == 0 ? "I64" : "I32"
@@ -90,7 +97,8 @@ public struct SpQRHFCheckpoint: Checkpoint {
             let rows = lengths[1] - 1
             let cols = lengths[3] * 2
             try SpQRHFLayer.check(
-                rows: rows, cols: cols, denseWords: lengths[0], rowOffsets: try Self.integers(files, "\(module).row_offsets"),
+                rows: rows, cols: cols, denseWords: lengths[0],
+                rowOffsets: try Self.integers(files, "\(module).row_offsets"),
                 colVals: try Self.integers(files, "\(module).col_vals"),
                 inPerm: try Self.integers(files, "\(module).in_perm"), name: "\(path): \(module)")
             modules["\(module).weight"] = (rows, cols)
@@ -102,7 +110,9 @@ public struct SpQRHFCheckpoint: Checkpoint {
                     note: "dequantized from the spqr-hf format (3-bit SpQR, \(lengths[2]) outliers)"))
         }
         for key in shapes.keys where key.hasSuffix(".shape") && !parts.contains(String(key.dropLast(".shape".count))) {
-            throw fail("quantization_config.shapes has \"\(key)\" but no \"\(key.split(separator: ".").dropLast(2).joined(separator: "."))\(suffix)\"")
+            throw fail(
+                "quantization_config.shapes has \"\(key)\" but no \"\(key.split(separator: ".").dropLast(2).joined(separator: "."))\(suffix)\""
+            )
         }
         entries += files.tensors.filter { !parts.contains($0.name) }
         self.table = try TensorTable(entries, path: path)

@@ -37,7 +37,9 @@ enum SpQRHFTile {
     static func field(_ word: UInt64, _ index: Int) -> UInt64 { (word >> UInt64(3 * index)) & codeMask }
 
     /// Byte `row / 2` of the second-order word, as tile row `row` carries it.
-    static func secondOrderByte(_ secondOrder: UInt64, row: Int) -> UInt64 { (secondOrder >> UInt64(8 * (row / 2))) & 0xff }
+    static func secondOrderByte(_ secondOrder: UInt64, row: Int) -> UInt64 {
+        (secondOrder >> UInt64(8 * (row / 2))) & 0xff
+    }
 
     /// The second-order word of the tile whose 16 words start at `words`: byte b from words 2b and 2b+1.
     static func secondOrder(_ words: UnsafePointer<UInt64>) -> UInt64 {
@@ -49,7 +51,8 @@ enum SpQRHFTile {
     /// The word's four fp16 halves [ss, zs, sz, zz] (low half first).
     static func halves(_ v: UInt64) -> (ss: Float16, zs: Float16, sz: Float16, zz: Float16) {
         (
-            Float16(bitPattern: UInt16(truncatingIfNeeded: v)), Float16(bitPattern: UInt16(truncatingIfNeeded: v >> 16)),
+            Float16(bitPattern: UInt16(truncatingIfNeeded: v)),
+            Float16(bitPattern: UInt16(truncatingIfNeeded: v >> 16)),
             Float16(bitPattern: UInt16(truncatingIfNeeded: v >> 32)),
             Float16(bitPattern: UInt16(truncatingIfNeeded: v >> 48))
         )
@@ -112,7 +115,9 @@ public struct SpQRHFLayer: Sendable, Equatable {
         guard rowOffsets.count == m + 1 else {
             throw fail("row_offsets has \(rowOffsets.count) entries; \(m) rows need \(m + 1)")
         }
-        guard inPerm.count == n / 2 else { throw fail("in_perm has \(inPerm.count) entries; \(n) columns need \(n / 2)") }
+        guard inPerm.count == n / 2 else {
+            throw fail("in_perm has \(inPerm.count) entries; \(n) columns need \(n / 2)")
+        }
         guard rowOffsets[0] == 0 else { throw fail("row_offsets starts at \(rowOffsets[0]), not 0") }
         for i in 0..<m where rowOffsets[i + 1] < rowOffsets[i] {
             throw fail("row_offsets decreases at row \(i) (\(rowOffsets[i]) then \(rowOffsets[i + 1]))")
@@ -172,7 +177,9 @@ public struct SpQRHFLayer: Sendable, Equatable {
                         let s = SpQRHFTile.dequantize(SpQRHFTile.field(word, 0), ss, sz)
                         let z = SpQRHFTile.dequantize(SpQRHFTile.field(word, 1), zs, zz)
                         let out = (tr * t + r) * n + tc * t
-                        for l in 0..<t { permuted[out + l] = Float(SpQRHFTile.dequantize(SpQRHFTile.field(word, 2 + l), s, z)) }
+                        for l in 0..<t {
+                            permuted[out + l] = Float(SpQRHFTile.dequantize(SpQRHFTile.field(word, 2 + l), s, z))
+                        }
                     }
                 }
             }

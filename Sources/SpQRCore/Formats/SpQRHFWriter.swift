@@ -88,13 +88,18 @@ public enum SpQRHFWriter {
             try cancel?.check()
             if rename(tmp, target.path) != 0 {
                 throw SpQRError(
-                    .io, "\(directory): could not move the finished model into place (\(String(cString: strerror(errno))))")
+                    .io,
+                    "\(directory): could not move the finished model into place (\(String(cString: strerror(errno))))")
             }
             let dirfd = open(parent, O_RDONLY | O_DIRECTORY)
             if dirfd >= 0 {
                 _ = fsync(dirfd)
                 close(dirfd)
             }
+        } catch let e as SpQRError {
+            try? fm.removeItem(atPath: tmp)
+            // Name the directory asked for, not the temporary one being built.
+            throw SpQRError(e.kind, e.message.replacingOccurrences(of: tmp, with: target.path))
         } catch {
             try? fm.removeItem(atPath: tmp)
             throw error
@@ -136,7 +141,8 @@ public enum SpQRHFWriter {
         }
         for (module, lengths) in shapes {
             for (k, suffix) in SpQRHF.tensorSuffixes.enumerated() {
-                pieces.append(("\(module).\(suffix)", k == 0 ? .I64 : .I32, [lengths[k]], .packed(module: module, part: k)))
+                pieces.append(
+                    ("\(module).\(suffix)", k == 0 ? .I64 : .I32, [lengths[k]], .packed(module: module, part: k)))
             }
         }
         pieces.sort { $0.name < $1.name }
@@ -238,7 +244,8 @@ final class Spill {
             let n = min(chunk, range.upperBound - at)
             let got = pread(fd, buffer.baseAddress!, n, off_t(at))
             guard got > 0 else {
-                throw SpQRError(.io, "\(path): could not read back a packed layer (\(String(cString: strerror(errno))))")
+                throw SpQRError(
+                    .io, "\(path): could not read back a packed layer (\(String(cString: strerror(errno))))")
             }
             try writer.appendBytes(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             at += got

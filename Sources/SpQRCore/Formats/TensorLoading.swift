@@ -1,4 +1,4 @@
-// Loading any tensor of a checkpoint (weights, norms, biases; float or GGML block-quantized) from its file
+// Loading any tensor of a checkpoint (weights, norms, biases; float, GGML block-quantized or spqr-hf) from its file
 // (read with pread, a chunk at a time) straight into a caller's float32 buffer, so that a model runtime
 // converts one block of weights at a time into buffers it reuses instead of allocating an array per tensor.
 //
