@@ -70,6 +70,18 @@ public struct QuantizationPlan: Sendable {
     /// The layers of block `b`, in order.
     public func layers(inBlock b: Int) -> [Layer] { layers.filter { $0.block == b } }
 
+    /// The plan with `change` applied to every layer's settings (command-line flags over a recipe).
+    public func applying(_ change: (SpQRConfig) throws -> SpQRConfig) throws -> QuantizationPlan {
+        QuantizationPlan(
+            layers: try layers.map {
+                let c = try change($0.config)
+                try c.validate()
+                return Layer(
+                    name: $0.name, block: $0.block, site: $0.site, shape: $0.shape, config: c,
+                    overridden: $0.overridden)
+            })
+    }
+
     /// Parameters of all planned layers.
     public var parameters: Int { layers.reduce(0) { $0 + $1.parameters } }
 }
