@@ -206,6 +206,22 @@ struct HuggingFaceDirectoryWriterTests {
         #expect(try listing(dir) == ["model", "out"])
     }
 
+    @Test("a directory built in a temporary sibling: errors name the target, and nothing is left behind")
+    func atomicDirectory() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("d").path
+        #expect(throws: SpQRError(.io, "\(target)/f: disk full")) {
+            try AtomicDirectory.build(target) { tmp in
+                try AtomicFile.write(Data([1]), to: tmp + "/f")
+                throw SpQRError(.io, "\(tmp)/f: disk full")
+            }
+        }
+        #expect(try listing(dir).isEmpty)
+        try AtomicDirectory.build(target) { try AtomicFile.write(Data([2]), to: $0 + "/f") }
+        #expect(try listing(URL(fileURLWithPath: target)) == ["f"] && listing(dir) == ["d"])
+    }
+
     @Test("GGUF: bad replacements, an unwritable directory and cancellation leave no output and no temporary")
     func ggufFailures() throws {
         let dir = try temporaryDirectory()

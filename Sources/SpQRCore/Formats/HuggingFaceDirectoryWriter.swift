@@ -38,17 +38,6 @@ public enum HuggingFaceDirectoryWriter {
                         + "replaced. Nothing was written")
             }
         }
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: target.path, isDirectory: &isDirectory) {
-            let contents = isDirectory.boolValue ? (try? fm.contentsOfDirectory(atPath: target.path)) : nil
-            guard let contents, contents.isEmpty else {
-                throw SpQRError(
-                    .invalidSetting,
-                    "\(target.path): already exists and is \(isDirectory.boolValue ? "not empty" : "a file"); "
-                        + "choose a new directory (or an empty one). Nothing was written")
-            }
-        }
         let listing: [String]
         do { listing = try fm.contentsOfDirectory(atPath: sourceDir) } catch {
             throw SpQRError(
@@ -60,15 +49,7 @@ public enum HuggingFaceDirectoryWriter {
                 && fm.fileExists(atPath: sourceDir + "/" + name, isDirectory: &dir) && !dir.boolValue
         }
 
-        let parent = target.deletingLastPathComponent().path
-        let tmp = parent + "/.\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard mkdir(tmp, 0o755) == 0 else {
-            throw SpQRError(
-                .io,
-                "\(target.path): cannot create a directory in \(parent) (\(String(cString: strerror(errno)))); "
-                    + "choose a writable location. Nothing was written")
-        }
-        do {
+        try AtomicDirectory.build(directory, cancel: cancel) { tmp in
             let total = shards.reduce(0) { $0 + $1.file.tensors.count } + otherFiles.count
             var written = 0
             func advance() {
@@ -89,21 +70,6 @@ public enum HuggingFaceDirectoryWriter {
                 try out.finish()
                 advance()
             }
-            try cancel?.check()
-            guard rename(tmp, target.path) == 0 else {
-                throw SpQRError(
-                    .io,
-                    "\(target.path): could not move the written directory into place (\(String(cString: strerror(errno)))); "
-                        + "nothing was written")
-            }
-        } catch {
-            try? fm.removeItem(atPath: tmp)
-            throw error
-        }
-        let dirfd = open(parent, O_RDONLY | O_DIRECTORY)
-        if dirfd >= 0 {
-            _ = fsync(dirfd)
-            close(dirfd)
         }
     }
 

@@ -1,7 +1,9 @@
 // Atomic file replacement: the data goes to a temporary file beside the target (same directory, so
 // the same file system), is flushed with fsync, and is renamed over the target; the directory is then
 // fsynced so that the rename itself survives a crash. A failure at any step removes the temporary file
-// and leaves an existing target untouched, so no reader ever sees a half-written file.
+// and leaves an existing target untouched, so no reader ever sees a half-written file. A directory of
+// files is built the same way: in a temporary sibling directory renamed into place when complete (over
+// an empty directory, never over a non-empty one).
 
 import Foundation
 
@@ -114,5 +116,57 @@ public final class AtomicFileStream {
         fd = -1
         if !done { unlink(temporaryPath) }
         done = true
+    }
+}
+
+/// A directory built in a temporary sibling and renamed into place when complete.
+public enum AtomicDirectory {
+    /// Creates `directory` by running `build` on an empty temporary directory beside it (`.<name>.tmp-<pid>-
+    /// <random>`), then renaming that into place. `directory` must not exist or be an empty directory (it
+    /// is then replaced). Any error, from `build` or a `cancel` seen after it, removes the temporary
+    /// directory; errors that name the temporary directory are rewritten to name `directory`.
+    public static func build(
+        _ directory: String, cancel: CancellationToken? = nil, _ build: (_ temporary: String) throws -> Void
+    ) throws {
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: directory).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: target.path, isDirectory: &isDirectory) {
+            let contents = isDirectory.boolValue ? ((try? fm.contentsOfDirectory(atPath: target.path)) ?? ["?"]) : ["?"]
+            guard isDirectory.boolValue, contents.isEmpty else {
+                throw SpQRError(
+                    .io,
+                    "\(directory): already exists\(isDirectory.boolValue ? " and is not empty" : " as a file"); "
+                        + "choose a new directory (or an empty one)")
+            }
+        }
+        let parent = target.deletingLastPathComponent().path
+        let tmp = parent + "/.\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(tmp, 0o755) == 0 else {
+            throw SpQRError(
+                .io,
+                "\(directory): cannot create a directory in \(parent) (\(String(cString: strerror(errno)))); "
+                    + "choose a writable location")
+        }
+        do {
+            try build(tmp)
+            try cancel?.check()
+            guard rename(tmp, target.path) == 0 else {
+                throw SpQRError(
+                    .io,
+                    "\(directory): could not move the finished directory into place (\(String(cString: strerror(errno))))")
+            }
+        } catch let e as SpQRError {
+            try? fm.removeItem(atPath: tmp)
+            throw SpQRError(e.kind, e.message.replacingOccurrences(of: tmp, with: target.path))
+        } catch {
+            try? fm.removeItem(atPath: tmp)
+            throw error
+        }
+        let dirfd = open(parent, O_RDONLY | O_DIRECTORY)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            close(dirfd)
+        }
     }
 }
