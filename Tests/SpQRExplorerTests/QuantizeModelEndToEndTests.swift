@@ -1,0 +1,181 @@
+// quantize-model end to end on SmolLM2-135M-Instruct (scripts/fetch-model.sh; the tests say why when it
+// cannot be had): a recipe's per-layer overrides change exactly those layers, a killed run resumes to the
+// same bytes as an uninterrupted one, the spqr-hf output reads back as the same weights, and every refusal
+// comes before any work.
+
+import Foundation
+import Testing
+
+@testable import SpQRCore
+
+@Suite("quantize-model", .serialized)
+struct QuantizeModelEndToEndTests {
+    static var model: String? { ModelCommandsTests.model }
+
+    static func scratch(_ name: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "spqr-quantize-model-\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Tensor name → stored bytes of a GGUF file.
+    static func tensorBytes(_ path: String) throws -> [String: Data] {
+        let f = try GGUFFile(path: path)
+        var out: [String: Data] = [:]
+        for t in f.tensors {
+            out[t.name] = try f.bytes.data(at: f.dataStart + t.offset, count: t.byteCount, what: t.name)
+        }
+        return out
+    }
+
+    /// The shared data-free run with the defaults (the README 3-bit recipe).
+    static let defaultsRun: Result<String, Error> = Result {
+        let dir = try scratch("defaults")
+        let out = dir + "/defaults.gguf"
+        let run = try BinaryRunner.run(["quantize-model", try #require(model), "--out", out, "--json"])
+        guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["stderr": run.stderr]) }
+        return out
+    }
+
+    @Test(
+        "a recipe's per-layer overrides change exactly those layers",
+        .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
+    func overrides() throws {
+        let model = try #require(Self.model)
+        let plain = try Self.defaultsRun.get()
+        let dir = try Self.scratch("overrides")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var fourBits = SpQRConfig()
+        fourBits.wbits = 4
+        var noOutliers = SpQRConfig()
+        noOutliers.outlierThreshold = .infinity
+        let k = "model.layers.3.self_attn.k_proj.weight"
+        let down = "model.layers.20.mlp.down_proj.weight"
+        let recipe = Recipe.make(
+            model: .init(path: model, files: []),
+            calibration: .init(kind: .none, file: nil, tensor: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: SpQRConfig(), configs: [k: fourBits, down: noOutliers],
+            shapes: [k: [192, 576], down: [576, 1536]],
+            reports: [:])
+        try recipe.write(to: dir + "/recipe.json", overwrite: true)
+        let out = dir + "/overridden.gguf"
+        let run = try BinaryRunner.run(["quantize-model", model, "--recipe", dir + "/recipe.json", "--out", out])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(k + " *") && run.stdout.contains(down + " *"), "overrides are marked")
+        let a = try Self.tensorBytes(plain)
+        let b = try Self.tensorBytes(out)
+        #expect(a.keys.sorted() == b.keys.sorted())
+        let changed = a.keys.filter { a[$0] != b[$0] }.sorted()
+        #expect(changed == ["blk.20.ffn_down.weight", "blk.3.attn_k.weight"])
+        let report = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + ".report.json")))
+        let layers = try #require((report as? [String: Any])?["layers"] as? [[String: Any]])
+        let wbits = layers.first { $0["layer"] as? String == k }?["config"] as? [String: Any]
+        #expect(wbits?["wbits"] as? Int == 4 && layers.count == 210)
+    }
+
+    @Test(
+        "a killed run resumes from its journal to the same bytes as an uninterrupted one",
+        .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
+    func resume() throws {
+        let model = try #require(Self.model)
+        let dir = try Self.scratch("resume")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = dir + "/text.txt"
+        let sentence = "A hacker is a person who enjoys exploring the details of programmable systems. "
+        try String(repeating: sentence, count: 20).write(toFile: text, atomically: true, encoding: .utf8)
+        let args = ["quantize-model", model, "--text", text, "--nsamples", "3", "--seqlen", "32"]
+        let whole = try BinaryRunner.run(args + ["--out", dir + "/whole.gguf"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+
+        // The second run is killed (SIGKILL, no chance to clean up) once 60 layers are in its journal.
+        let out = dir + "/resumed.gguf"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: BinaryRunner.binary)
+        p.arguments = args + ["--out", out]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let journal = out + ".partial"
+        func finished() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: journal)) ?? []).filter {
+                $0.hasSuffix(".safetensors")
+            }.count
+        }
+        let deadline = Date().addingTimeInterval(300)
+        while finished() < 60 && p.isRunning && Date() < deadline { usleep(20_000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: out), "no output before the run completes")
+        let kept = finished()
+        #expect(kept >= 60 && kept < 210, "killed part-way: \(kept) layers kept")
+
+        let again = try BinaryRunner.run(args + ["--out", out, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: dir + "/whole.gguf"))
+        let report = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+        #expect((report?["resumed_layers"] as? Int ?? 0) >= kept - 1)
+        #expect(!FileManager.default.fileExists(atPath: journal), "the journal is removed once the output is written")
+    }
+
+    @Test(
+        "spqr-hf: written, opened by the tool, the same weights as the source-format output within fp16",
+        .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
+    func spqrHF() throws {
+        let model = try #require(Self.model)
+        let plain = try Self.defaultsRun.get()
+        let dir = try Self.scratch("spqr-hf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/hf"
+        let run = try BinaryRunner.run(["quantize-model", model, "--out", out, "--format", "spqr-hf"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json")))
+        let q = (config as? [String: Any])?["quantization_config"] as? [String: Any]
+        #expect(q?["quant_method"] as? String == "spqr" && (q?["shapes"] as? [String: Any])?.count == 4 * 210)
+        let listed = try BinaryRunner.run(["layers", out])
+        #expect(listed.status == 0 && listed.stdout.contains("SPQR3"), "\(listed.stderr)")
+        let hf = try ModelFiles.openCheckpoint(out)
+        let gguf = try GGUFCheckpoint(path: plain)
+        for name in ["model.layers.0.self_attn.q_proj.weight", "model.layers.29.mlp.down_proj.weight"] {
+            let a = try hf.matrix(name).values
+            let b = try gguf.matrix(name).values
+            let scale = b.reduce(Float(0)) { max($0, abs($1)) }
+            let worst = zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            // Both hold the same simulated weights: spqr-hf through fp16 statistics and arithmetic, the GGUF
+            // as F16 values; they differ by a few fp16 roundings of the layer's range.
+            #expect(worst <= 4e-3 * scale, "\(name): \(worst) against max |w| \(scale)")
+        }
+    }
+
+    @Test(
+        "refusals come before any work and leave nothing behind",
+        .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
+    func refusals() throws {
+        let model = try #require(Self.model)
+        let dir = try Self.scratch("refusals")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let hf = try BinaryRunner.run([
+            "quantize-model", model, "--out", dir + "/o", "--format", "spqr-hf", "--wbits", "4",
+        ])
+        #expect(hf.status == 1 && hf.stderr.contains("wbits 3 (given 4)"), "\(hf.stderr)")
+        let recipe = Recipe.make(
+            model: .init(path: model, files: []),
+            calibration: .init(kind: .none, file: nil, tensor: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: SpQRConfig(), configs: ["model.layers.0.mlp.up_proj.weight": SpQRConfig()],
+            shapes: ["model.layers.0.mlp.up_proj.weight": [2048, 576]], reports: [:])
+        try recipe.write(to: dir + "/recipe.json", overwrite: true)
+        let other = try BinaryRunner.run([
+            "quantize-model", model, "--recipe", dir + "/recipe.json", "--out", dir + "/o",
+        ])
+        #expect(other.status == 1 && other.stderr.contains("has shape [2048, 576] but the model's is [1536, 576]"))
+        FileManager.default.createFile(atPath: dir + "/exists.gguf", contents: Data())
+        let exists = try BinaryRunner.run(["quantize-model", model, "--out", dir + "/exists.gguf"])
+        #expect(exists.status == 1 && exists.stderr.contains("already exists"), "\(exists.stderr)")
+        let both = try BinaryRunner.run(["quantize-model", model, "--out", dir + "/o", "--text", "t", "--imatrix", "i"])
+        #expect(both.status == 2 && both.stderr.contains("give one calibration source"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["exists.gguf", "recipe.json"])
+    }
+}
