@@ -130,6 +130,10 @@ public enum SpQRHF {
         [layer.denseWeights.count, layer.rowOffsets.count, layer.colVals.count, layer.inPerm.count]
     }
 
+    /// Exact storage in bits of a module whose four tensors have `lengths` (`tensorSuffixes` order): 64 per
+    /// dense word, 32 per row offset, outlier and in_perm entry.
+    static func storageBits(lengths: [Int]) -> Int { 64 * lengths[0] + 32 * (lengths[1] + lengths[2] + lengths[3]) }
+
     /// The `quantization_config` object of config.json: quant_method "spqr", bits 3, beta1 16, beta2 16,
     /// `modules_to_not_convert` = `notConverted` (full weight names) with "lm_head.weight" added when absent,
     /// and `shapes` = for every module, "<module>.<suffix>.shape" → the length of that tensor.

@@ -157,8 +157,8 @@ public struct SpQRHFLayer: Sendable, Equatable {
     /// Number of outliers.
     public var outlierCount: Int { colVals.count }
 
-    /// Exact storage in bits: 64 per dense word and 32 per row offset, outlier and in_perm entry.
-    public var storageBits: Int { 64 * denseWeights.count + 32 * (rowOffsets.count + colVals.count + inPerm.count) }
+    /// Exact storage in bits (`SpQRHF.storageBits`).
+    public var storageBits: Int { SpQRHF.storageBits(lengths: SpQRHF.lengths(self)) }
 
     /// The weights as the reference's `dequantize_compressed` computes them (fp16 steps, outliers added in
     /// fp32 and rounded to fp16), as float32 [out, in] in the original column order.
