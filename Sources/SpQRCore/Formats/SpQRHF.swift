@@ -9,7 +9,7 @@
 // code q = clamp(round(w / s + z), 0, 7), which is GPTQ's own code for every weight that is not an outlier.
 // An outlier keeps the nearest code and stores the residual w − ŵ16 (ŵ16 the fp16 dense value there),
 // since the kernels add the stored value to the dense one. Second-order scales and zeros are rounded to
-// fp16. Source: ../docs/spqr-hf-format.md; transformers `SpQRConfig`; Vahe1994/SpQR `convert_to_hf.py`.
+// fp16. Sources: transformers `SpQRConfig`; Vahe1994/SpQR `convert_to_hf.py` and `inference_lib`.
 
 /// The Hugging Face SpQR format (`quant_method: "spqr"`): what it can hold, packing, config.json.
 public enum SpQRHF {
