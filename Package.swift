@@ -20,16 +20,24 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         // OpenSSL's libcrypto for SHA-256 of the files a recipe names (SHA instructions when present).
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // The numeric targets are optimised in debug builds too: the tests and the tools' end-to-end runs
+        // (a whole-model quantization, a perplexity) take a tenth of the time, with the same results.
         .target(
             name: "SpQRCore",
             dependencies: ["COpenBLAS", "COpenSSL"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
         ),
         // The whole decoder on the CPU (forward pass, perplexity, KL, Hessian collection) and its tokenizers.
         .target(
             name: "SpQRModel",
             dependencies: ["SpQRCore", "COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
         ),
         .executableTarget(
             name: "SpQRExplorer",

@@ -12,11 +12,13 @@ import Dispatch
 import Foundation
 
 /// Measures consecutive phases.
-struct PhaseClock {
+public struct PhaseClock {
     private var last = DispatchTime.now().uptimeNanoseconds
 
+    public init() {}
+
     /// Seconds since the previous lap (or the start).
-    mutating func lap() -> Double {
+    public mutating func lap() -> Double {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { last = now }
         return Double(now - last) / 1e9

@@ -11,7 +11,7 @@ struct SpQRExplorerCommand: ParsableCommand {
         subcommands: [
             ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self,
             BenchCommand.self,
-            TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self,
+            TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self, QuantizeModelCommand.self,
         ],
         defaultSubcommand: ExploreCommand.self)
 }

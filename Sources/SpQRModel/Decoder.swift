@@ -38,6 +38,10 @@ public final class Decoder {
     let weights: BlockWeights
     var rope: (length: Int, cos: [Float], sin: [Float]) = (0, [], [])
     var scratch: BlockScratch?
+    /// Supplies a block tensor in place of the checkpoint's (by Hugging Face name, float32 in its row
+    /// order): fills the buffer and returns true, or returns false to read the checkpoint. Used to run a
+    /// model whose layers were quantized without writing it first.
+    public var weightOverride: ((String, UnsafeMutableBufferPointer<Float>) throws -> Bool)?
 
     /// Opens a GGUF file, a safetensors file (config.json beside it) or a directory of shards, and checks
     /// that every tensor the configuration needs is present with its shape.
@@ -117,6 +121,7 @@ public final class Decoder {
     }
 
     func load(_ name: String, into buffer: FloatBuffer) throws {
+        if let weightOverride, try weightOverride(name, buffer.buffer) { return }
         try checkpoint.load(names[name]!, into: buffer.buffer)
     }
 
@@ -161,63 +166,111 @@ public final class Decoder {
     /// groups when `cancel` is set.
     public func runBlock(_ b: Int, on x: Hidden, observer: SiteObserver? = nil, cancel: CancellationToken? = nil) throws
     {
-        let c = config
+        try prepareBlock(b, for: x)
+        let s = scratch!
+        let site = observer.map { _ in sites(block: b) }
+        for rows in groups(of: x) {
+            try cancel?.check()
+            let xp = x.data.pointer + rows.lowerBound * config.hidden
+            attentionInput(xp, rows: rows.count, into: s.normed.pointer)
+            observer?(site![0], s.normed.pointer, rows.count)
+            attention(s.normed.pointer, rows: rows.count, into: s.attended.pointer)
+            observer?(site![1], s.attended.pointer, rows.count)
+            attentionOutput(s.attended.pointer, rows: rows.count, onto: xp, mlpInput: s.normed.pointer)
+            observer?(site![2], s.normed.pointer, rows.count)
+            mlpHidden(s.normed.pointer, rows: rows.count, into: s.gate.pointer)
+            observer?(site![3], s.gate.pointer, rows.count)
+            mlpOutput(s.gate.pointer, rows: rows.count, onto: xp)
+        }
+    }
+
+    // The steps of a block, each over `rows` token rows, in the order runBlock takes them; between two
+    // steps sits one input site (q/k/v, o, gate/up, down).
+
+    /// Reads block `b`'s weights (`weightOverride` first) and sizes the rotary tables and the scratch.
+    func prepareBlock(_ b: Int, for x: Hidden) throws {
         let t = x.length
         try weights.load(block: b, from: self)
         if rope.length != t {
-            let tables = Kernels.ropeTables(positions: t, inverseFrequencies: c.inverseFrequencies())
+            let tables = Kernels.ropeTables(positions: t, inverseFrequencies: config.inverseFrequencies())
             rope = (t, tables.cos, tables.sin)
         }
         let group = max(1, min(x.windows, BlockScratch.rowBudget / t))
-        if scratch == nil || scratch!.rows < group * t { scratch = BlockScratch(c, rows: group * t) }
-        let s = scratch!
-        let w = weights
-        let site = observer.map { _ in sites(block: b) }
-        let qw = c.heads * c.headDim
-        let kvw = c.kvHeads * c.headDim
-        let d = c.hidden
-        for first in stride(from: 0, to: x.windows, by: group) {
-            try cancel?.check()
-            let n = min(group, x.windows - first)
-            let rows = n * t
-            let xp = x.data.pointer + first * t * d
-            Kernels.rmsNorm(xp, rows: rows, cols: d, weight: w.attnNorm.pointer, eps: c.rmsEps, into: s.normed.pointer)
-            observer?(site![0], s.normed.pointer, rows)
-            Kernels.linear(
-                s.normed.pointer, rows: rows, inputs: d, weight: w.q.pointer, outputs: qw, bias: w.qBias?.pointer,
-                into: s.q.pointer)
-            Kernels.linear(
-                s.normed.pointer, rows: rows, inputs: d, weight: w.k.pointer, outputs: kvw, bias: w.kBias?.pointer,
-                into: s.k.pointer)
-            Kernels.linear(
-                s.normed.pointer, rows: rows, inputs: d, weight: w.v.pointer, outputs: kvw, bias: w.vBias?.pointer,
-                into: s.v.pointer)
-            Kernels.rope(
-                s.q.pointer, rows: rows, windowLength: t, heads: c.heads, headDim: c.headDim, cos: rope.cos,
-                sin: rope.sin)
-            Kernels.rope(
-                s.k.pointer, rows: rows, windowLength: t, heads: c.kvHeads, headDim: c.headDim, cos: rope.cos,
-                sin: rope.sin)
-            Kernels.attention(
-                q: s.q.pointer, k: s.k.pointer, v: s.v.pointer, windows: n, windowLength: t, heads: c.heads,
-                kvHeads: c.kvHeads, headDim: c.headDim, slidingWindow: c.slidingWindow, into: s.attended.pointer)
-            observer?(site![1], s.attended.pointer, rows)
-            Kernels.linear(
-                s.attended.pointer, rows: rows, inputs: qw, weight: w.o.pointer, outputs: d, into: xp, accumulate: true)
-            Kernels.rmsNorm(xp, rows: rows, cols: d, weight: w.mlpNorm.pointer, eps: c.rmsEps, into: s.normed.pointer)
-            observer?(site![2], s.normed.pointer, rows)
-            Kernels.linear(
-                s.normed.pointer, rows: rows, inputs: d, weight: w.gate.pointer, outputs: c.intermediate,
-                into: s.gate.pointer)
-            Kernels.linear(
-                s.normed.pointer, rows: rows, inputs: d, weight: w.up.pointer, outputs: c.intermediate,
-                into: s.up.pointer)
-            Kernels.swiglu(s.gate.pointer, s.up.pointer, count: rows * c.intermediate)
-            observer?(site![3], s.gate.pointer, rows)
-            Kernels.linear(
-                s.gate.pointer, rows: rows, inputs: c.intermediate, weight: w.down.pointer, outputs: d, into: xp,
-                accumulate: true)
+        if scratch == nil || scratch!.rows < group * t { scratch = BlockScratch(config, rows: group * t) }
+    }
+
+    /// Token rows of `x` in groups of whole windows that fit the scratch buffers.
+    func groups(of x: Hidden) -> [Range<Int>] {
+        let group = max(1, min(x.windows, BlockScratch.rowBudget / x.length))
+        return stride(from: 0, to: x.windows, by: group).map {
+            ($0 * x.length)..<(min(x.windows, $0 + group) * x.length)
         }
+    }
+
+    /// normed = RMSNorm₁(x): the input of q, k and v.
+    func attentionInput(_ x: UnsafePointer<Float>, rows: Int, into normed: UnsafeMutablePointer<Float>) {
+        Kernels.rmsNorm(
+            x, rows: rows, cols: config.hidden, weight: weights.attnNorm.pointer, eps: config.rmsEps, into: normed)
+    }
+
+    /// attended = attention(rope(q), rope(k), v) of whole windows: the input of o_proj.
+    func attention(_ normed: UnsafePointer<Float>, rows: Int, into attended: UnsafeMutablePointer<Float>) {
+        let c = config
+        let (s, w) = (scratch!, weights)
+        let (qw, kvw, d, t) = (c.heads * c.headDim, c.kvHeads * c.headDim, c.hidden, rope.length)
+        Kernels.linear(
+            normed, rows: rows, inputs: d, weight: w.q.pointer, outputs: qw, bias: w.qBias?.pointer, into: s.q.pointer)
+        Kernels.linear(
+            normed, rows: rows, inputs: d, weight: w.k.pointer, outputs: kvw, bias: w.kBias?.pointer,
+            into: s.k.pointer)
+        Kernels.linear(
+            normed, rows: rows, inputs: d, weight: w.v.pointer, outputs: kvw, bias: w.vBias?.pointer,
+            into: s.v.pointer)
+        Kernels.rope(
+            s.q.pointer, rows: rows, windowLength: t, heads: c.heads, headDim: c.headDim, cos: rope.cos, sin: rope.sin)
+        Kernels.rope(
+            s.k.pointer, rows: rows, windowLength: t, heads: c.kvHeads, headDim: c.headDim, cos: rope.cos,
+            sin: rope.sin)
+        Kernels.attention(
+            q: s.q.pointer, k: s.k.pointer, v: s.v.pointer, windows: rows / t, windowLength: t, heads: c.heads,
+            kvHeads: c.kvHeads, headDim: c.headDim, slidingWindow: c.slidingWindow, into: attended)
+    }
+
+    /// x += o_proj(attended); normed = RMSNorm₂(x): the input of gate and up.
+    func attentionOutput(
+        _ attended: UnsafePointer<Float>, rows: Int, onto x: UnsafeMutablePointer<Float>,
+        mlpInput normed: UnsafeMutablePointer<Float>
+    ) {
+        let c = config
+        Kernels.linear(
+            attended, rows: rows, inputs: c.heads * c.headDim, weight: weights.o.pointer, outputs: c.hidden, into: x,
+            accumulate: true)
+        mlpInput(x, rows: rows, into: normed)
+    }
+
+    /// normed = RMSNorm₂(x).
+    func mlpInput(_ x: UnsafePointer<Float>, rows: Int, into normed: UnsafeMutablePointer<Float>) {
+        Kernels.rmsNorm(
+            x, rows: rows, cols: config.hidden, weight: weights.mlpNorm.pointer, eps: config.rmsEps, into: normed)
+    }
+
+    /// hidden = silu(gate(normed)) ⊙ up(normed): the input of down_proj.
+    func mlpHidden(_ normed: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>) {
+        let c = config
+        let s = scratch!
+        Kernels.linear(
+            normed, rows: rows, inputs: c.hidden, weight: weights.gate.pointer, outputs: c.intermediate, into: hidden)
+        Kernels.linear(
+            normed, rows: rows, inputs: c.hidden, weight: weights.up.pointer, outputs: c.intermediate,
+            into: s.up.pointer)
+        Kernels.swiglu(hidden, s.up.pointer, count: rows * c.intermediate)
+    }
+
+    /// x += down_proj(hidden).
+    func mlpOutput(_ hidden: UnsafePointer<Float>, rows: Int, onto x: UnsafeMutablePointer<Float>) {
+        Kernels.linear(
+            hidden, rows: rows, inputs: config.intermediate, weight: weights.down.pointer, outputs: config.hidden,
+            into: x, accumulate: true)
     }
 
     /// The final RMSNorm of window `w`'s hidden states into `normed` [T, hidden].

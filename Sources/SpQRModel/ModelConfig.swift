@@ -207,7 +207,9 @@ public struct ModelConfig: Sendable, Equatable {
 
 extension ModelConfig {
     /// The transformers class of each family.
-    static let architectures = ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"]
+    static let architectures = [
+        "llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
+    ]
 
     /// A transformers config.json object for the model (what `huggingFace(configPath:)` reads back): the
     /// architecture and model_type of the family, the dimensions, rms_norm_eps (the shortest decimal of the
@@ -235,7 +237,8 @@ extension ModelConfig {
             c["rope_scaling"] = Self.llama3Scaling(factor: factor, low: low, high: high, original: original)
         case .divisors(let d):
             if let fit = llama3Parameters(divisors: d) {
-                c["rope_scaling"] = Self.llama3Scaling(factor: fit.factor, low: 1, high: fit.high, original: fit.original)
+                c["rope_scaling"] = Self.llama3Scaling(
+                    factor: fit.factor, low: 1, high: fit.high, original: fit.original)
             }
         }
         return c

@@ -1,9 +1,15 @@
-// Conversion of the little-endian float encodings of model files to Float:
+// Conversion between Float and the little-endian float encodings of model files, each format described
+// once in both directions:
 //
-//   F32   copied bit for bit
-//   F16   IEEE 754 binary16 → binary32 (exact: every half is a float)
-//   BF16  bfloat16: the top 16 bits of a binary32, so y = bits << 16 (exact)
-//   F64   rounded to nearest binary32
+//   F32   copied bit for bit                               both ways
+//   F16   IEEE 754 binary16 → binary32 exactly (every half is a float); binary32 → binary16 rounded to
+//         nearest, ties to even (IEEE 754 default; PyTorch's `.half()`): overflow gives ±inf, tiny values
+//         become binary16 subnormals or ±0, NaN stays NaN
+//   BF16  bfloat16: the top 16 bits of a binary32, so y = bits << 16 (exact); binary32 → bfloat16 rounded
+//         to nearest, ties to even: (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16, the carry turning values
+//         past the largest bfloat16 into ±inf; NaN keeps its sign and top payload bits with the quiet bit
+//         set (PyTorch's `round_to_nearest_even`, c10/util/BFloat16.h)
+//   F64   rounded to nearest binary32; binary32 → binary64 exactly
 //
 // and the reading of such elements from a file a chunk at a time into their destination, so that a
 // tensor is converted without a second whole-tensor buffer and without a memory map (`FileBytes`).
@@ -58,6 +64,63 @@ public enum FloatConversion {
         default:
             preconditionFailure("FloatConversion.convert called with \(dtype)")
         }
+    }
+
+    /// Encodes `values` as little-endian `dtype` (F64, F32, F16 or BF16) into `out`, which holds
+    /// `values.count × dtype.size` bytes.
+    public static func encode(
+        _ values: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType, into out: UnsafeMutableRawBufferPointer
+    ) {
+        precondition(dtype.isFloat && out.count >= values.count * dtype.size, "encode \(values.count) as \(dtype)")
+        guard let base = out.baseAddress else { return }
+        switch dtype {
+        case .F32:
+            for (i, x) in values.enumerated() {
+                base.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+            }
+        case .F16:
+            for (i, x) in values.enumerated() {
+                base.storeBytes(of: Float16(x).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+            }
+        case .BF16:
+            for (i, x) in values.enumerated() {
+                base.storeBytes(of: bfloat16Bits(x).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+            }
+        case .F64:
+            for (i, x) in values.enumerated() {
+                base.storeBytes(of: Double(x).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+            }
+        default:
+            preconditionFailure("FloatConversion.encode called with \(dtype)")
+        }
+    }
+
+    /// Encodes `values` as little-endian `dtype` a chunk at a time, handing each chunk's bytes to `body` (so
+    /// that a whole tensor is written without a second whole-tensor buffer).
+    public static func encode(
+        _ values: [Float], as dtype: SafetensorsDType, chunks body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let chunk = min(values.count, FileBytes.conversionChunk)
+        guard chunk > 0 else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * dtype.size, alignment: 8)
+        defer { buffer.deallocate() }
+        try values.withUnsafeBufferPointer { all in
+            var done = 0
+            while done < all.count {
+                let n = min(chunk, all.count - done)
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(n * dtype.size)])
+                encode(UnsafeBufferPointer(rebasing: all[done..<(done + n)]), as: dtype, into: piece)
+                try body(UnsafeRawBufferPointer(piece))
+                done += n
+            }
+        }
+    }
+
+    /// `x` rounded to the nearest bfloat16, ties to even, as its bits.
+    public static func bfloat16Bits(_ x: Float) -> UInt16 {
+        let bits = x.bitPattern
+        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
     }
 }
 

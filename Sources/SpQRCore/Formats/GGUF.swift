@@ -46,6 +46,9 @@ public final class GGUFFile: @unchecked Sendable {
     public let version: Int
     /// The key-value metadata (`general.architecture`, `llama.attention.head_count`, …).
     public let metadata: [String: GGUFValue]
+    /// The metadata keys in file order, each with the value type it is stored as (`metadata` alone does
+    /// not tell a u8 from a u64), so that a writer can copy every value exactly.
+    public let metadataKeys: [(key: String, type: GGUFValueType)]
     /// Tensors in file order.
     public let tensors: [GGUFTensorInfo]
     /// The data section's alignment in bytes.
@@ -53,7 +56,8 @@ public final class GGUFFile: @unchecked Sendable {
     private let index: [String: Int]
     /// The open file.
     let bytes: FileBytes
-    private let dataStart: Int
+    /// The file offset of the data section.
+    let dataStart: Int
 
     /// Opens and validates a GGUF file (header, metadata, tensor table); tensor data is read on demand.
     public init(path: String) throws {
@@ -83,11 +87,13 @@ public final class GGUFFile: @unchecked Sendable {
         let tensorCount = try r.count("tensor count", minimumBytesEach: 8 + 4 + 8 + 4 + 8)
         let kvCount = try r.count("metadata count", minimumBytesEach: 8 + 4 + 1)
         var metadata: [String: GGUFValue] = [:]
+        var metadataKeys: [(key: String, type: GGUFValueType)] = []
         for i in 0..<kvCount {
             let key = try r.string("metadata key \(i)")
             guard metadata[key] == nil else { throw fail("metadata key \"\(key)\" appears twice") }
             let type = try r.valueType("type of metadata \(key)")
             metadata[key] = try r.value(type: type, key: key)
+            metadataKeys.append((key, type))
         }
         var alignment = 32
         if let a = metadata["general.alignment"] {
@@ -162,6 +168,7 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.version = Int(version)
         self.metadata = metadata
+        self.metadataKeys = metadataKeys
         self.alignment = alignment
         self.tensors = tensors
         self.index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })

@@ -2,6 +2,8 @@
 // a string is a u64 length and its UTF-8 bytes; an array is a u32 element type, a u64 count and the
 // elements (arrays do not nest). Arrays are validated when the file is opened, kept as their bytes and
 // decoded on demand, since a tokenizer's vocabulary holds 100k+ strings that most readers never need.
+// The encoding (`GGUFValue.encode`) is the exact inverse of the decoding, so a value read as a type and
+// written back as that type gives the same bytes (an array's bytes are copied as they were read).
 
 import Foundation
 
@@ -67,6 +69,59 @@ public enum GGUFValue: Sendable, Equatable {
 
     /// The value as an array, if it is one.
     public var arrayValue: GGUFArray? { if case .array(let a) = self { return a } else { return nil } }
+}
+
+extension GGUFValue {
+    /// Appends the value encoded as `type` (gguf.md; the inverse of its decoding); `key` names it in errors.
+    /// Integers must fit the type, an array must be encoded as `.array`.
+    public func encode(as type: GGUFValueType, key: String, into out: inout [UInt8]) throws {
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            let fitted: T?
+            switch self {
+            case .uint(let v): fitted = T(exactly: v)
+            case .int(let v): fitted = T(exactly: v)
+            default: fitted = nil
+            }
+            guard let fitted else {
+                throw SpQRError(.invalidSetting, "GGUF metadata \(key): \(self) cannot be stored as \(type)")
+            }
+            return fitted
+        }
+        func mismatch() -> SpQRError {
+            SpQRError(.invalidSetting, "GGUF metadata \(key): \(self) cannot be stored as \(type)")
+        }
+        switch type {
+        case .uint8: put(try integer(UInt8.self))
+        case .int8: put(try integer(Int8.self))
+        case .uint16: put(try integer(UInt16.self))
+        case .int16: put(try integer(Int16.self))
+        case .uint32: put(try integer(UInt32.self))
+        case .int32: put(try integer(Int32.self))
+        case .uint64: put(try integer(UInt64.self))
+        case .int64: put(try integer(Int64.self))
+        case .float32, .float64:
+            guard case .float(let v) = self else { throw mismatch() }
+            if type == .float32 { put(Float(v).bitPattern) } else { put(v.bitPattern) }
+        case .bool:
+            guard case .bool(let v) = self else { throw mismatch() }
+            out.append(v ? 1 : 0)
+        case .string:
+            guard case .string(let v) = self else { throw mismatch() }
+            Self.encode(string: v, into: &out)
+        case .array:
+            guard case .array(let a) = self else { throw mismatch() }
+            put(a.elementType.rawValue)
+            put(UInt64(a.count))
+            out.append(contentsOf: a.bytes)
+        }
+    }
+
+    /// Appends a GGUF string: a u64 byte count and the UTF-8 bytes, no terminator (keys and tensor names too).
+    public static func encode(string: String, into out: inout [UInt8]) {
+        withUnsafeBytes(of: UInt64(string.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: string.utf8)
+    }
 }
 
 /// A metadata array, kept as its bytes (copied from the file) and decoded on demand.

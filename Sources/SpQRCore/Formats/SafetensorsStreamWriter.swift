@@ -41,10 +41,8 @@ extension SafetensorsWriter {
 /// A safetensors file written one tensor at a time, atomically.
 public final class SafetensorsStreamWriter {
     public let path: String
-    private let tmp: String
-    private var fd: Int32
+    private let file: AtomicFileStream
     private var pending: [(name: String, dtype: SafetensorsDType, count: Int, bytes: Int)]
-    private var done = false
 
     /// Creates the temporary file and writes the header for F32 `tensors` (name, shape), in the order
     /// their data will be appended.
@@ -56,26 +54,13 @@ public final class SafetensorsStreamWriter {
     /// order their data will be appended. Every dtype must have a whole number of bytes per tensor.
     public init(path: String, typed: [(String, SafetensorsDType, [Int])], metadata: [String: String]) throws {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let entries = typed.map {
             (name: $0.0, dtype: $0.1, shape: $0.2, bytes: checkedProduct($0.2).flatMap($0.1.byteCount) ?? -1)
         }
         let header = try SafetensorsWriter.header(entries, metadata: metadata)
         pending = entries.map { ($0.name, $0.dtype, checkedProduct($0.shape) ?? 0, $0.bytes) }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else {
-            throw SpQRError(
-                .io,
-                "\(path): cannot create a file in \(dir) (\(String(cString: strerror(errno)))); choose a writable directory"
-            )
-        }
-        try header.withUnsafeBytes { try write($0) }
-    }
-
-    deinit {
-        if !done { abandon() }
+        file = try AtomicFileStream(path: path)
+        try header.withUnsafeBytes { try file.write($0) }
     }
 
     /// Appends the next tensor's values (an F32 tensor).
@@ -92,10 +77,10 @@ public final class SafetensorsStreamWriter {
         }
         pending.removeFirst()
         #if _endian(little)
-            try write(UnsafeRawBufferPointer(values))
+            try file.write(UnsafeRawBufferPointer(values))
         #else
             let le = values.map { $0.bitPattern.littleEndian }
-            try le.withUnsafeBytes { try write($0) }
+            try le.withUnsafeBytes { try file.write($0) }
         #endif
     }
 
@@ -108,7 +93,7 @@ public final class SafetensorsStreamWriter {
                 throw SpQRError(.invalidSetting, "\(path): more bytes written than the declared tensors hold")
             }
             let n = min(rest.count, next.bytes - partialBytes)
-            try write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
+            try file.write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
             partialBytes += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             if partialBytes == next.bytes {
@@ -118,45 +103,33 @@ public final class SafetensorsStreamWriter {
         }
     }
 
+    /// Appends the next tensor as `count` bytes of `source` from byte `offset` (its stored bytes), a chunk
+    /// at a time, checking `cancel` between chunks.
+    public func appendBytes(
+        from source: FileBytes, at offset: Int, count: Int, what: String, cancel: CancellationToken? = nil
+    ) throws {
+        guard let next = pending.first, partialBytes == 0, next.bytes == count else {
+            throw SpQRError(
+                .invalidSetting,
+                "\(path): \(count) bytes of \(what) do not match the next declared tensor \(pending.first?.name ?? "(none)")"
+            )
+        }
+        try file.copy(from: source, at: offset, count: count, what: what, cancel: cancel)
+        pending.removeFirst()
+    }
+
     /// Bytes of the current tensor already written through `appendBytes`.
     private var partialBytes = 0
 
     /// Flushes and renames the file into place once every declared tensor was appended.
     public func finish() throws {
         guard pending.isEmpty else {
+            file.abandon()
             throw SpQRError(.invalidSetting, "\(path): \(pending.count) declared tensors were not written")
         }
-        var failure: String?
-        if fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-        fd = -1
-        if failure == nil && rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            abandon()
-            throw SpQRError(.io, "\(path): could not write (\(failure)); the previous file, if any, is unchanged")
-        }
-        done = true
+        try file.finish()
     }
 
     /// Removes the temporary file (after a failure or cancellation).
-    public func abandon() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-        unlink(tmp)
-        done = true
-    }
-
-    private func write(_ raw: UnsafeRawBufferPointer) throws {
-        var at = 0
-        while at < raw.count {
-            let n = Foundation.write(fd, raw.baseAddress! + at, raw.count - at)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                abandon()
-                throw SpQRError(.io, "\(path): could not write (\(reason)); the previous file, if any, is unchanged")
-            }
-            at += n
-        }
-    }
+    public func abandon() { file.abandon() }
 }
