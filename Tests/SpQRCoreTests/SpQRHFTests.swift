@@ -1,6 +1,6 @@
 // The Hugging Face SpQR format: packing a real SpQR run and decoding it (against the run and against a
-// decoder written here from ../docs/spqr-hf-format.md alone), whole-model directories (contents, config,
-// atomicity), the refusals of unsupported settings and shapes, and hostile directories.
+// decoder written here from the format's description alone) and the refusals of unsupported settings and
+// shapes. Directories are tested in SpQRHFDirectoryTests.swift and SpQRHFHostileTests.swift.
 
 import Foundation
 import Testing

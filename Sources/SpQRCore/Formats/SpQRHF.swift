@@ -9,7 +9,7 @@
 // code q = clamp(round(w / s + z), 0, 7), which is GPTQ's own code for every weight that is not an outlier.
 // An outlier keeps the nearest code and stores the residual w − ŵ16 (ŵ16 the fp16 dense value there),
 // since the kernels add the stored value to the dense one. Second-order scales and zeros are rounded to
-// fp16. Source: ../docs/spqr-hf-format.md; transformers `SpQRConfig`; Vahe1994/SpQR `convert_to_hf.py`.
+// fp16. Sources: transformers `SpQRConfig`; Vahe1994/SpQR `convert_to_hf.py` and `inference_lib`.
 
 /// The Hugging Face SpQR format (`quant_method: "spqr"`): what it can hold, packing, config.json.
 public enum SpQRHF {
@@ -129,6 +129,10 @@ public enum SpQRHF {
     static func lengths(_ layer: SpQRHFLayer) -> [Int] {
         [layer.denseWeights.count, layer.rowOffsets.count, layer.colVals.count, layer.inPerm.count]
     }
+
+    /// Exact storage in bits of a module whose four tensors have `lengths` (`tensorSuffixes` order): 64 per
+    /// dense word, 32 per row offset, outlier and in_perm entry.
+    static func storageBits(lengths: [Int]) -> Int { 64 * lengths[0] + 32 * (lengths[1] + lengths[2] + lengths[3]) }
 
     /// The `quantization_config` object of config.json: quant_method "spqr", bits 3, beta1 16, beta2 16,
     /// `modules_to_not_convert` = `notConverted` (full weight names) with "lm_head.weight" added when absent,

@@ -102,7 +102,7 @@ public struct SpQRHFCheckpoint: Checkpoint {
                 colVals: try Self.integers(files, "\(module).col_vals"),
                 inPerm: try Self.integers(files, "\(module).in_perm"), name: "\(path): \(module)")
             modules["\(module).weight"] = (rows, cols)
-            let bits = Double(64 * lengths[0] + 32 * (lengths[1] + lengths[2] + lengths[3])) / Double(rows * cols)
+            let bits = Double(SpQRHF.storageBits(lengths: lengths)) / Double(rows * cols)
             entries.append(
                 TensorEntry(
                     name: "\(module).weight", shape: [rows, cols], dtype: Self.dtypeName, bitsPerWeight: bits,

@@ -12,8 +12,10 @@
 //                  the value is added to w in fp32 and the sum rounded to fp16
 //   in_perm        n/2 int32, perm[2i] | perm[2i+1] << 16; W[:, perm[j]] = W_perm[:, j]
 //
-// Source: ../docs/spqr-hf-format.md (from Vahe1994/SpQR `inference_lib`: `tensor_compress_interleaved`,
-// `dequantize_compressed`, `SecondOrder`, and transformers' `SpQRConfig`).
+// Sources: Vahe1994/SpQR `inference_lib` (`tensor_compress_interleaved` packs, `dequantize_compressed`
+// decodes, `SecondOrder` orders the halves; its matvec kernels decode the dense part alike and add each
+// outlier's product in their fp32 accumulator) and transformers'
+// `SpQRConfig` and SpQR integration.
 
 /// The bit layout of `dense_weights`, described once for packing and decoding.
 enum SpQRHFTile {
@@ -157,8 +159,8 @@ public struct SpQRHFLayer: Sendable, Equatable {
     /// Number of outliers.
     public var outlierCount: Int { colVals.count }
 
-    /// Exact storage in bits: 64 per dense word and 32 per row offset, outlier and in_perm entry.
-    public var storageBits: Int { 64 * denseWeights.count + 32 * (rowOffsets.count + colVals.count + inPerm.count) }
+    /// Exact storage in bits (`SpQRHF.storageBits`).
+    public var storageBits: Int { SpQRHF.storageBits(lengths: SpQRHF.lengths(self)) }
 
     /// The weights as the reference's `dequantize_compressed` computes them (fp16 steps, outliers added in
     /// fp32 and rounded to fp16), as float32 [out, in] in the original column order.

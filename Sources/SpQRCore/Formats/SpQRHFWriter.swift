@@ -1,4 +1,4 @@
-// Writing a whole model as a Hugging Face SpQR directory (../docs/spqr-hf-format.md):
+// Writing a whole model as a Hugging Face SpQR directory (layout in SpQRHFLayer.swift):
 //
 //   model.safetensors  metadata {"format": "pt"}; every tensor of the source that is not quantized, under
 //                      its Hugging Face name, in F16; for every quantized `<module>.weight` the four tensors
