@@ -130,9 +130,16 @@ public enum SpQRHF {
         [layer.denseWeights.count, layer.rowOffsets.count, layer.colVals.count, layer.inPerm.count]
     }
 
+    /// The lengths of the four tensors of an [m, n] module with `outliers` outliers: m·n/16, m + 1, outliers, n/2.
+    public static func lengths(rows m: Int, cols n: Int, outliers: Int) -> [Int] {
+        [m * n / SpQRHFTile.size, m + 1, outliers, n / 2]
+    }
+
     /// Exact storage in bits of a module whose four tensors have `lengths` (`tensorSuffixes` order): 64 per
     /// dense word, 32 per row offset, outlier and in_perm entry.
-    static func storageBits(lengths: [Int]) -> Int { 64 * lengths[0] + 32 * (lengths[1] + lengths[2] + lengths[3]) }
+    public static func storageBits(lengths: [Int]) -> Int {
+        64 * lengths[0] + 32 * (lengths[1] + lengths[2] + lengths[3])
+    }
 
     /// The `quantization_config` object of config.json: quant_method "spqr", bits 3, beta1 16, beta2 16,
     /// `modules_to_not_convert` = `notConverted` (full weight names) with "lm_head.weight" added when absent,

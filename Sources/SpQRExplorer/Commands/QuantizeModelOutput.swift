@@ -79,7 +79,7 @@ struct ModelOutput {
         case .spqrHF:
             let base: [String: Any]
             if decoder.source is GGUFCheckpoint {
-                base = try decoder.config.huggingFaceConfig()
+                base = decoder.config.huggingFaceConfig()
             } else {
                 let path = (sourceDirectory as NSString).appendingPathComponent("config.json")
                 guard let data = FileManager.default.contents(atPath: path),

@@ -58,7 +58,10 @@ struct QuantizeModelReport: Encodable {
         let avg = layers.reduce(0.0) { $0 + $1.avgBits * Double($1.shape[0] * $1.shape[1]) } / Double(max(quantized, 1))
         let spqrHF =
             layers.allSatisfy { (try? SpQRHF.check($0.config)) != nil }
-            ? layers.reduce(0) { $0 + SpQRHF.bytes(rows: $1.shape[0], cols: $1.shape[1], outliers: $1.nOutliers) }
+            ? layers.reduce(0) {
+                $0 + SpQRHF.storageBits(
+                    lengths: SpQRHF.lengths(rows: $1.shape[0], cols: $1.shape[1], outliers: $1.nOutliers)) / 8
+            }
                 + 2 * kept : nil
         let storageBytes = (storage + 7) / 8 + 2 * kept
         totals = Totals(
@@ -106,10 +109,5 @@ struct QuantizeModelReport: Encodable {
         out += "\n\n" + ReportFormat.columns(summary)
         if let claims { out += "\n\n" + claims.table }
         return out
-    }
-}
-extension SpQRHF {
-    static func bytes(rows: Int, cols: Int, outliers: Int) -> Int {
-        (64 * rows * cols / 16 + 32 * (rows + 1 + outliers + cols / 2)) / 8
     }
 }
