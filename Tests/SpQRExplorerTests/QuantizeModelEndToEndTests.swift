@@ -29,13 +29,63 @@ struct QuantizeModelEndToEndTests {
         return out
     }
 
-    /// The shared data-free run with the defaults (the README 3-bit recipe).
+    /// A held-out text for --eval: 12 repetitions of two sentences.
+    static func heldOut(_ dir: String) throws -> String {
+        let text = dir + "/heldout.txt"
+        let sentences =
+            "The Jargon File is a glossary of hacker slang. It was maintained by hackers for hackers and grew over decades. "
+        try String(repeating: sentences, count: 12).write(toFile: text, atomically: true, encoding: .utf8)
+        return text
+    }
+
+    /// The shared data-free run with the defaults (the README 3-bit recipe), evaluated with --eval.
     static let defaultsRun: Result<String, Error> = Result {
         let dir = try scratch("defaults")
         let out = dir + "/defaults.gguf"
-        let run = try BinaryRunner.run(["quantize-model", try #require(model), "--out", out, "--json"])
+        let run = try BinaryRunner.run([
+            "quantize-model", try #require(model), "--out", out, "--json", "--eval", try heldOut(dir),
+            "--eval-seqlen", "64", "--eval-windows", "2",
+        ])
         guard run.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["stderr": run.stderr]) }
         return out
+    }
+
+    @Test(
+        "--eval: the claims table's figures are the output's own eval, the base model's, and the layers' figures",
+        .enabled(if: model != nil, "scripts/fetch-model.sh could not fetch SmolLM2-135M-Instruct"))
+    func claims() throws {
+        let model = try #require(Self.model)
+        let out = try Self.defaultsRun.get()
+        let dir = (out as NSString).deletingLastPathComponent
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + ".report.json")))
+                as? [String: Any])
+        let claims = try #require(report["claims"] as? [String: Any])
+        let models = try #require(claims["models"] as? [[String: Any]])
+        #expect(models.map { $0["method"] as? String } == ["SpQR", "round-to-nearest", "GPTQ without outliers"])
+        func eval(_ path: String) throws -> Double {
+            let run = try BinaryRunner.run([
+                "eval", path, "--text", dir + "/heldout.txt", "--seqlen", "64", "--max-windows", "2", "--json",
+            ])
+            let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return try #require(json?["ppl"] as? Double, "\(run.stderr)")
+        }
+        #expect(abs(try #require(models[0]["ppl"] as? Double) - (try eval(out))) < 1e-9)
+        #expect(abs(try #require(claims["base_ppl"] as? Double) - (try eval(model))) < 1e-9)
+        let bits = try #require(claims["avg_bits"] as? Double)
+        let totals = try #require(report["totals"] as? [String: Any])
+        #expect(bits == totals["avg_bits"] as? Double)
+        for m in models.dropFirst() { #expect((m["avg_bits"] as? Double ?? 99) <= bits, "\(m)") }
+        #expect((models[0]["kl_mean"] as? Double ?? -1) > 0)
+        let layers = try #require(report["layers"] as? [[String: Any]])
+        var weighted = 0.0
+        var parameters = 0.0
+        for l in layers {
+            let shape = try #require(l["shape"] as? [Int])
+            weighted += (l["sensitivity_concentration"] as? Double ?? 0) * Double(shape[0] * shape[1])
+            parameters += Double(shape[0] * shape[1])
+        }
+        #expect(abs(try #require(claims["sensitivity_top1pct"] as? Double) - weighted / parameters) < 1e-12)
     }
 
     @Test(
@@ -171,7 +221,7 @@ struct QuantizeModelEndToEndTests {
             "quantize-model", model, "--recipe", dir + "/recipe.json", "--out", dir + "/o",
         ])
         #expect(other.status == 1 && other.stderr.contains("has shape [2048, 576] but the model's is [1536, 576]"))
-        FileManager.default.createFile(atPath: dir + "/exists.gguf", contents: Data())
+        #expect(FileManager.default.createFile(atPath: dir + "/exists.gguf", contents: Data()))
         let exists = try BinaryRunner.run(["quantize-model", model, "--out", dir + "/exists.gguf"])
         #expect(exists.status == 1 && exists.stderr.contains("already exists"), "\(exists.stderr)")
         let both = try BinaryRunner.run(["quantize-model", model, "--out", dir + "/o", "--text", "t", "--imatrix", "i"])

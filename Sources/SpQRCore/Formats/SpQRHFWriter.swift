@@ -34,30 +34,8 @@ public enum SpQRHFWriter {
         source: any Checkpoint, baseConfig: [String: Any], quantized: [String],
         packed: (String) throws -> SpQRHFLayer, to directory: String, cancel: CancellationToken? = nil
     ) throws {
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: target.path, isDirectory: &isDirectory) {
-            let contents = isDirectory.boolValue ? ((try? fm.contentsOfDirectory(atPath: target.path)) ?? ["?"]) : ["?"]
-            guard isDirectory.boolValue, contents.isEmpty else {
-                throw SpQRError(
-                    .io,
-                    "\(directory): already exists\(isDirectory.boolValue ? " and is not empty" : " as a file"); choose a new directory"
-                )
-            }
-        }
         let modules = try checkedModules(quantized, in: source)
-        let parent = target.deletingLastPathComponent().path
-        let tmp = parent + "/.\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
-        } catch {
-            throw SpQRError(
-                .io,
-                "\(directory): cannot create a directory in \(parent) (\((error as NSError).localizedDescription)); choose a writable location"
-            )
-        }
-        do {
+        try AtomicDirectory.build(directory, cancel: cancel) { tmp in
             let spill = try Spill(path: tmp + "/.layers.spill")
             var shapes: [String: [Int]] = [:]
             for name in quantized {
@@ -85,24 +63,6 @@ public enum SpQRHFWriter {
             let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             try AtomicFile.write(json, to: tmp + "/config.json")
             try copyCompanions(of: source, into: tmp)
-            try cancel?.check()
-            if rename(tmp, target.path) != 0 {
-                throw SpQRError(
-                    .io,
-                    "\(directory): could not move the finished model into place (\(String(cString: strerror(errno))))")
-            }
-            let dirfd = open(parent, O_RDONLY | O_DIRECTORY)
-            if dirfd >= 0 {
-                _ = fsync(dirfd)
-                close(dirfd)
-            }
-        } catch let e as SpQRError {
-            try? fm.removeItem(atPath: tmp)
-            // Name the directory asked for, not the temporary one being built.
-            throw SpQRError(e.kind, e.message.replacingOccurrences(of: tmp, with: target.path))
-        } catch {
-            try? fm.removeItem(atPath: tmp)
-            throw error
         }
     }
 

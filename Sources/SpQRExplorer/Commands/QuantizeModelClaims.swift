@@ -93,7 +93,8 @@ struct ModelClaims: Encodable {
         let journal = try QuantizationJournal(directory: directory, inputs: "gptq baseline")
         defer { journal.remove() }
         try ModelQuantizer(model: try Decoder(path: model), plan: gptqPlan, journal: journal).run(
-            calibration, cancel: cancel)
+            calibration, cancel: cancel
+        ) { done, total, _ in progress.progress.phase("GPTQ baseline: \(done)/\(total) layers") }
         let gptqModel = try Decoder(path: model)
         gptqModel.weightOverride = { name, buffer in
             guard journal.isDone(name) else { return false }
