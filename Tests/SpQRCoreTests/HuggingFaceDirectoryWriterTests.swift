@@ -18,7 +18,8 @@ let halfCases: [(Float, UInt16)] = [
 ]
 let bfloat16Cases: [(Float, UInt16)] = [
     (1, 0x3F80), (1 + 0x1p-8, 0x3F80), (1 + 3 * 0x1p-8, 0x3F82), (1 + 0x1p-8 + 0x1p-20, 0x3F81),
-    (.greatestFiniteMagnitude, 0x7F80), (Float(bitPattern: 0x7F7F_7FFF), 0x7F7F), (Float(bitPattern: 0x7F7F_8000), 0x7F80),
+    (.greatestFiniteMagnitude, 0x7F80), (Float(bitPattern: 0x7F7F_7FFF), 0x7F7F),
+    (Float(bitPattern: 0x7F7F_8000), 0x7F80),
     (Float(bitPattern: 1), 0x0000), (Float(bitPattern: 0x8000), 0x0000), (Float(bitPattern: 0x0001_8000), 0x0002),
     (-0.0, 0x8000), (-.infinity, 0xFF80), (Float(bitPattern: 0x7FC0_0000), 0x7FC0),
     (Float(bitPattern: 0x7F80_0001), 0x7FC0), (Float(bitPattern: 0xFFC1_2345), 0xFFC1),
@@ -32,7 +33,9 @@ func encoded(_ values: [Float], _ dtype: SafetensorsDType) throws -> [UInt8] {
 }
 
 /// The 16-bit words of `bytes` (little-endian).
-func words(_ bytes: [UInt8]) -> [UInt16] { stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 } }
+func words(_ bytes: [UInt8]) -> [UInt16] {
+    stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
+}
 
 @Suite("Hugging Face directory writer")
 struct HuggingFaceDirectoryWriterTests {
@@ -60,13 +63,17 @@ struct HuggingFaceDirectoryWriterTests {
                 path: model.appendingPathComponent(shard).path, typed: tensors, metadata: ["format": "pt"])
             for (name, dtype, shape) in tensors {
                 let n = shape.reduce(1, *)
-                let bytes = try dtype == .I64 ? (0..<n).flatMap { le(Int64($0)) } : encoded((0..<n).map { _ in Float(g.gaussian()) }, dtype)
+                let bytes =
+                    try dtype == .I64
+                    ? (0..<n).flatMap { le(Int64($0)) } : encoded((0..<n).map { _ in Float(g.gaussian()) }, dtype)
                 try bytes.withUnsafeBytes { try w.appendBytes($0) }
                 weightMap[name] = shard
             }
             try w.finish()
         }
-        let index = try JSONSerialization.data(withJSONObject: ["metadata": ["total_size": 300], "weight_map": weightMap])
+        let index = try JSONSerialization.data(withJSONObject: [
+            "metadata": ["total_size": 300], "weight_map": weightMap,
+        ])
         try index.write(to: model.appendingPathComponent(SafetensorsDirectoryCheckpoint.indexName))
         for (name, text) in otherFiles { try Data(text.utf8).write(to: model.appendingPathComponent(name)) }
         return model
@@ -108,23 +115,32 @@ struct HuggingFaceDirectoryWriterTests {
         let out = dir.appendingPathComponent("out")
         var last = (0, 0)
         try HuggingFaceDirectoryWriter.write(
-            source: source, sourceDirectory: model.path, replacing: TensorReplacements(names: Set(want.keys)) { want[$0]! },
+            source: source, sourceDirectory: model.path,
+            replacing: TensorReplacements(names: Set(want.keys)) { want[$0]! },
             to: out.path
         ) { last = ($0, $1) }
-        #expect(last == (9, 9), "5 tensors and 4 files besides the shards (index, config, generation config, tokenizer)")
+        #expect(
+            last == (9, 9), "5 tensors and 4 files besides the shards (index, config, generation config, tokenizer)")
         #expect(try listing(out) == listing(model))
         for name in try listing(model) where !name.hasSuffix(".safetensors") {
             #expect(
-                try Data(contentsOf: out.appendingPathComponent(name)) == Data(contentsOf: model.appendingPathComponent(name)))
+                try Data(contentsOf: out.appendingPathComponent(name))
+                    == Data(contentsOf: model.appendingPathComponent(name)))
         }
         for shard in [Self.shard1, Self.shard2] {
-            let (a, b) = (try SafetensorsFile(path: out.appendingPathComponent(shard).path), try SafetensorsFile(path: model.appendingPathComponent(shard).path))
+            let (a, b) = (
+                try SafetensorsFile(path: out.appendingPathComponent(shard).path),
+                try SafetensorsFile(path: model.appendingPathComponent(shard).path)
+            )
             #expect(a.metadata == b.metadata && a.metadata == ["format": "pt"])
             #expect(a.tensors.map(\.name) == b.tensors.map(\.name))
-            #expect(a.tensors.map(\.dtypeName) == b.tensors.map(\.dtypeName) && a.tensors.map(\.shape) == b.tensors.map(\.shape))
+            #expect(
+                a.tensors.map(\.dtypeName) == b.tensors.map(\.dtypeName)
+                    && a.tensors.map(\.shape) == b.tensors.map(\.shape))
             for t in a.tensors {
                 let got = try a.bytes.bytes(at: a.offset(of: t), count: t.end - t.begin, what: t.name)
-                let original = try b.bytes.bytes(at: b.offset(of: try b.info(t.name)), count: t.end - t.begin, what: t.name)
+                let original = try b.bytes.bytes(
+                    at: b.offset(of: try b.info(t.name)), count: t.end - t.begin, what: t.name)
                 switch t.name {
                 case Self.q:
                     #expect(Array(words(got).prefix(halfCases.count)) == halfCases.map(\.1))
@@ -140,11 +156,14 @@ struct HuggingFaceDirectoryWriterTests {
                 }
             }
         }
-        #expect(try ModelFiles.openCheckpoint(out.path).tensors == source.tensors.map { e in
-            TensorEntry(
-                name: e.name, shape: e.shape, dtype: e.dtype, bitsPerWeight: e.bitsPerWeight,
-                notQuantizableReason: e.notQuantizableReason, file: out.path + "/" + (e.file as NSString).lastPathComponent)
-        })
+        #expect(
+            try ModelFiles.openCheckpoint(out.path).tensors
+                == source.tensors.map { e in
+                    TensorEntry(
+                        name: e.name, shape: e.shape, dtype: e.dtype, bitsPerWeight: e.bitsPerWeight,
+                        notQuantizableReason: e.notQuantizableReason,
+                        file: out.path + "/" + (e.file as NSString).lastPathComponent)
+                })
         #expect(try listing(dir) == ["model", "out"], "no temporary left")
     }
 
@@ -155,7 +174,8 @@ struct HuggingFaceDirectoryWriterTests {
         let model = dir.appendingPathComponent("m")
         try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
         let file = model.appendingPathComponent("model.safetensors").path
-        try SafetensorsWriter.write([.f32("w", shape: [2, 2], [1, 2, 3, 4]), .f32("b", shape: [2], [5, 6])], to: file)
+        try SafetensorsWriter.write(
+            [.f32("w", shape: [2, 2], [1, 2, 3, 4]), .f32("b", shape: [2], [5, 6])], to: file)
         let r = TensorReplacements(names: ["w"]) { _ in Matrix(rows: 2, cols: 2, values: [9, 8, 7, 6]) }
         let out = dir.appendingPathComponent("out").path
         #expect(
@@ -179,16 +199,22 @@ struct HuggingFaceDirectoryWriterTests {
         let source = try ModelFiles.openCheckpoint(model.path)
         let out = dir.appendingPathComponent("out").path
         let good = Self.replacements()
-        func write(_ names: Set<String>, to target: String = out, cancel: CancellationToken? = nil, _ load: @escaping @Sendable (String) throws -> Matrix = { good[$0]! }) -> String {
+        func write(
+            _ names: Set<String>, to target: String = out, cancel: CancellationToken? = nil,
+            _ load: @escaping @Sendable (String) throws -> Matrix = { good[$0]! }
+        ) -> String {
             errorMessage(path: target) {
                 try HuggingFaceDirectoryWriter.write(
-                    source: source, sourceDirectory: model.path, replacing: TensorReplacements(names: names, load: load),
-                    to: target, cancel: cancel) { done, _ in if done == 2 { cancel?.cancel() } }
+                    source: source, sourceDirectory: model.path,
+                    replacing: TensorReplacements(names: names, load: load),
+                    to: target, cancel: cancel
+                ) { done, _ in if done == 2 { cancel?.cancel() } }
             }
         }
         let missing = write([Self.q, "model.layers.7.mlp.up_proj.weight", Self.norm])
         #expect(missing.contains("model.layers.7.mlp.up_proj.weight is not a tensor of the source"), "\(missing)")
-        #expect(missing.contains("model.norm.weight has shape [5] in the source, not a 2-D weight matrix"), "\(missing)")
+        #expect(
+            missing.contains("model.norm.weight has shape [5] in the source, not a 2-D weight matrix"), "\(missing)")
         let shape = write([Self.q]) { _ in Matrix(rows: 8, cols: 4) }
         #expect(shape.contains("the replacement of \(Self.q) is [8, 4], the source tensor is [4, 8]"), "\(shape)")
         let ids = write([Self.ids])
@@ -228,11 +254,15 @@ struct HuggingFaceDirectoryWriterTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let c = try GGUFCheckpoint(path: "\(fixtures)/llama-tiny.gguf")
         let q = GGUFModelWriterTests.q0
-        func write(_ names: Set<String>, to target: String = dir.path + "/o.gguf", cancel: CancellationToken? = nil, _ load: @escaping @Sendable (String) throws -> Matrix = { _ in Matrix(rows: 16, cols: 32) }) -> String {
+        func write(
+            _ names: Set<String>, to target: String = dir.path + "/o.gguf", cancel: CancellationToken? = nil,
+            _ load: @escaping @Sendable (String) throws -> Matrix = { _ in Matrix(rows: 16, cols: 32) }
+        ) -> String {
             errorMessage(path: target) {
                 try GGUFModelWriter.write(
                     source: c, replacing: TensorReplacements(names: names, load: load), weightType: .f16, to: target,
-                    cancel: cancel) { done, _ in if done == 3 { cancel?.cancel() } }
+                    cancel: cancel
+                ) { done, _ in if done == 3 { cancel?.cancel() } }
             }
         }
         #expect(write(["blk.0.attn_q.weight", "x"]).contains("blk.0.attn_q.weight is not a tensor of the source"))

@@ -39,8 +39,12 @@ struct GGUFModelWriterTests {
             kv("u32", 4, le(UInt32(4_000_000_000))), kv("i32", 5, le(Int32(-70000))),
             kv("f32", 6, le(Float(1.5).bitPattern)), kv("bool", 7, [1]), kv("string", 8, ggufString("héllo")),
             kv("u64", 10, le(UInt64.max)), kv("i64", 11, le(Int64.min)), kv("f64", 12, le(Double(-2.25).bitPattern)),
-            kv("tokenizer.ggml.tokens", 9, le(UInt32(8)) + le(UInt64(3)) + ggufString("a") + ggufString("") + ggufString("é")),
-            kv("tokenizer.ggml.scores", 9, le(UInt32(6)) + le(UInt64(2)) + le(Float(0.5).bitPattern) + le(Float(-1).bitPattern)),
+            kv(
+                "tokenizer.ggml.tokens", 9,
+                le(UInt32(8)) + le(UInt64(3)) + ggufString("a") + ggufString("") + ggufString("é")),
+            kv(
+                "tokenizer.ggml.scores", 9,
+                le(UInt32(6)) + le(UInt64(2)) + le(Float(0.5).bitPattern) + le(Float(-1).bitPattern)),
             kv("tokenizer.ggml.token_type", 9, le(UInt32(5)) + le(UInt64(2)) + le(Int32(1)) + le(Int32(3))),
             kv("flags", 9, le(UInt32(7)) + le(UInt64(3)) + [1, 0, 1]),
             kv("general.alignment", 4, le(UInt32(64))),
@@ -85,7 +89,8 @@ struct GGUFModelWriterTests {
         var reports: [(Int, Int)] = []
         try GGUFModelWriter.write(source: c, replacing: .none, weightType: .f16, to: out) { reports.append(($0, $1)) }
         try expectCopy(try GGUFFile(path: out), of: c.file)
-        #expect(reports.map(\.0) == Array(1...c.file.tensors.count) && reports.allSatisfy { $0.1 == c.file.tensors.count })
+        #expect(
+            reports.map(\.0) == Array(1...c.file.tensors.count) && reports.allSatisfy { $0.1 == c.file.tensors.count })
         if source == "types" {
             #expect(try GGUFFile(path: out).metadata["tokenizer.ggml.tokens"]?.arrayValue?.strings == ["a", "", "é"])
         }

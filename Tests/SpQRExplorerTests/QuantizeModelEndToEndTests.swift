@@ -228,4 +228,66 @@ struct QuantizeModelEndToEndTests {
         #expect(both.status == 2 && both.stderr.contains("give one calibration source"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["exists.gguf", "recipe.json"])
     }
+
+    /// A tiny random LLaMA directory (2 blocks, hidden 32, BF16 weights) with config.json and a tokenizer
+    /// stand-in file that must be copied.
+    static func tinyLlama(_ dir: String) throws {
+        let config: [String: Any] = [
+            "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 32,
+            "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "vocab_size": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true,
+        ]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try Data("{\"stand-in\": true}".utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        var rng = SeededRandom(seed: 11)
+        func bf16(_ name: String, _ shape: [Int], offset: Float = 0) -> SafetensorsWriter.Tensor {
+            var bits: [UInt16] = []
+            for _ in 0..<shape.reduce(1, *) { bits.append(FloatConversion.bfloat16Bits(offset + 0.2 * rng.gaussian())) }
+            return .init(name: name, dtype: .BF16, shape: shape, bytes: bits.withUnsafeBytes { Data($0) })
+        }
+        var tensors = [bf16("model.embed_tokens.weight", [64, 32]), bf16("model.norm.weight", [32], offset: 1)]
+        for b in 0..<2 {
+            let p = "model.layers.\(b)."
+            tensors += [
+                bf16(p + "self_attn.q_proj.weight", [32, 32]), bf16(p + "self_attn.k_proj.weight", [16, 32]),
+                bf16(p + "self_attn.v_proj.weight", [16, 32]), bf16(p + "self_attn.o_proj.weight", [32, 32]),
+                bf16(p + "mlp.gate_proj.weight", [48, 32]), bf16(p + "mlp.up_proj.weight", [48, 32]),
+                bf16(p + "mlp.down_proj.weight", [32, 48]), bf16(p + "input_layernorm.weight", [32], offset: 1),
+                bf16(p + "post_attention_layernorm.weight", [32], offset: 1),
+            ]
+        }
+        try SafetensorsWriter.write(tensors, to: dir + "/model.safetensors")
+    }
+
+    @Test("a Hugging Face directory in gives a directory out: same files and names, quantized layers in BF16")
+    func huggingFaceDirectory() throws {
+        let dir = try Self.scratch("hf-directory")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = dir + "/tiny"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try Self.tinyLlama(source)
+        let out = dir + "/tiny-spqr"
+        let run = try BinaryRunner.run(["quantize-model", source, "--out", out, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+                == ["config.json", "model.safetensors", "tokenizer_config.json"])
+        for f in ["config.json", "tokenizer_config.json"] {
+            #expect(
+                FileManager.default.contents(atPath: out + "/" + f)
+                    == FileManager.default.contents(atPath: source + "/" + f))
+        }
+        let a = try SafetensorsFile(path: source + "/model.safetensors")
+        let b = try SafetensorsFile(path: out + "/model.safetensors")
+        #expect(a.tensors.map(\.name) == b.tensors.map(\.name))
+        let journal = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let reported = Set(((journal?["layers"] as? [[String: Any]]) ?? []).compactMap { $0["layer"] as? String })
+        #expect(reported.count == 14)
+        for t in a.tensors {
+            #expect(try b.info(t.name).dtypeName == "BF16", "\(t.name)")
+            let same = try a.floats(t.name) == b.floats(t.name)
+            // Quantized layers change; embeddings and norms come through as they were.
+            #expect(same == !reported.contains(t.name), "\(t.name)")
+        }
+    }
 }

@@ -41,7 +41,9 @@ public enum HuggingFaceDirectoryWriter {
         let listing: [String]
         do { listing = try fm.contentsOfDirectory(atPath: sourceDir) } catch {
             throw SpQRError(
-                .io, "\(sourceDir): cannot list the directory (\((error as NSError).localizedDescription)); check its permissions")
+                .io,
+                "\(sourceDir): cannot list the directory (\((error as NSError).localizedDescription)); check its permissions"
+            )
         }
         let otherFiles = listing.sorted().filter { name in
             var dir: ObjCBool = false
@@ -98,7 +100,8 @@ public enum HuggingFaceDirectoryWriter {
         for f in files
         where URL(fileURLWithPath: f.path).standardizedFileURL.deletingLastPathComponent().path != directory {
             throw SpQRError(
-                .invalidSetting, "\(f.path): not in the source directory \(directory); pass the directory it was opened from")
+                .invalidSetting,
+                "\(f.path): not in the source directory \(directory); pass the directory it was opened from")
         }
         return files.map { ((($0.path as NSString).lastPathComponent), $0) }.sorted { $0.name < $1.name }
     }

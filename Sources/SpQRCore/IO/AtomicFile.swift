@@ -154,7 +154,8 @@ public enum AtomicDirectory {
             guard rename(tmp, target.path) == 0 else {
                 throw SpQRError(
                     .io,
-                    "\(directory): could not move the finished directory into place (\(String(cString: strerror(errno))))")
+                    "\(directory): could not move the finished directory into place (\(String(cString: strerror(errno))))"
+                )
             }
         } catch let e as SpQRError {
             try? fm.removeItem(atPath: tmp)
