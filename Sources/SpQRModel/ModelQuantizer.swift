@@ -30,13 +30,14 @@ public final class ModelQuantizer {
     public let plan: QuantizationPlan
     public let journal: QuantizationJournal
     /// Extra tensors kept for each layer (what the output format needs from the SpQR result).
-    public let extraTensors: (QuantizationPlan.Layer, SpQRResult) throws -> [JournalTensor]
+    public let extraTensors: (QuantizationPlan.Layer, SpQRResult) throws -> [SafetensorsWriter.Tensor]
     /// Seconds spent in each phase: "calibration forward" (activations and Hessians) and "quantization".
     public private(set) var phaseSeconds: [String: Double] = [:]
 
     public init(
         model: Decoder, plan: QuantizationPlan, journal: QuantizationJournal,
-        extraTensors: @escaping (QuantizationPlan.Layer, SpQRResult) throws -> [JournalTensor] = { _, _ in [] }
+        extraTensors: @escaping (QuantizationPlan.Layer, SpQRResult) throws -> [SafetensorsWriter.Tensor] = { _, _ in []
+        }
     ) {
         self.model = model
         self.plan = plan
@@ -134,7 +135,7 @@ public final class ModelQuantizer {
         report.seconds = measured.seconds
         let q = measured.result.dequantized.values
         let tensors =
-            [JournalTensor(name: "weight", shape: layer.shape, floats: q)]
+            [SafetensorsWriter.Tensor.f32("weight", shape: layer.shape, q)]
             + (try extraTensors(layer, measured.result))
         try journal.record(layer.name, tensors: tensors, report: report)
         return q

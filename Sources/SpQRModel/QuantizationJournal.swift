@@ -10,26 +10,6 @@
 import Foundation
 import SpQRCore
 
-/// A tensor kept for a finished layer (raw little-endian bytes of `dtype`).
-public struct JournalTensor: Sendable {
-    public let name: String
-    public let dtype: SafetensorsDType
-    public let shape: [Int]
-    public let bytes: Data
-
-    public init(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Data) {
-        self.name = name
-        self.dtype = dtype
-        self.shape = shape
-        self.bytes = bytes
-    }
-
-    /// An F32 tensor.
-    public init(name: String, shape: [Int], floats: [Float]) {
-        self.init(name: name, dtype: .F32, shape: shape, bytes: floats.withUnsafeBytes { Data($0) })
-    }
-}
-
 /// Finished layers of a whole-model quantization, on disk.
 public final class QuantizationJournal: @unchecked Sendable {
     public let directory: String
@@ -84,7 +64,7 @@ public final class QuantizationJournal: @unchecked Sendable {
     func file(_ layer: String) -> String { (directory as NSString).appendingPathComponent(layer + ".safetensors") }
 
     /// Records a finished layer: its tensors (the first named `weight`, F32 [out, in]) and its report.
-    public func record(_ layer: String, tensors: [JournalTensor], report: LayerReport) throws {
+    public func record(_ layer: String, tensors: [SafetensorsWriter.Tensor], report: LayerReport) throws {
         let path = file(layer)
         let meta = ["report": String(decoding: try JSONEncoder().encode(report), as: UTF8.self)]
         let writer = try SafetensorsStreamWriter(

@@ -6,8 +6,6 @@ import Foundation
 import SpQRCore
 import SpQRModel
 
-extension WindowSampling: ExpressibleByArgument {}
-
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
@@ -38,48 +36,31 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Hessian file to write (safetensors, format spqr-explorer-hessians).")
     var out: String
 
-    @Option(help: "Tokens per window.")
-    var seqlen = 256
+    @OptionGroup var window: WindowOptions
 
     @Option(help: "Number of windows.")
     var nsamples = 128
-
-    @Option(help: "How windows are drawn: first, even or random.")
-    var sampling: WindowSampling = .even
-
-    @Option(help: "Seed of --sampling random.")
-    var seed: UInt64 = 0
 
     @Option(
         name: .customLong("text-source"), help: "Where the text came from, recorded in the file (default: its path).")
     var textSource: String?
 
     func validate() throws {
-        guard seqlen >= 1 else { throw ValidationError("--seqlen must be at least 1") }
         guard nsamples >= 1 else { throw ValidationError("--nsamples must be at least 1") }
     }
 
     func run() throws {
         let decoder = try Decoder(path: model)
         let input = try RunText(path: text, model: model, specialTokens: false)
-        let windows = sampling.windows(input.tokens, seqlen: seqlen, count: nsamples, seed: seed)
-        guard !windows.isEmpty else {
-            throw SpQRError(
-                .invalidSetting,
-                "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen"
-            )
-        }
-        if windows.count < nsamples {
-            printNotes([
-                "the text gives \(windows.count) windows of \(seqlen) tokens without overlap; using all of them"
-            ])
-        }
+        let (windows, notes) = try window.windows(input, count: nsamples)
+        printNotes(notes)
+        let (seqlen, sampling) = (window.seqlen, window.sampling)
         var provenance = [
             "model": model, "text_source": textSource ?? text, "text_sha256": input.sha256,
             "n_sequences": "\(windows.count)", "n_tokens": "\(windows.count * seqlen)", "seq_len": "\(seqlen)",
             "sampling": sampling.rawValue, "tool_version": Self.toolVersion,
         ]
-        if sampling == .random { provenance["seed"] = "\(seed)" }
+        if sampling == .random { provenance["seed"] = "\(window.seed)" }
         if let gguf = try? GGUFFile(path: model), let name = gguf.metadata["general.name"]?.stringValue {
             provenance["model_name"] = name
         }

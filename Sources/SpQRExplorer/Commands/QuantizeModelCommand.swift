@@ -53,14 +53,7 @@ struct QuantizeModelCommand: ParsableCommand {
     @Option(help: "Calibration text: quantize sequentially from windows of it.")
     var text: String?
 
-    @Option(help: "Tokens per calibration window (with --text).")
-    var seqlen = 256
-
-    @Option(help: "How calibration windows are drawn: first, even or random.")
-    var sampling: WindowSampling = .even
-
-    @Option(help: "Seed of --sampling random.")
-    var seed: UInt64 = 0
+    @OptionGroup var window: WindowOptions
 
     @Option(name: [.customLong("hessians"), .customLong("hessian")], help: "Hessian file (e.g. from `calibrate`).")
     var hessians: String?
@@ -96,7 +89,7 @@ struct QuantizeModelCommand: ParsableCommand {
         if [text, hessians, imatrix].compactMap({ $0 }).count > 1 {
             throw ValidationError("give one calibration source: --text, --hessians or --imatrix")
         }
-        guard seqlen >= 1, nsamples >= 1 else { throw ValidationError("--seqlen and --nsamples must be at least 1") }
+        guard nsamples >= 1 else { throw ValidationError("--nsamples must be at least 1") }
         guard evalSeqlen >= 2, evalWindows >= 1 else {
             throw ValidationError("--eval-seqlen must be at least 2 and --eval-windows at least 1")
         }
@@ -162,21 +155,13 @@ struct QuantizeModelCommand: ParsableCommand {
             return (.independent(source), digest, [])
         }
         let input = try RunText(path: text, model: model, specialTokens: false)
-        let windows = sampling.windows(input.tokens, seqlen: seqlen, count: nsamples, seed: seed)
-        guard !windows.isEmpty else {
-            throw SpQRError(
-                .invalidSetting,
-                "\(text): \(input.tokens.count) tokens, fewer than one window of \(seqlen); use a longer text or a smaller --seqlen"
-            )
-        }
+        let (windows, notes) = try window.windows(input, count: nsamples)
+        let (seqlen, sampling) = (window.seqlen, window.sampling.rawValue)
         let label =
-            "sequential: \(windows.count) × \(seqlen) tokens of \((text as NSString).lastPathComponent) (\(sampling.rawValue))"
-        let notes =
-            windows.count < nsamples
-            ? ["the text gives \(windows.count) windows of \(seqlen) tokens without overlap; using all of them"] : []
+            "sequential: \(windows.count) × \(seqlen) tokens of \((text as NSString).lastPathComponent) (\(sampling))"
         return (
             .sequential(windows: windows, label: label),
-            "text \(input.sha256) \(seqlen) \(windows.count) \(sampling.rawValue) \(seed)", notes
+            "text \(input.sha256) \(seqlen) \(windows.count) \(sampling) \(window.seed)", notes
         )
     }
 

@@ -41,16 +41,17 @@ struct ModelOutput {
     }
 
     /// What the journal keeps per layer beyond the dequantized weights: the packed spqr-hf tensors.
-    func journalTensors(_ layer: QuantizationPlan.Layer, _ result: SpQRResult) throws -> [JournalTensor] {
+    func journalTensors(_ layer: QuantizationPlan.Layer, _ result: SpQRResult) throws -> [SafetensorsWriter.Tensor] {
         guard format == .spqrHF else { return [] }
         let p = try SpQRHF.pack(result)
         func bytes<T>(_ a: [T]) -> Data { a.withUnsafeBytes { Data($0) } }
         return [
-            JournalTensor(
+            SafetensorsWriter.Tensor(
                 name: "dense_weights", dtype: .I64, shape: [p.denseWeights.count], bytes: bytes(p.denseWeights)),
-            JournalTensor(name: "row_offsets", dtype: .I32, shape: [p.rowOffsets.count], bytes: bytes(p.rowOffsets)),
-            JournalTensor(name: "col_vals", dtype: .I32, shape: [p.colVals.count], bytes: bytes(p.colVals)),
-            JournalTensor(name: "in_perm", dtype: .I32, shape: [p.inPerm.count], bytes: bytes(p.inPerm)),
+            SafetensorsWriter.Tensor(
+                name: "row_offsets", dtype: .I32, shape: [p.rowOffsets.count], bytes: bytes(p.rowOffsets)),
+            SafetensorsWriter.Tensor(name: "col_vals", dtype: .I32, shape: [p.colVals.count], bytes: bytes(p.colVals)),
+            SafetensorsWriter.Tensor(name: "in_perm", dtype: .I32, shape: [p.inPerm.count], bytes: bytes(p.inPerm)),
         ]
     }
 
