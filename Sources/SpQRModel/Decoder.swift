@@ -86,8 +86,13 @@ public final class Decoder {
         finalNorm = FloatBuffer(c.hidden)
         output = c.tiedEmbeddings ? nil : FloatBuffer(c.vocabulary * c.hidden)
         weights = BlockWeights(c)
-        try load("model.embed_tokens.weight", into: embedding)
         try load("model.norm.weight", into: finalNorm)
+        try loadEmbeddings()
+    }
+
+    /// (Re)reads the embedding and the separate output layer, through `weightOverride` when it is set.
+    public func loadEmbeddings() throws {
+        try load("model.embed_tokens.weight", into: embedding)
         if let output { try load("lm_head.weight", into: output) }
     }
 

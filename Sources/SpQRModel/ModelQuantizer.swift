@@ -66,9 +66,14 @@ public final class ModelQuantizer {
                 try cancel?.check()
                 var clock = PhaseClock()
                 let w = try model.storedMatrix(layer.name)
-                let h = try source.hessian(forLayer: layer.name, inFeatures: layer.shape[1])
+                let isEmbedding = layer.name == QuantizationPlan.embedding
+                let h =
+                    isEmbedding
+                    ? try Self.identity(layer) : try source.hessian(forLayer: layer.name, inFeatures: layer.shape[1])
                 phaseSeconds["calibration", default: 0] += clock.lap()
-                _ = try quantize(layer, weights: w, hessian: h, label: source.label, cancel: cancel)
+                _ = try quantize(
+                    layer, weights: w, hessian: h, label: isEmbedding ? Self.embeddingLabel : source.label,
+                    cancel: cancel)
                 phaseSeconds["quantization", default: 0] += clock.lap()
                 step(layer.name)
             }
@@ -89,8 +94,20 @@ public final class ModelQuantizer {
             _ = buffer.update(fromContentsOf: values)
             return true
         }
-        defer { model.weightOverride = nil }
+        defer {
+            model.weightOverride = nil
+            try? model.loadEmbeddings()
+        }
         var clock = PhaseClock()
+        if let e = plan.layers.first(where: { $0.name == QuantizationPlan.embedding }), !journal.isDone(e.name) {
+            _ = try quantize(
+                e, weights: try model.storedMatrix(e.name), hessian: try Self.identity(e), label: Self.embeddingLabel,
+                cancel: cancel)
+            layerDone(e.name)
+            phaseSeconds["quantization", default: 0] += clock.lap()
+        }
+        // The embedding and output layer the run decided (the checkpoint's where they are not planned).
+        try model.loadEmbeddings()
         let x = try model.embed(windows)
         for b in 0..<model.config.blocks {
             let layers = plan.layers(inBlock: b)
@@ -119,6 +136,31 @@ public final class ModelQuantizer {
                 }, cancel: cancel)
             phaseSeconds["calibration forward", default: 0] += clock.lap()
         }
+        if let o = plan.layers.first(where: { $0.name == QuantizationPlan.output }), !journal.isDone(o.name) {
+            // The output layer reads the final norm's output.
+            let h = FloatBuffer(x.width * x.width)
+            let normed = FloatBuffer(x.length * x.width)
+            for w in 0..<x.windows {
+                model.finalNormed(x, window: w, into: normed.pointer)
+                HessianCollector.accumulate(normed.pointer, rows: x.length, width: x.width, into: h)
+            }
+            let scale = 2 / Float(x.windows)
+            for i in 0..<h.count { h.pointer[i] *= scale }
+            phaseSeconds["calibration forward", default: 0] += clock.lap()
+            _ = try quantize(
+                o, weights: try model.storedMatrix(o.name),
+                hessian: Matrix(rows: x.width, cols: x.width, values: Array(h.buffer)), label: label, cancel: cancel)
+            layerDone(o.name)
+            phaseSeconds["quantization", default: 0] += clock.lap()
+        }
+    }
+
+    /// The embedding's calibration: its input is a one-hot token, so no Hessian is collected for it.
+    static let embeddingLabel = "none for the embedding (its input is a one-hot token): data-free (H = I)"
+
+    static func identity(_ layer: QuantizationPlan.Layer) throws -> Matrix {
+        try MemoryBudget.checkHessian(layer.shape[1], layer: layer.name, source: "H = I")
+        return Hessian.identity(layer.shape[1])
     }
 
     /// SpQR on one layer; the result goes to the journal. Returns the dequantized weights.

@@ -1,7 +1,10 @@
 // What a whole-model quantization does: every linear layer of every block with its settings (a recipe's
 // defaults and per-layer overrides, or one setting for all), in the SpQR reference's true-sequential order
-// within a block (q/k/v, then o, then gate/up, then down). Every check that can fail is made here, before
-// any work: a recipe layer the model lacks, a shape that differs, a layer outside the blocks.
+// within a block (q/k/v, then o, then gate/up, then down). The embedding and the separate output layer are
+// kept as they are unless the recipe names them; then the embedding comes first (its input is a one-hot
+// token, so it has no Hessian: H = I) and the output layer last (its input is the final norm's output).
+// Every check that can fail is made here, before any work: a recipe layer the model lacks, a shape that
+// differs.
 
 import SpQRCore
 
@@ -11,6 +14,7 @@ public struct QuantizationPlan: Sendable {
     public struct Layer: Sendable, Equatable {
         /// Hugging Face weight name (`model.layers.3.self_attn.q_proj.weight`).
         public let name: String
+        /// Its block; −1 for the embedding, the block count for the output layer.
         public let block: Int
         /// The input site it reads (`Decoder.sites(block:)`).
         public let site: String
@@ -47,11 +51,31 @@ public struct QuantizationPlan: Sendable {
                 }
             }
         }
+        // The embedding and a separate output layer, only when the recipe names them.
+        let outer: [(name: String, block: Int, site: String, shape: [Int])] = [
+            (Self.embedding, -1, "model.embed_tokens", [c.vocabulary, c.hidden]),
+            (Self.output, c.blocks, "lm_head", [c.vocabulary, c.hidden]),
+        ]
+        for o in outer where recipe?.layers[o.name] != nil {
+            guard model.checkpointHas(o.name) else {
+                throw SpQRError(
+                    .invalidSetting,
+                    "recipe layer \(o.name): the model ties its output layer to the embedding; name \(Self.embedding) instead"
+                )
+            }
+            known[o.name] = o.shape
+            let config = try recipe!.config(for: o.name)
+            try config.validate()
+            let layer = Layer(
+                name: o.name, block: o.block, site: o.site, shape: o.shape, config: config,
+                overridden: !(recipe!.layers[o.name]!.overrides.isEmpty))
+            if o.block < 0 { layers.insert(layer, at: 0) } else { layers.append(layer) }
+        }
         for (name, layer) in recipe?.layers ?? [:] {
             guard let shape = known[name] else {
                 let hint =
                     model.checkpointHas(name)
-                    ? "it is not a linear layer of a block (embeddings, norms and the output layer are kept as they are)"
+                    ? "it is not a linear layer, the embedding or the output layer (norms are kept as they are)"
                     : "the model has no tensor of that name"
                 throw SpQRError(
                     .invalidSetting,
@@ -66,6 +90,10 @@ public struct QuantizationPlan: Sendable {
         }
         return QuantizationPlan(layers: layers)
     }
+
+    /// Hugging Face names of the embedding and the output layer.
+    public static let embedding = "model.embed_tokens.weight"
+    public static let output = "lm_head.weight"
 
     /// The layers of block `b`, in order.
     public func layers(inBlock b: Int) -> [Layer] { layers.filter { $0.block == b } }

@@ -187,7 +187,61 @@ final class ModelQuantizerTests: XCTestCase {
         XCTAssertThrowsError(
             try QuantizationPlan.make(
                 d, defaults: defaults,
-                recipe: recipe(["model.embed_tokens.weight": .init(overrides: [:], shape: [], figures: nil)]))
-        ) { XCTAssertTrue("\($0)".contains("not a linear layer of a block"), "\($0)") }
+                recipe: recipe(["model.norm.weight": .init(overrides: [:], shape: [], figures: nil)]))
+        ) { XCTAssertTrue("\($0)".contains("not a linear layer, the embedding or the output layer"), "\($0)") }
+        XCTAssertThrowsError(
+            try QuantizationPlan.make(
+                d, defaults: defaults,
+                recipe: recipe(["lm_head.weight": .init(overrides: [:], shape: [], figures: nil)]))
+        ) { XCTAssertTrue("\($0)".contains("ties its output layer to the embedding"), "\($0)") }
+    }
+
+    /// Named in a recipe, the embedding is quantized first with H = I and the output layer last with the
+    /// Hessian of the final norm's output over the windows, after every block ran quantized.
+    func testEmbeddingAndOutputLayerWhenTheRecipeNamesThem() throws {
+        let m = TinyModel(["tie_word_embeddings": false])
+        try m.write()
+        defer { m.remove() }
+        let d = try Decoder(path: m.dir)
+        let names = [QuantizationPlan.embedding, QuantizationPlan.output]
+        let recipe = Recipe(
+            created: "", model: .init(path: m.dir, files: []),
+            calibration: .init(kind: .none, file: nil, tensor: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: SpQRConfig(),
+            layers: Dictionary(
+                uniqueKeysWithValues: names.map { ($0, Recipe.Layer(overrides: [:], shape: [], figures: nil)) }))
+        let plan = try QuantizationPlan.make(d, defaults: SpQRConfig(), recipe: recipe)
+        XCTAssertEqual([plan.layers.first!.name, plan.layers.last!.name], names)
+        let w = windows(3, 8, vocabulary: d.config.vocabulary)
+        let dir = journalDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = try QuantizationJournal(directory: dir, inputs: "x")
+        try ModelQuantizer(model: d, plan: plan, journal: journal).run(.sequential(windows: w, label: "t"))
+        // The expected output-layer Hessian: the model with every quantized layer, final norm, 2/N Σ x xᵀ.
+        d.weightOverride = { name, buffer in
+            guard journal.isDone(name) else { return false }
+            _ = buffer.update(fromContentsOf: try journal.load(name).weights)
+            return true
+        }
+        try d.loadEmbeddings()
+        let x = try d.embed(w)
+        for b in 0..<d.config.blocks { try d.runBlock(b, on: x) }
+        let h = FloatBuffer(x.width * x.width)
+        let normed = FloatBuffer(x.length * x.width)
+        for i in 0..<x.windows {
+            d.finalNormed(x, window: i, into: normed.pointer)
+            HessianCollector.accumulate(normed.pointer, rows: x.length, width: x.width, into: h)
+        }
+        let scale = 2 / Float(x.windows)
+        let expected = Matrix(rows: x.width, cols: x.width, values: h.buffer.map { $0 * scale })
+        func spqr(_ name: String, _ hessian: Matrix) throws -> [Float] {
+            try LayerMeasurement(name: name, weights: try d.storedMatrix(name), hessian: hessian)
+                .measure(SpQRConfig(), steps: [.fullLayer]).result.dequantized.values
+        }
+        XCTAssertEqual(try journal.load(QuantizationPlan.output).weights, try spqr(QuantizationPlan.output, expected))
+        XCTAssertEqual(
+            try journal.load(QuantizationPlan.embedding).weights,
+            try spqr(QuantizationPlan.embedding, Hessian.identity(d.config.hidden)))
+        XCTAssertTrue(try journal.load(QuantizationPlan.embedding).report.calibration!.contains("one-hot"))
     }
 }

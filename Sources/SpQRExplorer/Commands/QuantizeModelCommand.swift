@@ -24,8 +24,8 @@ struct QuantizeModelCommand: ParsableCommand {
         abstract: "Quantize every linear layer of a model with SpQR and write the model.",
         discussion: """
             Settings: a recipe's defaults and per-layer overrides (--recipe), or the defaults (the SpQR
-            README 3-bit recipe); settings flags apply to every layer on top of either. Embeddings, norms and
-            the output layer are kept as they are.
+            README 3-bit recipe); settings flags apply to every layer on top of either. Norms are kept as they
+            are, and so are the embedding and a separate output layer unless the recipe names them.
 
             Calibration: --text quantizes sequentially as the reference main.py does (windows run through the
             model block by block; each block's Hessians come from the inputs the already-quantized blocks

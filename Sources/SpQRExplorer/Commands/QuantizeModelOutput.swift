@@ -29,6 +29,13 @@ struct ModelOutput {
             throw SpQRError(.io, "\(parent): the output's directory is missing or not writable; choose another --out")
         }
         if format == .spqrHF {
+            for name in [QuantizationPlan.embedding, QuantizationPlan.output]
+            where plan.layers.contains(where: { $0.name == name }) {
+                throw SpQRError(
+                    .invalidSetting,
+                    "--format spqr-hf keeps \(name) in fp16 (transformers' SpQR loader quantizes only the blocks' linear layers); remove it from the recipe or write --format source"
+                )
+            }
             for layer in plan.layers {
                 do {
                     try SpQRHF.check(layer.config)

@@ -90,7 +90,7 @@ struct QuantizeModelReport: Encodable {
             ["calibration", calibration],
             [
                 "parameters",
-                "\(t.parameters_quantized) quantized, \(t.parameters_kept) kept (embeddings, norms, output layer)",
+                "\(t.parameters_quantized) quantized, \(t.parameters_kept) kept as they are",
             ],
             [
                 "average bits",
