@@ -72,18 +72,21 @@ public enum BLAS {
         }
     }
 
-    /// Upper triangle of C[n×n] = Aᵀ A for row-major A [k, n]. Threaded-section routine: call inside `withThreads`.
-    static func syrkUpperAtA(n: Int, k: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+    /// Upper triangle of C[n×n] = Aᵀ A + beta · C for row-major A [k, n]. Threaded-section routine: call
+    /// inside `withThreads`.
+    public static func syrkUpperAtA(
+        n: Int, k: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0
+    ) {
         _ = configured
         cblas_ssyrk(
             Int32(SpQRCblasRowMajor.rawValue), Int32(SpQRCblasUpper.rawValue), Int32(SpQRCblasTrans.rawValue),
-            Int32(n), Int32(k), 1, a, Int32(n), 0, c, Int32(n))
+            Int32(n), Int32(k), 1, a, Int32(n), beta, c, Int32(n))
     }
 
     /// Runs `body` with OpenBLAS using `threads` threads, then returns it to single-threaded mode. No other
     /// BLAS call runs meanwhile; `body` may call only the routines documented as threaded-section ones
     /// (`syrkUpperAtA`, `potrfUpper`, `trtriUpper`), never `sgemm` (it would wait for itself).
-    static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
         _ = configured
         return try mode.exclusive {
             openblas_set_num_threads(Int32(threads))

@@ -5,7 +5,8 @@
 // the SpQR reference's `SPQRUtil.add_batch` (N counts sequences; docs/hessian-format.md), which
 // tools/collect_hessians.py reproduces with forward hooks. Here all windows pass through the model block
 // by block (as the reference's layer-by-layer loop does): only one block's activations and one block's
-// Hessians are held at a time, Σ x xᵀ accumulates in float32 with one sgemm per group of windows, and
+// Hessians are held at a time, Σ x xᵀ accumulates in float32 with one symmetric rank-k update (ssyrk,
+// upper triangle) per group of windows, and
 // each block's matrices go to the output file as soon as the block is done.
 
 import Foundation
@@ -59,14 +60,11 @@ public enum HessianCollector {
         let writer = try SafetensorsStreamWriter(
             path: path, tensors: allSites.map { ("hessian." + $0.name, [$0.width, $0.width]) }, metadata: meta)
         let x = try model.embed(windows)
-        let scale = 2 / Float(windows.count)
         for b in 0...c.blocks {
             try cancel?.check()
             let sites = model.sites(block: b)
-            let sums = Dictionary(uniqueKeysWithValues: sites.map { ($0.name, FloatBuffer($0.width * $0.width)) })
-            let observe: SiteObserver = { site, input, rows in
-                accumulate(input, rows: rows, width: site.width, into: sums[site.name]!)
-            }
+            let sums = Dictionary(uniqueKeysWithValues: sites.map { ($0.name, HessianSum(width: $0.width)) })
+            let observe: SiteObserver = { site, input, rows in sums[site.name]!.add(input, rows: rows) }
             if b < c.blocks {
                 try model.runBlock(b, on: x, observer: observe, cancel: cancel)
             } else {
@@ -77,25 +75,45 @@ public enum HessianCollector {
                 }
             }
             for site in sites {
-                let h = sums[site.name]!
-                for i in 0..<h.count { h.pointer[i] *= scale }
-                try writer.append(UnsafeBufferPointer(h.buffer))
+                try sums[site.name]!.hessian(windows: windows.count).withUnsafeBufferPointer { try writer.append($0) }
             }
             progress?(b + 1, c.blocks + 1)
         }
         try writer.finish()
     }
+}
 
-    /// S += Xᵀ X for X [rows, width], over the cores in tiles of S's columns.
-    static func accumulate(_ x: UnsafePointer<Float>, rows: Int, width: Int, into s: FloatBuffer) {
-        let xs = SendablePointer(x)
-        let ss = SendablePointer(s.pointer)
-        let parts = Kernels.tiles(width)
-        Kernels.parallel(parts.count) { t in
-            let cols = parts[t]
-            BLAS.sgemm(
-                m: width, n: cols.count, k: rows, alpha: 1, a: xs.p, lda: width, transA: true,
-                b: xs.p + cols.lowerBound, ldb: width, beta: 1, c: ss.p + cols.lowerBound, ldc: width)
+/// Σ x xᵀ over the rows of a site's inputs, and the Hessian H = (2 / N) · Σ x xᵀ for N windows. Only the
+/// upper triangle is accumulated (a symmetric rank-k update: half the products of X ᵀX), mirrored once at
+/// the end.
+final class HessianSum {
+    let width: Int
+    private let sum: FloatBuffer
+
+    init(width: Int) {
+        self.width = width
+        sum = FloatBuffer(width * width)
+    }
+
+    /// Σ += Xᵀ X for X [rows, width] (upper triangle), on all cores.
+    func add(_ x: UnsafePointer<Float>, rows: Int) {
+        BLAS.withThreads(Kernels.cores) {
+            BLAS.syrkUpperAtA(n: width, k: rows, a: x, c: sum.pointer, beta: 1)
         }
+    }
+
+    /// H = (2 / windows) · Σ, symmetric, row-major.
+    func hessian(windows: Int) -> [Float] {
+        let n = width
+        let scale = 2 / Float(windows)
+        var h = [Float](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in i..<n {
+                let v = sum.pointer[i * n + j] * scale
+                h[i * n + j] = v
+                h[j * n + i] = v
+            }
+        }
+        return h
     }
 }

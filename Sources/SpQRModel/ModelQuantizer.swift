@@ -138,18 +138,17 @@ public final class ModelQuantizer {
         }
         if let o = plan.layers.first(where: { $0.name == QuantizationPlan.output }), !journal.isDone(o.name) {
             // The output layer reads the final norm's output.
-            let h = FloatBuffer(x.width * x.width)
+            let sum = HessianSum(width: x.width)
             let normed = FloatBuffer(x.length * x.width)
             for w in 0..<x.windows {
                 model.finalNormed(x, window: w, into: normed.pointer)
-                HessianCollector.accumulate(normed.pointer, rows: x.length, width: x.width, into: h)
+                sum.add(normed.pointer, rows: x.length)
             }
-            let scale = 2 / Float(x.windows)
-            for i in 0..<h.count { h.pointer[i] *= scale }
+            let h = Matrix(rows: x.width, cols: x.width, values: sum.hessian(windows: x.windows))
             phaseSeconds["calibration forward", default: 0] += clock.lap()
             _ = try quantize(
                 o, weights: try model.storedMatrix(o.name),
-                hessian: Matrix(rows: x.width, cols: x.width, values: Array(h.buffer)), label: label, cancel: cancel)
+                hessian: h, label: label, cancel: cancel)
             layerDone(o.name)
             phaseSeconds["quantization", default: 0] += clock.lap()
         }

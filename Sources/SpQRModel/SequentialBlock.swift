@@ -30,7 +30,6 @@ extension Decoder {
         let totalRows = x.windows * x.length
         let stepWidth = max(c.heads * c.headDim, c.intermediate)
         let kept = FloatBuffer(totalRows * stepWidth)
-        let scale = 2 / Float(x.windows)
         let d = c.hidden
 
         /// Runs `step` over every group (its rows' hidden states and the kept activations at those rows,
@@ -40,19 +39,14 @@ extension Decoder {
             _ step: (_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ kept: UnsafeMutablePointer<Float>) ->
                 UnsafePointer<Float>
         ) throws {
-            let needed = needsHessian(sites[i])
-            let sum = needed ? FloatBuffer(width * width) : nil
+            let sum = needsHessian(sites[i]) ? HessianSum(width: width) : nil
             for rows in groups {
                 try cancel?.check()
                 let input = step(
                     x.data.pointer + rows.lowerBound * d, rows.count, kept.pointer + rows.lowerBound * width)
-                if let sum { HessianCollector.accumulate(input, rows: rows.count, width: width, into: sum) }
+                sum?.add(input, rows: rows.count)
             }
-            var h: Matrix?
-            if let sum {
-                for j in 0..<sum.count { sum.pointer[j] *= scale }
-                h = Matrix(rows: width, cols: width, values: Array(sum.buffer))
-            }
+            let h = sum.map { Matrix(rows: width, cols: width, values: $0.hessian(windows: x.windows)) }
             try use(try quantize(sites[i], h), block: b)
         }
 

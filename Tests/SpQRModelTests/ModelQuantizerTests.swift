@@ -25,13 +25,10 @@ final class ModelQuantizerTests: XCTestCase {
 
     /// Hessians of block `b`'s sites by runBlock's observer (2/N Σ x xᵀ).
     func observedHessians(_ d: Decoder, _ b: Int, _ x: Hidden) throws -> [String: [Float]] {
-        var sums: [String: FloatBuffer] = [:]
-        for s in d.sites(block: b) { sums[s.name] = FloatBuffer(s.width * s.width) }
-        try d.runBlock(b, on: x) { site, input, rows in
-            HessianCollector.accumulate(input, rows: rows, width: site.width, into: sums[site.name]!)
-        }
-        let scale = 2 / Float(x.windows)  // HessianCollector's order of operations
-        return sums.mapValues { $0.buffer.map { $0 * scale } }
+        var sums: [String: HessianSum] = [:]
+        for s in d.sites(block: b) { sums[s.name] = HessianSum(width: s.width) }
+        try d.runBlock(b, on: x) { site, input, rows in sums[site.name]!.add(input, rows: rows) }
+        return sums.mapValues { $0.hessian(windows: x.windows) }
     }
 
     func testStagedBlockIsTheBlockWithTheSameHessians() throws {
@@ -226,14 +223,13 @@ final class ModelQuantizerTests: XCTestCase {
         try d.loadEmbeddings()
         let x = try d.embed(w)
         for b in 0..<d.config.blocks { try d.runBlock(b, on: x) }
-        let h = FloatBuffer(x.width * x.width)
+        let sum = HessianSum(width: x.width)
         let normed = FloatBuffer(x.length * x.width)
         for i in 0..<x.windows {
             d.finalNormed(x, window: i, into: normed.pointer)
-            HessianCollector.accumulate(normed.pointer, rows: x.length, width: x.width, into: h)
+            sum.add(normed.pointer, rows: x.length)
         }
-        let scale = 2 / Float(x.windows)
-        let expected = Matrix(rows: x.width, cols: x.width, values: h.buffer.map { $0 * scale })
+        let expected = Matrix(rows: x.width, cols: x.width, values: sum.hessian(windows: x.windows))
         func spqr(_ name: String, _ hessian: Matrix) throws -> [Float] {
             try LayerMeasurement(name: name, weights: try d.storedMatrix(name), hessian: hessian)
                 .measure(SpQRConfig(), steps: [.fullLayer]).result.dequantized.values
