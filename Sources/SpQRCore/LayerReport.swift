@@ -16,6 +16,8 @@ public struct LayerReport: Sendable, Equatable, Codable {
     public var compressionRatioFP16: Double
     public var compressionRatioSource: Double?
     public var sourceDtype: String?
+    /// What the checkpoint says about the stored tensor (e.g. already quantized, so SpQR re-quantizes it).
+    public var sourceNote: String?
     public var relWeightError: Double
     public var relProxyError: Double
     public var tau: Double?
@@ -31,6 +33,8 @@ public struct LayerReport: Sendable, Equatable, Codable {
     public var gptqAtBits: EqualBitBaseline?
     public var seconds: Double?
     public var calibration: String?
+    /// The warning when the layer is bigger than fp16 (SizeWarning.swift); nil otherwise.
+    public var sizeWarning: String?
 
     enum CodingKeys: String, CodingKey {
         case layer, shape, config, storage, rtn, gptq, seconds, calibration, tau
@@ -38,10 +42,12 @@ public struct LayerReport: Sendable, Equatable, Codable {
         case avgBitsWithoutOutliers = "avg_bits_without_outliers", storageBits = "storage_bits"
         case storageBitsPerWeight = "storage_bits_per_weight", compressionRatioFP16 = "compression_ratio_fp16"
         case compressionRatioSource = "compression_ratio_source", sourceDtype = "source_dtype"
+        case sourceNote = "source_note"
         case relWeightError = "rel_weight_error", relProxyError = "rel_proxy_error"
         case sensitivityConcentration = "sensitivity_concentration", errorConcentration = "error_concentration"
         case deadColumns = "dead_columns"
         case rtnAtBits = "rtn_at_bits", gptqAtBits = "gptq_at_bits"
+        case sizeWarning = "size_warning"
     }
 
     /// The report of a run (and optionally its baselines).
@@ -78,6 +84,7 @@ public struct LayerReport: Sendable, Equatable, Codable {
         gptqAtBits = equalBits?.gptq
         self.seconds = seconds
         self.calibration = calibration
+        sizeWarning = f.sizeWarning
     }
 }
 

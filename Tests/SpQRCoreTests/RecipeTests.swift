@@ -22,7 +22,7 @@ struct RecipeTests {
         ]
         return Recipe.make(
             model: .init(
-                path: "model.safetensors",
+                path: "model",
                 files: [.init(name: "model.safetensors", size: 10, sha256: String(repeating: "a", count: 64))]),
             calibration: .init(
                 kind: .hessian, file: "h.safetensors", sha256: nil, nSequences: 128, label: "Hessian file h.safetensors"
@@ -64,7 +64,7 @@ struct RecipeTests {
         let readme =
             "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1e0 --nsamples 128"
         #expect(Set(Self.parse(command)) == Set(Self.parse(readme)), "\(command)")
-        #expect(command.hasPrefix("python main.py model.safetensors $DATASET "))
+        #expect(command.hasPrefix("python main.py model $DATASET "))
         #expect(unsupported.isEmpty)
     }
 
@@ -75,6 +75,26 @@ struct RecipeTests {
             unsupported == [
                 "layer model.layers.0.self_attn.k_proj.weight overrides wbits=4: main.py applies one setting to every layer"
             ])
+    }
+
+    @Test("a GGUF file or a single tensor file as the model: the reference cannot load it as given")
+    func unsupportedModel() throws {
+        var r = try Self.sample()
+        r.layers = [:]
+        let file = Recipe.ModelFile(name: "block3.safetensors", size: 10, sha256: String(repeating: "a", count: 64))
+        r.model = .init(path: "samples/block3.safetensors", files: [file])
+        #expect(
+            ReferenceCommand.make(r).unsupported == [
+                "model samples/block3.safetensors is a single tensor file: main.py loads a Hugging Face model "
+                    + "directory (config.json and its weights) with from_pretrained, so it cannot load this model as "
+                    + "given; point it at the Hugging Face model the file comes from"
+            ])
+        r.model = .init(path: "m.gguf", files: [.init(name: "m.gguf", size: 10, sha256: file.sha256)])
+        #expect(ReferenceCommand.make(r).unsupported.first?.hasPrefix("model m.gguf is a GGUF file: ") == true)
+        r.model = .init(path: "SmolLM2-135M", files: [.init(name: "model.safetensors", size: 10, sha256: file.sha256)])
+        #expect(ReferenceCommand.make(r).unsupported.isEmpty, "a model directory")
+        let json = try #require(try JSONSerialization.jsonObject(with: try Self.sample().encoded()) as? [String: Any])
+        #expect((json["reference_unsupported"] as? [String])?.count == 1, "only the override")
     }
 
     /// Flag/value pairs with numbers normalised (1e0 == 1.0).

@@ -139,8 +139,17 @@ struct SettingsTests {
         #expect(walk(.outlierThreshold, .number(0.2), [1, -1, -1]).map(\.description) == ["0.3", "0.2", "0.15"])
         #expect(Setting.outlierThreshold.step(.number(5), by: 1) == .number(.infinity))
         #expect(
-            Setting.outlierThreshold.step(.number(.infinity), by: 1) == .number(5),
-            "off goes back to the highest threshold")
+            walk(.outlierThreshold, .number(2), [1, 1, 1, 1]).map(\.description) == ["5.0", "inf", "0.01", "0.02"],
+            "up from off is the first threshold, and the steps cycle")
+        var c = SpQRConfig()
+        c.outlierThreshold = 0.5
+        Setting.outlierThreshold.toggleOff(&c, restoring: .number(0.5))
+        #expect(c.outlierThreshold == .infinity)
+        Setting.outlierThreshold.toggleOff(&c, restoring: .number(0.5))
+        #expect(c.outlierThreshold == 0.5, "back on at the threshold it had")
+        Setting.outlierThreshold.toggleOff(&c)
+        Setting.outlierThreshold.toggleOff(&c)
+        #expect(c.outlierThreshold == 0.2, "with nothing to restore, the default")
         #expect(Setting.outlierThreshold.step(.number(.infinity), by: -1) == .number(5))
         #expect(Setting.outlierThreshold.step(.number(0.25), by: 1) == .number(0.3))
         #expect(Setting.outlierThreshold.step(.number(0.25), by: -1) == .number(0.2))

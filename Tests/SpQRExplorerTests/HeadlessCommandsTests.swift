@@ -56,6 +56,11 @@ struct HeadlessCommandsTests {
             command.stdout.contains(
                 "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1.0"
             ))
+        // The model is one safetensors file, which main.py cannot load: said on stderr and in the recipe.
+        #expect(command.stderr.contains("not expressible: model ") && command.stderr.contains(" is a single tensor file: "), "\(command.stderr)")
+        let root = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recipe))) as? [String: Any])
+        #expect((root["reference_unsupported"] as? [String])?.first?.contains("cannot load this model as given") == true)
         // The same recipe again refuses to overwrite without --force.
         let again = try BinaryRunner.run(
             ["quantize", Self.file, "--layer", "W", "--write-recipe", recipe] + Self.calibration)
@@ -195,13 +200,19 @@ struct SampleCommandsTests {
         let recipe = dir.appendingPathComponent("r.json").path
         let q = try BinaryRunner.run([
             "quantize", Self.checkpoint, "--layer", "model.layers.15.self_attn.k_proj.weight",
-            "--hessians", Self.hessians, "--write-recipe", recipe,
+            "--hessians", Self.hessians, "--write-recipe", recipe, "--json",
         ])
         #expect(q.status == 0, "\(q.stderr)")
+        // The tensor is stored as Q4_1: quantize says it re-quantizes, on stderr and in JSON.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(q.stdout.utf8)) as? [String: Any])
+        let note = try #require(json["source_note"] as? String)
+        #expect(note.contains("re-quantizes already-quantized weights"), "\(note)")
+        #expect(q.stderr.contains("note: \(note)\n"), "\(q.stderr)")
         let r = try Recipe.read(path: recipe)
         #expect(r.calibration.kind == .hessian && r.calibration.nSequences == 128)
         #expect(r.model.files.map(\.name) == ["smollm2-135m-instruct.block15.gguf"])
-        let apply = try BinaryRunner.run(["recipe", "apply", recipe, Self.checkpoint])
+        // Without a checkpoint, the recipe's model path.
+        let apply = try BinaryRunner.run(["recipe", "apply", recipe])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("1 layer(s) measured; 0 figure(s) differ"))
         #expect(
@@ -210,6 +221,23 @@ struct SampleCommandsTests {
         #expect(!apply.stderr.contains("hashing"), "a 19 MB calibration file is checked without a note")
         let layers = try BinaryRunner.run(["layers", Self.checkpoint])
         #expect(layers.stdout.contains("model.layers.15.mlp.down_proj.weight") && layers.stdout.contains("Q4_1"))
+    }
+
+    @Test("recipe apply without a checkpoint whose recorded model path does not exist says so")
+    func applyMissingModel() throws {
+        let dir = try HeadlessCommandsTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = dir.appendingPathComponent("r.json").path
+        let r = Recipe.make(
+            model: .init(path: dir.appendingPathComponent("gone.safetensors").path, files: []),
+            calibration: .init(kind: .none, file: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: SpQRConfig(), configs: [:], shapes: [:], reports: [:])
+        try r.write(to: recipe, overwrite: false)
+        let apply = try BinaryRunner.run(["recipe", "apply", recipe])
+        #expect(apply.status == 1)
+        #expect(
+            apply.stderr.contains("\(recipe): its model \(r.model.path) does not exist")
+                && apply.stderr.contains("pass the checkpoint after the recipe"), "\(apply.stderr)")
     }
 
     @Test(

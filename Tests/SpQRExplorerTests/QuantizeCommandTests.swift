@@ -163,6 +163,25 @@ struct QuantizeCommandTests {
         let r = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("none: data-free (H = I)"))
+        #expect(r.stdout.contains("rel proxy error (data-free, H = I)"), "\(r.stdout)")
         #expect(r.stderr.contains("note: no calibration data"))
+        #expect(!r.stdout.contains("warning"), "the default settings stay under fp16")
+    }
+
+    @Test("settings that make the layer bigger than fp16 are warned about, in the table and in JSON")
+    func biggerThanFP16() throws {
+        let flags = ["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--outlier_threshold", "0"]
+        let json = try BinaryRunner.run(flags + ["--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let bits = try #require(o["storage_bits_per_weight"] as? Double)
+        #expect(bits > 16)
+        let warning = try #require(o["size_warning"] as? String)
+        #expect(warning.hasPrefix("bigger than fp16: \(String(format: "%.1f", bits)) bits per weight"), "\(warning)")
+        let table = try BinaryRunner.run(flags)
+        #expect(table.stdout.contains("warning") && table.stdout.contains(warning), "\(table.stdout)")
+        let plain = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--json"])
+        let p = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+        #expect(p["size_warning"] == nil)
     }
 }

@@ -56,6 +56,30 @@ struct ReducerSettingsTests {
         #expect(s.settings.outlierThreshold == 0.2)
     }
 
+    @Test("x x restores the threshold outliers were turned off at")
+    func outliersOffRestores() throws {
+        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
+        key(&s, .char("T"))
+        key(&s, .char("T"))
+        #expect(s.settings.outlierThreshold == 0.5)
+        key(&s, .char("x"))
+        #expect(s.settings.outlierThreshold == .infinity)
+        key(&s, .char("x"))
+        #expect(s.settings.outlierThreshold == 0.5)
+    }
+
+    @Test("T from off goes to the first threshold and cycles; t from off to the highest")
+    func thresholdCycle() throws {
+        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
+        key(&s, .char("x"))
+        key(&s, .char("T"))
+        #expect(s.settings.outlierThreshold == Setting.outlierThreshold.steps.first?.numeric)
+        for _ in 1..<Setting.outlierThreshold.steps.count { key(&s, .char("T")) }
+        #expect(s.settings.outlierThreshold == .infinity, "the last step is off")
+        key(&s, .char("t"))
+        #expect(s.settings.outlierThreshold == 5)
+    }
+
     @Test("a opens the advanced panel; ] and [ move its focus round")
     func advancedFocus() throws {
         var s = try ExplorerFixtures.layerState(width: 120, height: 40)

@@ -132,16 +132,75 @@ struct ReducerBrowserTests {
         #expect(s.sort == .name)
     }
 
+    @Test("m shows only the quantizable tensors, and every tensor again; the help lists it")
+    func quantizableOnly() {
+        var s = browser()
+        key(&s, .char("m"))
+        #expect(s.quantizableOnly && s.visibleRows.count == 6 && s.visibleRows.allSatisfy(\.quantizable))
+        #expect(HelpModel(s).bindings.contains { $0.label == "m" && $0.action == .quantizableOnly })
+        key(&s, .char("m"))
+        #expect(!s.quantizableOnly && s.visibleRows.count == 8)
+    }
+
+    @Test("statistics are asked for after a sort, a filter and Esc, without a cursor move")
+    func statisticsAfterListChanges() throws {
+        var s = browser()
+        #expect(key(&s, .char("s")) == [.computeStatistics([try #require(s.selectedRow?.name)])])
+        s = browser()
+        key(&s, .char("/"))
+        #expect(key(&s, .char("k")) == [.computeStatistics(["model.layers.0.self_attn.k_proj.weight"])])
+        #expect(key(&s, .enter) == [.computeStatistics(["model.layers.0.self_attn.k_proj.weight"])])
+        s = browser()
+        s.selection = 1
+        key(&s, .char("/"))
+        #expect(key(&s, .escape) == [.computeStatistics(["model.layers.0.mlp.down_proj.weight"])])
+        s = browser()
+        #expect(key(&s, .char("m")) == [.computeStatistics([try #require(s.selectedRow?.name)])])
+    }
+
+    @Test("the list's status row shows the position, the sort and the filters, and the header stays whole")
+    func listStatus() throws {
+        var s = ExplorerFixtures.state(width: 120, height: 40)
+        s.rows += (0..<264).map {
+            LayerRow(
+                name: "model.layers.\($0 + 2).mlp.up_proj.weight", block: "model.layers.\($0 + 2)", shape: [4, 4],
+                dtype: "F32", bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil)
+        }
+        key(&s, .end)
+        let body = Layout(width: 120, height: 40).body
+        var lines = Renderer.render(s).text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[body.y].hasSuffix("bits    proxy err      "), "\(lines[body.y])")
+        #expect(lines[body.maxY - 1].hasPrefix(" 272/272  ·  sorted by name "), "\(lines[body.maxY - 1])")
+        key(&s, .char("/"))
+        for c in "proj" { key(&s, .char(c)) }
+        key(&s, .enter)
+        key(&s, .char("s"))
+        key(&s, .char("m"))
+        lines = Renderer.render(s).text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(
+            lines[body.maxY - 1].hasPrefix(" 1/270  ·  sorted by size  ·  filter \"proj\"  ·  quantizable only "),
+            "\(lines[body.maxY - 1])")
+    }
+
+    @Test("a tensor that cannot be quantized says why within its column, at every width that shows it")
+    func shortReason() {
+        for width in [120, 160, 200] {
+            let s = ExplorerFixtures.state(width: width, height: 30)
+            let line = Renderer.render(s).text.split(separator: "\n").first { $0.contains("input_layernorm") }
+            #expect(line?.hasSuffix(" —       1-D tensor     ") == true, "\(width): \(line ?? "")")
+        }
+    }
+
     @Test("a click selects the row under it in a scrolled list")
     func clickInScrolledList() throws {
-        var s = ExplorerFixtures.state(width: 100, height: 20)  // 16 list rows: 8 layers fit
+        var s = ExplorerFixtures.state(width: 100, height: 20)  // 15 list rows: 8 layers fit
         s.rows += (0..<30).map {
             LayerRow(
                 name: "model.layers.\($0 + 2).mlp.up_proj.weight", block: "model.layers.\($0 + 2)", shape: [4, 4],
                 dtype: "F32", bitsPerWeight: 32, quantizable: true, reason: nil, note: nil, statistics: nil)
         }
         key(&s, .end)
-        #expect(s.selection == 37 && s.browserScroll == 37 - 16 + 1)
+        #expect(s.selection == 37 && s.browserScroll == 37 - 15 + 1)
         let body = Layout(width: 100, height: 20).body
         _ = Reducer.reduce(&s, .terminal(.mouse(.click(x: 3, y: body.y + 1))))
         #expect(s.selection == s.browserScroll)
@@ -175,7 +234,7 @@ struct ReducerOpenTests {
         var s = ExplorerFixtures.state(width: 120, height: 40)
         s.selection = try #require(s.visibleRows.firstIndex { $0.name == qProj })
         key(&s, .enter)
-        #expect(key(&s, .escape) == [.cancel])
+        #expect(key(&s, .escape) == [.cancel, .computeStatistics([qProj])], "and the list's row gets its statistics")
         #expect(!s.onLayer)
     }
 

@@ -26,13 +26,49 @@ struct ViewTests {
         #expect(text.contains { $0 == "  GPTQ: " + EqualBitSearch.summary(gptq.settings) })
     }
 
+    @Test("the figures name the proxy error data-free under H = I, and warn when the layer is bigger than fp16")
+    func dataFreeAndSizeWarning() throws {
+        var s = try ExplorerFixtures.layerState(width: 200, height: 60, searched: false)
+        let layer = try #require(s.layer)
+        var panel = try #require(LayerModel(s, layer)).panel
+        var text = PanelView.figures(panel).map(\.text)
+        #expect(
+            text.contains { $0.hasPrefix("rel proxy error   ") && $0.hasSuffix("  (data-free, H = I)") }, "\(text)")
+        #expect(!text.contains { $0.contains("bigger than fp16") })
+        s.calibrationKind = .hessian
+        text = PanelView.figures(try #require(LayerModel(s, layer)).panel).map(\.text)
+        #expect(text.contains { $0.hasPrefix("rel proxy error   ") && !$0.contains("data-free") })
+        // outlier_threshold 0 keeps every weight as an outlier.
+        let w = try ExplorerFixtures.checkpoint.matrix(qProj)
+        var c = SpQRConfig()
+        c.outlierThreshold = 0
+        let p = try PreparedLayer(name: qProj, weights: w, hessian: Hessian.identity(w.cols), config: c)
+        panel.result = try SpQR.run(p, config: c)
+        panel.settings = c
+        let f = try #require(panel.result?.figures)
+        #expect(f.storageBitsPerWeight > 16)
+        text = PanelView.figures(panel).map(\.text)
+        let warning = try #require(text.first { $0.hasPrefix("! bigger than fp16: ") })
+        #expect(warning.contains(String(format: "×%.2f", 16 / f.storageBitsPerWeight)), "\(warning)")
+        #expect(text.contains("  raise outlier_threshold or lower wbits"))
+    }
+
+    @Test("SizeWarning: only above 16 bits per weight, with the ratio to fp16")
+    func sizeWarning() {
+        #expect(SizeWarning.message(storageBitsPerWeight: 16, outlierFraction: 0.3) == nil)
+        #expect(
+            SizeWarning.message(storageBitsPerWeight: 19.3, outlierFraction: 0.49)
+                == "bigger than fp16: 19.3 bits per weight (×0.83 of fp16's size) with 49.0% outliers; "
+                + "raise outlier_threshold or lower wbits")
+    }
+
     @Test("the panel draws its settings and 'computing…' before any result, inside its area only")
     func panelAlone() {
         let c = SpQRConfig()
         let m = PanelModel(
             settings: c, sliders: SettingControls.sliderPositions(c), advanced: SettingControls.advancedValues(c),
             showAdvanced: false, advancedFocus: 0, result: nil, error: nil, baselines: nil, maps: nil,
-            sourceDtype: "F16", sourceBitsPerWeight: 16, cursor: nil, unicode: true)
+            sourceDtype: "F16", sourceBitsPerWeight: 16, calibration: .hessian, cursor: nil, unicode: true)
         var b = CellBuffer(width: 60, height: 12)
         PanelView.render(m, Rect(x: 5, y: 2, width: 50, height: 9), &b)
         let text = lines(b)

@@ -172,6 +172,13 @@ public enum CalibrationKind: String, Sendable, Codable {
     case imatrix
     /// No calibration data: H = I.
     case none
+
+    /// What qualifies the relative proxy error under this calibration: with H = I it is a weight error, and
+    /// says so ("data-free, H = I"); nil with calibration data.
+    public var proxyErrorQualifier: String? { self == .none ? "data-free, H = I" : nil }
+
+    /// The name of the relative proxy error under this calibration, with its qualifier.
+    public var proxyErrorLabel: String { "rel proxy error" + (proxyErrorQualifier.map { " (\($0))" } ?? "") }
 }
 
 /// Supplies the Hessian of a layer's input.

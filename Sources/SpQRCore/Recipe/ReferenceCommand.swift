@@ -1,5 +1,6 @@
 // The reference pipeline's command line (Vahe1994/SpQR `main.py`) for a recipe, and what it cannot express:
-// the reference applies one setting to every layer and has no flag for the GPTQ block size.
+// the reference applies one setting to every layer, has no flag for the GPTQ block size, and loads its model
+// with transformers' `from_pretrained` (a Hugging Face model directory), not a GGUF file or one tensor file.
 
 import Foundation
 
@@ -18,7 +19,7 @@ public enum ReferenceCommand {
 
     /// The command line and the list of recipe features it cannot express.
     public static func make(_ r: Recipe) -> (command: String, unsupported: [String]) {
-        var unsupported: [String] = []
+        var unsupported: [String] = modelUnsupported(r.model).map { [$0] } ?? []
         for setting in Setting.all {
             guard case .absent(let uses, let note) = setting.reference else { continue }
             let value = setting.value(in: r.defaults)
@@ -38,6 +39,25 @@ public enum ReferenceCommand {
             ["python", "main.py", shellQuote(r.model.path), "$DATASET"]
             + flags(r.defaults, nsamples: r.calibration.nSequences)
         return (args.joined(separator: " "), unsupported)
+    }
+
+    /// Why main.py cannot load the recipe's model as given, or nil when it is a model directory. The recipe
+    /// names a single file as its model when its path ends in one of its files' names; a GGUF file by a
+    /// `.gguf` file.
+    static func modelUnsupported(_ m: Recipe.Model) -> String? {
+        let names = m.files.map(\.name)
+        let given = (m.path as NSString).lastPathComponent
+        let what: String
+        if names.contains(where: { $0.lowercased().hasSuffix(".gguf") }) {
+            what = "a GGUF file"
+        } else if names.contains(given) {
+            what = "a single tensor file"
+        } else {
+            return nil
+        }
+        return "model \(m.path) is \(what): main.py loads a Hugging Face model directory (config.json and its "
+            + "weights) with from_pretrained, so it cannot load this model as given; point it at the Hugging Face "
+            + "model the file comes from"
     }
 
     /// An override as text ("none", "inf", "4").

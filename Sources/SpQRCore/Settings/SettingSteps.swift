@@ -3,9 +3,10 @@
 //
 // A value on the list moves one step and stops at either end. A number that is not on the list (a recipe's
 // groupsize 24, a threshold of 0.25) moves to the nearest numeric step in the direction asked — the next
-// larger or the next smaller one — and a number beyond every step moves to the nearest end. Leaving "off"
-// (no outliers) goes back to the step before it, whichever the direction. Numbers match a step within a
-// relative 1e-9, so a value read back from text still counts as on the list.
+// larger or the next smaller one — and a number beyond every step moves to the nearest end. "Off" (no
+// outliers) is the last step and the steps of such a setting form a cycle: up from "off" is the first step,
+// down from it the step before it. Numbers match a step within a relative 1e-9, so a value read back from
+// text still counts as on the list.
 
 extension Setting {
     /// The settings on the explorer's advanced panel, in their order there.
@@ -33,7 +34,7 @@ extension Setting {
     public func step(_ value: SettingValue, by delta: Int) -> SettingValue {
         guard !steps.isEmpty, delta != 0 else { return value }
         if let off = offValue, value == off, let i = stepIndex(of: off) {
-            return steps[i > 0 ? i - 1 : min(1, steps.count - 1)]
+            return steps[delta > 0 ? (i + 1) % steps.count : (i + steps.count - 1) % steps.count]
         }
         if let i = stepIndex(of: value) { return steps[max(0, min(steps.count - 1, i + delta.signum()))] }
         guard let x = value.numeric else { return value }
@@ -50,11 +51,13 @@ extension Setting {
         try? set(step(value(in: config), by: delta), in: &config)
     }
 
-    /// `config` with this setting turned off, or back to its default (`SpQRConfig()`) when it is off.
-    /// Settings without an off value are left as they are.
-    public func toggleOff(_ config: inout SpQRConfig) {
+    /// `config` with this setting turned off, or, when it is off, back to `previous` (the value it had
+    /// before it was turned off) or else to its default (`SpQRConfig()`). Settings without an off value are
+    /// left as they are.
+    public func toggleOff(_ config: inout SpQRConfig, restoring previous: SettingValue? = nil) {
         guard let off = offValue else { return }
-        try? set(value(in: config) == off ? value(in: SpQRConfig()) : off, in: &config)
+        let on = previous.flatMap { $0 == off ? nil : $0 } ?? value(in: SpQRConfig())
+        try? set(value(in: config) == off ? on : off, in: &config)
     }
 
     /// Where `value` sits along the steps, from 0 (first) to 1 (last); a number between two steps is placed

@@ -39,9 +39,10 @@ struct LoadedLayer {
         measurement = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: source)
     }
 
-    /// Notes for stderr: adjusted settings and a data-free calibration.
+    /// Notes for stderr: the checkpoint's note on the tensor (re-quantization, row order), adjusted settings
+    /// and a data-free calibration.
     func notes(_ config: SpQRConfig) -> [String] {
-        var notes = config.notes(inFeatures: weights.cols)
+        var notes = (entry.note.map { [$0] } ?? []) + config.notes(inFeatures: weights.cols)
         if source.kind == .none {
             notes.append("no calibration data: H = I (data-free); errors are weight errors, not output errors")
         }

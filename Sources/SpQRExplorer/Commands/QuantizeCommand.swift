@@ -81,6 +81,7 @@ struct QuantizeCommand: ParsableCommand {
         let result = measured.result
         var report = measured.report
         report.seconds = measured.seconds
+        report.sourceNote = input.entry.note
         let shape = [input.weights.rows, input.weights.cols]
         if let save {
             try SafetensorsWriter.write(
@@ -109,7 +110,7 @@ struct QuantizeCommand: ParsableCommand {
                 reports: [input.entry.name: report])
             try r.write(to: writeRecipe, overwrite: force)
         }
-        print(json ? try ReportFormat.json(report) : ReportFormat.table(report))
+        print(json ? try ReportFormat.json(report) : ReportFormat.table(report, calibration: input.source.kind))
         printNotes(input.notes(config))
     }
 }

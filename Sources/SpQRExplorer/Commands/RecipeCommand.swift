@@ -33,15 +33,17 @@ struct RecipeCommand: ParsableCommand {
             discussion: """
                 Example:
                   spqr-explorer recipe apply recipe.json model.safetensors --hessian h.safetensors
-                Without a calibration option the recipe's own calibration file is used (its hash is checked).
+                  spqr-explorer recipe apply recipe.json
+                Without a checkpoint the recipe's model path is used. Without a calibration option the recipe's
+                own calibration file is used (its hash is checked).
                 Exits 1 when a figure differs by more than the tolerance (relative, default 1e-6).
                 """)
 
         @Argument(help: "Recipe file.")
         var file: String
 
-        @Argument(help: "Checkpoint to measure on.")
-        var path: String
+        @Argument(help: "Checkpoint to measure on (default: the recipe's model path).")
+        var path: String?
 
         @OptionGroup var calibration: CalibrationOptions
 
@@ -60,7 +62,13 @@ struct RecipeCommand: ParsableCommand {
 
         func run() throws {
             let recipe = try Recipe.read(path: file)
-            let checkpoint = try ModelFiles.openCheckpoint(path)
+            if path == nil && !FileManager.default.fileExists(atPath: recipe.model.path) {
+                throw SpQRError(
+                    .io,
+                    "\(file): its model \(recipe.model.path) does not exist (the path is as it was given when the recipe "
+                        + "was written); pass the checkpoint after the recipe")
+            }
+            let checkpoint = try ModelFiles.openCheckpoint(path ?? recipe.model.path)
             try recipe.checkLayers(against: checkpoint)
             var options = calibration
             if options.hessian == nil && options.activations == nil && options.imatrix == nil,

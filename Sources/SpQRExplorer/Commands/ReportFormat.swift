@@ -46,8 +46,8 @@ enum ReportFormat {
         }.joined(separator: "\n")
     }
 
-    /// A readable table of the figures and baselines.
-    static func table(_ r: LayerReport) -> String {
+    /// A readable table of the figures and baselines; the proxy error is named for the calibration `kind`.
+    static func table(_ r: LayerReport, calibration kind: CalibrationKind) -> String {
         var rows: [(String, String)] = [
             ("layer", "\(r.layer)  [\(r.shape.map(String.init).joined(separator: " x "))]"),
             ("calibration", r.calibration ?? "-"),
@@ -63,12 +63,13 @@ enum ReportFormat {
         }
         rows += [
             ("rel weight error", sci(r.relWeightError)),
-            ("rel proxy error", sci(r.relProxyError)),
+            (kind.proxyErrorLabel, sci(r.relProxyError)),
             ("sensitivity concentration", pct(r.sensitivityConcentration)),
             ("error concentration", r.errorConcentration.map(pct) ?? "-"),
             ("dead columns", "\(r.deadColumns)"),
         ]
         if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
+        if let w = r.sizeWarning { rows.append(("warning", w)) }
         let width = rows.map(\.0.count).max() ?? 0
         var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
             separator: "\n")

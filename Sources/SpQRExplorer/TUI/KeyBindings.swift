@@ -3,7 +3,7 @@
 /// What a key does.
 enum Action: Equatable, Sendable {
     case quit, help, back, open, up, down, left, right, pageUp, pageDown, home, end
-    case filter, sort, mode(HeatmapMode), pooling, range, zoomIn, zoomOut, zoomReset
+    case filter, sort, quantizableOnly, mode(HeatmapMode), pooling, range, zoomIn, zoomOut, zoomReset
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
     case export, openRecipe, nextLayer, previousLayer
@@ -76,6 +76,9 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("s")], label: "s", action: .sort, context: .browser, help: "sort by name, size or proxy error",
             footer: true),
+        KeyBinding(
+            keys: [.char("m")], label: "m", action: .quantizableOnly, context: .browser,
+            help: "show only quantizable weight matrices, or every tensor", footer: false),
         KeyBinding(
             keys: [.escape, .backspace, .char("b")], label: "Esc", action: .back, context: .layer,
             help: "back to the layer list", footer: true),

@@ -66,14 +66,17 @@ struct LayerAreas: Equatable {
     }
 }
 
-/// The layer list within its area: a header row, then one row per layer from the scroll position.
+/// The layer list within its area: a header row, one row per layer from the scroll position, and a
+/// status row at the bottom (the position, the sort order and the filters).
 struct ListGeometry: Equatable {
     let area: Rect
 
     /// Rows of layers shown at once.
-    var listHeight: Int { area.height - 1 }
+    var listHeight: Int { max(0, area.height - 2) }
     /// Rows that PgUp and PgDn move.
-    var page: Int { max(1, area.height - 2) }
+    var page: Int { max(1, listHeight - 1) }
+    /// The screen line of the list's status row.
+    var statusY: Int { area.maxY - 1 }
 
     /// The first visible row: the current one, moved just enough to keep the selection in view.
     func scroll(selection: Int, current: Int) -> Int {
@@ -83,10 +86,10 @@ struct ListGeometry: Equatable {
         return scroll
     }
 
-    /// The list row drawn on screen line `y` when the list starts at `scroll` (nil on the header and above).
+    /// The list row drawn on screen line `y` when the list starts at `scroll` (nil on the header, the status row and outside).
     func row(atY y: Int, scroll: Int) -> Int? {
         let row = y - area.y - 1 + scroll
-        return y > area.y && row >= 0 ? row : nil
+        return y > area.y && y <= area.y + listHeight && row >= 0 ? row : nil
     }
 }
 

@@ -146,10 +146,11 @@ enum Reducer {
             return s.onLayer ? [.cancel] : []
         case .help: s.showHelp.toggle()
         case .filter: s.prompt = Prompt(kind: .filter, text: s.filter)
-        case .sort:
-            s.sort = s.sort.next
+        case .sort, .quantizableOnly:
+            if a == .sort { s.sort = s.sort.next } else { s.quantizableOnly.toggle() }
             s.selection = 0
             s.browserScroll = 0
+            return statisticsEffect(s)
         case .export: s.prompt = Prompt(kind: .exportPath, text: defaultRecipePath)
         case .openRecipe: s.prompt = Prompt(kind: .openRecipe, text: "")
         case .open:
@@ -159,7 +160,7 @@ enum Reducer {
             guard s.onLayer else { return [] }
             s.onLayer = false
             s.generation += 1
-            return [.cancel]
+            return [.cancel] + statisticsEffect(s)
         case .up, .down, .pageUp, .pageDown, .home, .end, .left, .right:
             if s.onLayer { moveCursor(&s, a) } else { moveSelection(&s, a) }
             return s.onLayer ? [] : statisticsEffect(s)
@@ -171,7 +172,9 @@ enum Reducer {
             .advancedDecrease, .advancedIncrease:
             guard s.onLayer else { return [] }
             let before = s.settings
-            SettingControls.adjust(&s.settings, a, advancedFocus: s.advancedFocus)
+            if a == .thresholdOff, before.outlierThreshold.isFinite { s.thresholdBeforeOff = before.outlierThreshold }
+            SettingControls.adjust(
+                &s.settings, a, advancedFocus: s.advancedFocus, thresholdBeforeOff: s.thresholdBeforeOff)
             if a == .advancedDecrease || a == .advancedIncrease { s.showAdvanced = true }
             return s.settings == before ? [] : requantize(&s)
         case .advanced: s.showAdvanced.toggle()
@@ -217,7 +220,8 @@ enum Reducer {
         return [.quantize(generation: s.generation, layer: name, config: s.settings)]
     }
 
-    /// Asks for the quick statistics of the selected row when they are not known yet.
+    /// Asks for the quick statistics of the selected row when they are not known yet (after every change
+    /// of the selected row: a move, a filter, a sort, the way back from a layer).
     static func statisticsEffect(_ s: AppState) -> [Effect] {
         guard let row = s.selectedRow, row.quantizable, row.statistics == nil else { return [] }
         return [.computeStatistics([row.name])]

@@ -18,9 +18,10 @@ extension Reducer {
         }
         switch k {
         case .escape:
-            if p.kind == .filter { s.filter = "" }
             s.prompt = nil
-            return []
+            guard p.kind == .filter else { return [] }
+            s.filter = ""
+            return statisticsEffect(s)
         case .enter:
             s.prompt = nil
             return submit(&s, p)
@@ -28,12 +29,11 @@ extension Reducer {
             guard edit(&p.text, k) else { return [] }
             s.prompt = p
             // The filter applies while it is typed.
-            if p.kind == .filter {
-                s.filter = p.text
-                s.selection = 0
-                s.browserScroll = 0
-            }
-            return []
+            guard p.kind == .filter else { return [] }
+            s.filter = p.text
+            s.selection = 0
+            s.browserScroll = 0
+            return statisticsEffect(s)
         }
     }
 
@@ -56,7 +56,7 @@ extension Reducer {
         switch p.kind {
         case .filter:
             s.filter = p.text
-            return []
+            return statisticsEffect(s)
         case .exportPath:
             guard let path = path(p.text) else {
                 setMessage(&s, "no path given; nothing written", error: true)

@@ -6,8 +6,9 @@
 import SpQRCore
 
 enum SettingControls {
-    /// Applies a slider or advanced-panel action to the settings.
-    static func adjust(_ c: inout SpQRConfig, _ a: Action, advancedFocus: Int) {
+    /// Applies a slider or advanced-panel action to the settings; turning outliers back on restores
+    /// `thresholdBeforeOff` (the threshold they were turned off at) when there is one.
+    static func adjust(_ c: inout SpQRConfig, _ a: Action, advancedFocus: Int, thresholdBeforeOff: Double? = nil) {
         switch a {
         case .wbitsDown: Setting.wbits.step(&c, by: -1)
         case .wbitsUp: Setting.wbits.step(&c, by: 1)
@@ -15,7 +16,7 @@ enum SettingControls {
         case .groupUp: Setting.groupsize.step(&c, by: 1)
         case .thresholdDown: Setting.outlierThreshold.step(&c, by: -1)
         case .thresholdUp: Setting.outlierThreshold.step(&c, by: 1)
-        case .thresholdOff: Setting.outlierThreshold.toggleOff(&c)
+        case .thresholdOff: Setting.outlierThreshold.toggleOff(&c, restoring: thresholdBeforeOff.map { .number($0) })
         case .advancedDecrease: Setting.advanced[advancedFocus].step(&c, by: -1)
         case .advancedIncrease: Setting.advanced[advancedFocus].step(&c, by: 1)
         default: break

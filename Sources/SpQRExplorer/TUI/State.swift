@@ -129,6 +129,8 @@ struct AppState: Sendable {
     var calibrationKind: CalibrationKind
     var rows: [LayerRow]
     var filter = ""
+    /// Whether the list hides the tensors that cannot be quantized (key `m`).
+    var quantizableOnly = false
     var sort = SortKey.name
     var selection = 0
     var browserScroll = 0
@@ -145,6 +147,8 @@ struct AppState: Sendable {
     /// Whether the heatmap's colour range is the whole layer's (key `r`) rather than the visible cells'.
     var wholeLayerRange = false
     var viewport = Viewport()
+    /// The outlier threshold at which `x` last turned outliers off (`x` again restores it).
+    var thresholdBeforeOff: Double?
     var showAdvanced = false
     var advancedFocus = 0
     var showHelp = false
@@ -176,10 +180,12 @@ struct AppState: Sendable {
     /// The pooling of the current heatmap mode.
     var pooling: Pooling { poolings[mode] ?? Pooling.choices(mode)[0] }
 
-    /// Rows after filter and sort.
+    /// Rows after the filters (name, quantizable only) and sort.
     var visibleRows: [LayerRow] {
         let f = filter.lowercased()
-        let kept = f.isEmpty ? rows : rows.filter { $0.name.lowercased().contains(f) }
+        let kept = rows.filter {
+            (f.isEmpty || $0.name.lowercased().contains(f)) && (!quantizableOnly || $0.quantizable)
+        }
         switch sort {
         case .name:
             return kept.sorted { (blockNumber($0), $0.name) < (blockNumber($1), $1.name) }

@@ -37,9 +37,23 @@ enum BrowserView {
                 cx += w + 1
             }
         }
-        if rows.count > list.listHeight {
-            b.write("\(m.selection + 1)/\(rows.count)", x: r.maxX - 10, y: r.y, style: .dim, clip: r)
-        }
+        b.write(status(m), x: r.x + 1, y: list.statusY, style: .dim, clip: r)
+    }
+
+    /// The list's status row: the position in the list, the sort order and the filters in force.
+    static func status(_ m: BrowserModel) -> String {
+        var parts = [m.rows.isEmpty ? "0 layers" : "\(m.selection + 1)/\(m.rows.count)", "sorted by \(m.sort.rawValue)"]
+        if !m.filter.isEmpty { parts.append("filter \"\(m.filter)\"") }
+        if m.quantizableOnly { parts.append("quantizable only") }
+        return parts.joined(separator: "  ·  ")
+    }
+
+    /// A not-quantizable row's reason within the proxy-error column: the dimensionality, an empty tensor,
+    /// or the dtype that cannot be read as float (Enter shows the full reason).
+    static func shortReason(_ row: LayerRow) -> String {
+        if row.shape.count != 2 { return "\(row.shape.count)-D tensor" }
+        if row.shape.contains(0) { return "empty" }
+        return "\(row.dtype) dtype"
     }
 
     /// The texts of one row, column by column.
@@ -65,7 +79,7 @@ enum BrowserView {
         if let rep = measured {
             cells += [Num.f(rep.avgBits, 3), Num.e(rep.relProxyError)]
         } else {
-            cells += [row.quantizable ? "" : "—", row.quantizable ? "" : "not 2-D float"]
+            cells += [row.quantizable ? "" : "—", row.quantizable ? "" : shortReason(row)]
         }
         return cells
     }

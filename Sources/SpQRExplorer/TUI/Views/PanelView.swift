@@ -82,7 +82,12 @@ enum PanelView {
             r.isPreview ? "PREVIEW (\(r.rowIndices.count) of \(r.outFeatures) rows)" : "FULL (\(r.outFeatures) rows)"
         let stale = r.config != m.settings ? "  · updating" : ""
         let sourceBits = m.sourceBitsPerWeight
-        return [
+        let qualifier = m.calibration.proxyErrorQualifier
+        // The size warning, split at its clauses to fit the panel.
+        let warning: [Line] = (f.sizeWarning?.components(separatedBy: "; ") ?? []).enumerated().map {
+            (($0.offset == 0 ? "! " : "  ") + $0.element, .bold)
+        }
+        let size: [Line] = [
             ("Figures  \(state)\(stale)", .bold),
             ("avg bits          \(Num.f(f.avgBits))  (reference formula)", .plain),
             ("storage bits/w    \(Num.f(f.storageBitsPerWeight))  (exact)", .plain),
@@ -90,12 +95,15 @@ enum PanelView {
                 "compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)",
                 .plain
             ),
+        ]
+        let errors: [Line] = [
             ("outliers          \(f.nOutliers) (\(Num.pct(f.outlierFraction)))", .plain),
             ("rel weight error  \(Num.e(f.relWeightError))", .plain),
-            ("rel proxy error   \(Num.e(f.relProxyError))", .plain),
+            ("rel proxy error   \(Num.e(f.relProxyError))" + (qualifier.map { "  (\($0))" } ?? ""), .plain),
             ("sensitivity conc. \(Num.pct(f.sensitivityConcentration))  (top 1% of weights, before outliers)", .plain),
             ("error conc.       \(Num.pct(f.errorConcentration))  (top 1% of weights, final error)", .plain),
         ]
+        return size + warning + errors
     }
 
     /// Same-settings baselines, the equal-bit ones (or "searching…"), then SpQR, each with its average bits

@@ -46,6 +46,9 @@ struct BrowserModel {
     /// The first row shown last time (the view moves it just enough to keep the selection in view).
     var scroll: Int
     var filter: String
+    var sort = SortKey.name
+    /// Whether the list shows only the tensors that can be quantized.
+    var quantizableOnly = false
 }
 
 /// The heatmap side of the layer screen.
@@ -81,6 +84,8 @@ struct PanelModel {
     var maps: HeatmapMaps?
     var sourceDtype: String
     var sourceBitsPerWeight: Double
+    /// The session's calibration (the proxy error is named for it).
+    var calibration: CalibrationKind
     /// The matrix rows and columns under the heatmap cursor (nil: no inspector).
     var cursor: (rows: Range<Int>, cols: Range<Int>)?
     var unicode: Bool
@@ -126,7 +131,8 @@ extension BrowserModel {
         self.init(
             rows: s.visibleRows,
             measured: s.reports.mapValues { Measured(avgBits: $0.avgBits, relProxyError: $0.relProxyError) },
-            selection: s.selection, scroll: s.browserScroll, filter: s.filter)
+            selection: s.selection, scroll: s.browserScroll, filter: s.filter, sort: s.sort,
+            quantizableOnly: s.quantizableOnly)
     }
 }
 
@@ -144,7 +150,7 @@ extension LayerModel {
             advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
             advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
             equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype,
-            sourceBitsPerWeight: layer.row.bitsPerWeight,
+            sourceBitsPerWeight: layer.row.bitsPerWeight, calibration: s.calibrationKind,
             cursor: nil, unicode: s.capabilities.unicode)
     }
 }
