@@ -1,6 +1,7 @@
 // The pure reducer: (state, event) → new state and the effects to run. No I/O happens here. This file
 // dispatches events and actions; text prompts and exports are in ReducerPrompts.swift, the cursor, zoom,
-// mouse and list scrolling in ReducerViewport.swift, and the setting steps in SettingControls.swift.
+// mouse and list scrolling in ReducerViewport.swift, the setting steps in SettingControls.swift, and the
+// session defaults and per-layer overrides in SessionSettings.swift.
 
 import Foundation
 import SpQRCore

@@ -1,5 +1,5 @@
-// The reducer's text prompts (filter, export path, recipe to open, overwrite confirmation) and the
-// exports they start.
+// The reducer's text prompts (filter, export path, recipe to open, overwrite and apply-to-layers
+// confirmations) and the exports they start.
 
 import Foundation
 import SpQRCore
