@@ -1,6 +1,7 @@
 // The explorer end to end: the app loop with the real effect runner on an in-memory terminal, and the
 // real binary driven through tmux (open the sample, open a layer, change settings, compare the figures
-// on screen with `quantize --json`, export a recipe, resize, quit, and check the terminal came back;
+// on screen with `quantize --json`, apply them to the layer's type, export a recipe with the session
+// defaults and the layer's overrides, apply them to all layers, resize, quit, and check the terminal came back;
 // odd terminals; a checkpoint path with wide characters).
 
 import Foundation
@@ -66,12 +67,14 @@ struct TmuxTests {
         return nil
     }
 
-    static func settled(_ s: String, wbits: Int, threshold: String) -> Bool {
+    /// Whether the layer view shows full figures at these settings (as the panel shows them: a `*` marks
+    /// the layer's overrides).
+    static func settled(_ s: String, wbits: String, threshold: String) -> Bool {
         s.contains("FULL (192 rows)") && !s.contains("updating") && s.contains("round-to-nearest ")
             && field(s, "wbits") == "\(wbits)" && field(s, "outlier_threshold") == threshold
     }
 
-    @Test("open the sample, tune, compare with quantize --json, export, resize, quit")
+    @Test("open the sample, tune, compare with quantize --json, apply to the type, export, apply to all, resize, quit")
     func session() throws {
         try #require(Tmux.available, "tmux is missing; scripts/test.sh installs it")
         try #require(
@@ -93,12 +96,12 @@ struct TmuxTests {
         tmux.keys("Enter")
         tmux.keys("Enter")
         _ = try #require(
-            tmux.wait { Self.settled($0, wbits: 3, threshold: "0.2") }, "the layer did not finish:\n\(tmux.screen())")
+            tmux.wait { Self.settled($0, wbits: "3", threshold: "0.2") }, "the layer did not finish:\n\(tmux.screen())")
         tmux.keys("W")
-        _ = tmux.wait(10) { field($0, "wbits") == "4" }
+        _ = tmux.wait(10) { field($0, "wbits") == "4*" }
         tmux.keys("T")
         let tuned = try #require(
-            tmux.wait { Self.settled($0, wbits: 4, threshold: "0.3") },
+            tmux.wait { Self.settled($0, wbits: "4*", threshold: "0.3*") },
             "no figures for wbits 4, threshold 0.3:\n\(tmux.screen())")
 
         let q = try BinaryRunner.run([
@@ -115,6 +118,11 @@ struct TmuxTests {
         #expect(field(tuned, "sensitivity conc.") == Num.pct(json["sensitivity_concentration"] as! Double))
         #expect(field(tuned, "error conc.") == Num.pct(json["error_concentration"] as! Double))
 
+        // The sample is one block: k_proj is the only layer of its type.
+        tmux.keys("Y")
+        _ = try #require(
+            tmux.wait(10) { $0.contains("outlier_threshold 0.3 for every self_attn.k_proj layer; 0 other") },
+            "no apply-to-type message:\n\(tmux.screen())")
         let recipePath = exportDir.appendingPathComponent("tuned.json").path
         tmux.keys("e")
         _ = tmux.wait(10) { $0.contains("export recipe to") }
@@ -124,8 +132,21 @@ struct TmuxTests {
         _ = try #require(
             tmux.wait(30) { $0.contains("recipe written to") }, "no export confirmation:\n\(tmux.screen())")
         let recipe = try Recipe.read(path: recipePath)
-        #expect(recipe.defaults.wbits == 4 && recipe.defaults.outlierThreshold == 0.3)
+        // The defaults are the session's (the command line's: the README 3-bit recipe); the tuned layer
+        // alone carries overrides.
+        #expect(Setting.differences(recipe.defaults, from: SpQRConfig()).isEmpty, "\(recipe.defaults)")
+        #expect(recipe.layers[Self.layer]?.overrides == ["wbits": .int(4), "outlier_threshold": .double(0.3)])
+        #expect(recipe.layers.filter { !$0.value.overrides.isEmpty }.count == 1)
         #expect(recipe.layers[Self.layer]?.figures?.nOutliers == json["n_outliers"] as? Int)
+        // A asks first (the sample's six other layers change), then the settings become the defaults.
+        tmux.keys("A")
+        _ = try #require(
+            tmux.wait(10) { $0.contains("apply these settings to all layers (6 layers change)? [y/N]") },
+            "no apply-to-all prompt:\n\(tmux.screen())")
+        tmux.keys("y")
+        _ = try #require(
+            tmux.wait(10) { $0.contains("defaults now wbits 4 · outlier_threshold 0.3 for all layers") },
+            "no apply-to-all message:\n\(tmux.screen())")
 
         tmux.run(["resize-window", "-t", "e2e", "-x", "100", "-y", "30"])
         _ = try #require(

@@ -26,13 +26,16 @@ struct SameRecipeTests {
         let checkpoint = try ModelFiles.openCheckpoint(file)
         let calibration = try ModelFiles.openCalibration(hessians: file, hessianTensor: "H")
         let terminal = MemoryTerminal(width: 120, height: 40)
+        // The explorer started with --wbits 4: the command line's settings are the session defaults.
+        var settings = SpQRConfig()
+        settings.wbits = 4
         var state = ExplorerApp.initialState(
-            checkpoint: checkpoint, calibration: calibration, settings: SpQRConfig(),
+            checkpoint: checkpoint, calibration: calibration, settings: settings,
             width: 120, height: 40, capabilities: .full)
         state.selection = state.visibleRows.firstIndex { $0.name == "W" }!
         let app = ExplorerApp(
             state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: calibration))
-        terminal.events = [.key(.enter), .key(.char("W"))]
+        terminal.events = [.key(.enter)]
         var turns = 0
         func measured(_ s: AppState) -> Bool {
             s.layer?.baselines != nil && s.layer?.result?.isPreview == false && s.layer?.result?.config.wbits == 4

@@ -57,10 +57,13 @@ struct HeadlessCommandsTests {
                 "--wbits 4 --groupsize 16 --perchannel --qq_scale_bits 3 --qq_zero_bits 3 --qq_groupsize 16 --outlier_threshold=0.2 --permutation_order act_order --percdamp 1.0"
             ))
         // The model is one safetensors file, which main.py cannot load: said on stderr and in the recipe.
-        #expect(command.stderr.contains("not expressible: model ") && command.stderr.contains(" is a single tensor file: "), "\(command.stderr)")
+        #expect(
+            command.stderr.contains("not expressible: model ") && command.stderr.contains(" is a single tensor file: "),
+            "\(command.stderr)")
         let root = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recipe))) as? [String: Any])
-        #expect((root["reference_unsupported"] as? [String])?.first?.contains("cannot load this model as given") == true)
+        #expect(
+            (root["reference_unsupported"] as? [String])?.first?.contains("cannot load this model as given") == true)
         // The same recipe again refuses to overwrite without --force.
         let again = try BinaryRunner.run(
             ["quantize", Self.file, "--layer", "W", "--write-recipe", recipe] + Self.calibration)

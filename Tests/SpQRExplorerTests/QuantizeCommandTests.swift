@@ -180,7 +180,9 @@ struct QuantizeCommandTests {
         #expect(warning.hasPrefix("bigger than fp16: \(String(format: "%.1f", bits)) bits per weight"), "\(warning)")
         let table = try BinaryRunner.run(flags)
         #expect(table.stdout.contains("warning") && table.stdout.contains(warning), "\(table.stdout)")
-        let plain = try BinaryRunner.run(["quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--json"])
+        let plain = try BinaryRunner.run([
+            "quantize", "--weights", Self.file, "--tensor", "W", "--no-baselines", "--json",
+        ])
         let p = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
         #expect(p["size_warning"] == nil)
     }

@@ -115,12 +115,4 @@ struct ReducerSettingsTests {
             }
         }
     }
-
-    @Test("the open layer's settings are remembered for it")
-    func layerConfigs() throws {
-        var s = try ExplorerFixtures.layerState(width: 120, height: 40)
-        key(&s, .char("W"))
-        key(&s, .char("G"))
-        #expect(s.layerConfigs[qProj] == s.settings)
-    }
 }

@@ -218,9 +218,9 @@ public enum RecipeValue: Sendable, Equatable, Codable {
 
     /// The settings of `c` that differ from `base`.
     static func differences(_ c: SpQRConfig, from base: SpQRConfig) -> [String: RecipeValue] {
-        let a = settings(c)
-        let b = settings(base)
-        return a.filter { b[$0.key] != $0.value }
+        Setting.differences(c, from: base).reduce(into: [:]) { out, d in
+            out[d.key] = Setting.named(d.key)?.json(d.value)
+        }
     }
 
     /// `base` with `overrides` applied; errors name the field at `path`.

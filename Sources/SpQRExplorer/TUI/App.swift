@@ -57,7 +57,7 @@ final class ExplorerApp {
         var s = AppState(
             checkpointPath: checkpoint.path, calibrationLabel: calibration.label, calibrationKind: calibration.kind,
             rows: rows, width: width, height: height, capabilities: capabilities)
-        s.settings = settings
+        s.defaults = settings
         if let first = s.visibleRows.firstIndex(where: \.quantizable) { s.selection = first }
         if calibration.kind == .none {
             s.message =

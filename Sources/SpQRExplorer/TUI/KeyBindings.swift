@@ -6,7 +6,7 @@ enum Action: Equatable, Sendable {
     case filter, sort, quantizableOnly, mode(HeatmapMode), pooling, range, zoomIn, zoomOut, zoomReset
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
-    case export, openRecipe, nextLayer, previousLayer
+    case export, openRecipe, nextLayer, previousLayer, applyToAll, applyToType
 }
 
 /// Where a binding applies.
@@ -147,6 +147,12 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("p")], label: "p", action: .previousLayer, context: .layer, help: "previous layer",
             footer: false),
+        KeyBinding(
+            keys: [.char("A")], label: "A", action: .applyToAll, context: .layer,
+            help: "these settings for all layers (the defaults; clears overrides)", footer: false),
+        KeyBinding(
+            keys: [.char("Y")], label: "Y", action: .applyToType, context: .layer,
+            help: "these settings for every layer of this type (q_proj, …)", footer: false),
         KeyBinding(
             keys: [.char("e")], label: "e", action: .export, context: .everywhere, help: "export a JSON recipe",
             footer: true),

@@ -1,6 +1,7 @@
 // The pure reducer: (state, event) → new state and the effects to run. No I/O happens here. This file
 // dispatches events and actions; text prompts and exports are in ReducerPrompts.swift, the cursor, zoom,
-// mouse and list scrolling in ReducerViewport.swift, and the setting steps in SettingControls.swift.
+// mouse and list scrolling in ReducerViewport.swift, the setting steps in SettingControls.swift, and the
+// session defaults and per-layer overrides in SessionSettings.swift.
 
 import Foundation
 import SpQRCore
@@ -22,7 +23,6 @@ enum Reducer {
                 s.layer?.mapsStale = false
                 s.layer?.report = report
                 s.reports[name] = report
-                s.layerConfigs[name] = result.config
                 s.layer?.baselines = nil
                 s.layer?.equalBitBaselines = nil
                 s.layer?.progress = ("baselines", 0)
@@ -88,17 +88,18 @@ enum Reducer {
             setMessage(&s, m, error: true)
             return []
         case .recipeLoaded(let recipe):
-            s.settings = recipe.defaults
+            // The recipe's defaults become the session's, and its overrides the layers'.
+            s.defaults = recipe.defaults
+            s.overrides = [:]
             for name in recipe.layers.keys {
-                if let c = try? recipe.config(for: name) { s.layerConfigs[name] = c }
+                if let c = try? recipe.config(for: name) {
+                    let d = Setting.differences(c, from: recipe.defaults)
+                    if !d.isEmpty { s.overrides[name] = d }
+                }
                 if let f = recipe.layers[name]?.figures { s.reports[name] = f }
             }
             setMessage(&s, "recipe restored: defaults and \(recipe.layers.count) layer(s)", error: false)
-            if s.onLayer, let name = s.layer?.name {
-                s.settings = s.layerConfigs[name] ?? recipe.defaults
-                return requantize(&s)
-            }
-            return []
+            return s.onLayer ? requantize(&s) : []
         }
     }
 
@@ -177,6 +178,15 @@ enum Reducer {
                 &s.settings, a, advancedFocus: s.advancedFocus, thresholdBeforeOff: s.thresholdBeforeOff)
             if a == .advancedDecrease || a == .advancedIncrease { s.showAdvanced = true }
             return s.settings == before ? [] : requantize(&s)
+        case .applyToAll, .applyToType:
+            guard s.onLayer, let name = s.layer?.name else { return [] }
+            let scope = a == .applyToAll ? ApplyScope.all : .type(AppState.layerType(name))
+            let changed = s.layersChanged(applying: s.settings, to: scope).count
+            if changed > 1 {
+                s.prompt = Prompt(kind: .confirmApply(scope, changed: changed), text: "")
+                return []
+            }
+            apply(&s, to: scope)
         case .advanced: s.showAdvanced.toggle()
         case .advancedPrevious:
             s.showAdvanced = true
@@ -204,7 +214,6 @@ enum Reducer {
         s.onLayer = true
         s.layer = LayerSession(name: row.name, row: row)
         s.viewport = Viewport()
-        if let c = s.layerConfigs[row.name] { s.settings = c }
         s.message = row.note
         s.messageIsError = false
         return requantize(&s)
@@ -216,8 +225,21 @@ enum Reducer {
         s.generation += 1
         s.layer?.progress = ("queued", 0)
         s.layer?.error = nil
-        s.layerConfigs[name] = s.settings
         return [.quantize(generation: s.generation, layer: name, config: s.settings)]
+    }
+
+    /// Gives the open layer's settings to the layers of `scope` and says on the status line what changed.
+    static func apply(_ s: inout AppState, to scope: ApplyScope) {
+        let c = s.settings
+        let changed = s.layersChanged(applying: c, to: scope).count
+        let before = s.defaults
+        s.apply(c, to: scope)
+        let values = AppState.describe(Setting.differences(c, from: scope == .all ? before : s.defaults))
+        let what =
+            scope == .all
+            ? "defaults now \(values.isEmpty ? "unchanged" : values) for \(scope.phrase), overrides cleared"
+            : "\(values.isEmpty ? "the defaults" : values) for \(scope.phrase)"
+        setMessage(&s, "\(what); \(changed) other layer(s) changed", error: false)
     }
 
     /// Asks for the quick statistics of the selected row when they are not known yet (after every change

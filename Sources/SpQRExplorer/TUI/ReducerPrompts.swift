@@ -1,5 +1,5 @@
-// The reducer's text prompts (filter, export path, recipe to open, overwrite confirmation) and the
-// exports they start.
+// The reducer's text prompts (filter, export path, recipe to open, overwrite and apply-to-layers
+// confirmations) and the exports they start.
 
 import Foundation
 import SpQRCore
@@ -14,6 +14,15 @@ extension Reducer {
             s.prompt = nil
             if k == .char("y") || k == .char("Y") { return export(&s, path: path, overwrite: true) }
             setMessage(&s, "export cancelled; \(path) left as it was", error: false)
+            return []
+        }
+        if case .confirmApply(let scope, _) = p.kind {
+            s.prompt = nil
+            if k == .char("y") || k == .char("Y") {
+                apply(&s, to: scope)
+            } else {
+                setMessage(&s, "nothing applied; every layer keeps its settings", error: false)
+            }
             return []
         }
         switch k {
@@ -66,7 +75,7 @@ extension Reducer {
         case .openRecipe:
             guard let path = path(p.text) else { return [] }
             return [.importRecipe(path: path)]
-        case .confirmOverwrite:
+        case .confirmOverwrite, .confirmApply:
             return []
         }
     }
@@ -89,12 +98,16 @@ extension Reducer {
         return [.exportRecipe(id: s.exportID, path: path, overwrite: overwrite, payload: payload(s))]
     }
 
-    /// What an export writes: every visited layer's settings, and its figures only when they were measured
-    /// at those settings (a layer still being re-measured is written without figures).
+    /// What an export writes: the session defaults, and every measured or overridden layer with its
+    /// settings (the recipe keeps only their differences from the defaults) and its figures only when they
+    /// were measured at those settings (a layer still being re-measured is written without figures).
     static func payload(_ s: AppState) -> RecipePayload {
+        let names = Set(s.reports.keys).union(s.overrides.keys)
+        var configs: [String: SpQRConfig] = [:]
         var shapes: [String: [Int]] = [:]
-        for r in s.rows where s.layerConfigs[r.name] != nil { shapes[r.name] = r.shape }
-        let reports = s.reports.filter { s.layerConfigs[$0.key] == nil || s.layerConfigs[$0.key] == $0.value.config }
-        return RecipePayload(defaults: s.settings, configs: s.layerConfigs, shapes: shapes, reports: reports)
+        for name in names { configs[name] = s.config(for: name) }
+        for r in s.rows where names.contains(r.name) { shapes[r.name] = r.shape }
+        let reports = s.reports.filter { configs[$0.key] == $0.value.config }
+        return RecipePayload(defaults: s.defaults, configs: configs, shapes: shapes, reports: reports)
     }
 }

@@ -76,6 +76,8 @@ extension LayerRow {
 enum PromptKind: Equatable, Sendable {
     case filter, exportPath, openRecipe
     case confirmOverwrite(path: String)
+    /// Whether to give the open layer's settings to the layers of a scope (`changed` of them change).
+    case confirmApply(ApplyScope, changed: Int)
 }
 
 struct Prompt: Equatable, Sendable {
@@ -135,10 +137,12 @@ struct AppState: Sendable {
     var selection = 0
     var browserScroll = 0
     var onLayer = false
-    var settings = SpQRConfig()
-    /// The settings each visited layer was last quantized with (or is being quantized with), and the
-    /// figures it measured.
-    var layerConfigs: [String: SpQRConfig] = [:]
+    /// The settings every layer uses where it has no override (SessionSettings.swift): a loaded recipe's
+    /// defaults, else the command line's settings.
+    var defaults = SpQRConfig()
+    /// Per layer, the settings changed while it was open that differ from `defaults`.
+    var overrides: [String: [String: SettingValue]] = [:]
+    /// The figures each measured layer showed last (at the settings in the report).
     var reports: [String: LayerReport] = [:]
     var layer: LayerSession?
     var mode = HeatmapMode.sensitivity

@@ -1,5 +1,5 @@
 // The layer browser: every tensor with block, shape, dtype, size, quick statistics and, once measured,
-// the figures at the settings it was measured with.
+// the figures at the settings it was measured with; a `*` in the first column marks a layer with an override.
 
 import Foundation
 import SpQRCore
@@ -30,6 +30,7 @@ enum BrowserView {
             let selected = i == m.selection
             let base: Style = selected ? .reverse : (row.quantizable ? .plain : .dim)
             if selected { b.fill(Rect(x: r.x, y: y, width: r.width, height: 1), " ", .reverse) }
+            if m.overridden.contains(row.name) { b.write("*", x: r.x, y: y, style: base, clip: r) }
             let cells = self.cells(row, m.measured[row.name])
             var cx = r.x + 1
             for (k, (_, w)) in columns.enumerated() {
@@ -42,7 +43,9 @@ enum BrowserView {
 
     /// The list's status row: the position in the list, the sort order and the filters in force.
     static func status(_ m: BrowserModel) -> String {
-        var parts = [m.rows.isEmpty ? "0 layers" : "\(m.selection + 1)/\(m.rows.count)", "sorted by \(m.sort.rawValue)"]
+        var parts = [
+            m.rows.isEmpty ? "0 layers" : "\(m.selection + 1)/\(m.rows.count)", "sorted by \(m.sort.rawValue)",
+        ]
         if !m.filter.isEmpty { parts.append("filter \"\(m.filter)\"") }
         if m.quantizableOnly { parts.append("quantizable only") }
         return parts.joined(separator: "  ·  ")

@@ -33,6 +33,8 @@ enum StatusLine {
             case .exportPath: label = "export recipe to (Enter to write, Esc to cancel): "
             case .openRecipe: label = "open recipe (Enter to load, Esc to cancel): "
             case .confirmOverwrite(let path): label = "\(path) exists. Overwrite it? [y/N] "
+            case .confirmApply(let scope, let changed):
+                label = "apply these settings to \(scope.phrase) (\(changed) layers change)? [y/N] "
             }
             let end = b.write(label, x: r.x, y: r.y, style: .bold, clip: r)
             let cursorEnd = b.write(p.text, x: end, y: r.y, clip: r)

@@ -1,6 +1,12 @@
 // The help overlay, generated from the key-binding table, with what the layer view's figures mean.
 
 enum HelpView {
+    /// What the `*` beside a setting or a layer means.
+    static let overrideNotes = [
+        "*: a layer's own setting (an override); other settings follow the",
+        "  session defaults (A sets them, e exports them as the recipe's)",
+    ]
+
     /// The meaning of the figures that are easy to misread, shown below the layer view's keys.
     static let figureNotes = [
         "sensitivity conc.: share of the layer's sensitivity (e² before any",

@@ -37,17 +37,22 @@ enum PanelView {
         let c = m.settings
         let u = m.unicode
         let position = m.sliders
+        let overridden = m.defaults.map { Setting.differences($0, from: c) } ?? [:]
+        /// "*" after a value the open layer overrides.
+        func mark(_ s: Setting) -> String { overridden[s.name] == nil ? "" : "*" }
         var out: [Line] = [
             ("Settings", .bold),
-            (slider("wbits", "\(c.wbits)", position.wbits, keys: "w/W", unicode: u), .plain),
+            (slider("wbits", "\(c.wbits)" + mark(.wbits), position.wbits, keys: "w/W", unicode: u), .plain),
             (
                 slider(
-                    "groupsize", c.groupsize.map(String.init) ?? "none", position.groupsize, keys: "g/G", unicode: u),
+                    "groupsize", (c.groupsize.map(String.init) ?? "none") + mark(.groupsize), position.groupsize,
+                    keys: "g/G", unicode: u),
                 .plain
             ),
             (
                 slider(
-                    "outlier_threshold", c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off",
+                    "outlier_threshold",
+                    (c.outlierThreshold.isFinite ? Num.short(c.outlierThreshold) : "off") + mark(.outlierThreshold),
                     position.outlierThreshold, keys: "t/T x", unicode: u), .plain
             ),
         ]
@@ -57,16 +62,19 @@ enum PanelView {
                 out.append(
                     (
                         (focus ? "▸ " : "  ") + a.name.padding(toLength: 20, withPad: " ", startingAt: 0) + a.value
-                            + (focus ? "   < >" : ""),
+                            + (overridden[a.name] == nil ? "" : "*") + (focus ? "   < >" : ""),
                         focus ? .reverse : .plain
                     ))
             }
         } else {
-            func label(_ setting: Setting) -> String { setting.label(of: setting.value(in: c)) }
+            func label(_ setting: Setting) -> String { setting.label(of: setting.value(in: c)) + mark(setting) }
             let qq = "qq \(label(.qqScaleBits))/\(label(.qqZeroBits)) in \(label(.qqGroupsize))"
             let rest =
                 "\(label(.permutationOrder)) · percdamp \(label(.percdamp))\(c.simplifiedOutliers ? " · simplified" : "")"
             out.append(("  \(qq) · \(rest)  [a]", .dim))
+        }
+        if !overridden.isEmpty {
+            out.append(("  * default: " + AppState.describe(overridden), .dim))
         }
         return out
     }

@@ -42,6 +42,8 @@ struct BrowserModel {
 
     var rows: [LayerRow]
     var measured: [String: Measured]
+    /// The layers with an override (marked `*` in the first column).
+    var overridden: Set<String> = []
     var selection: Int
     /// The first row shown last time (the view moves it just enough to keep the selection in view).
     var scroll: Int
@@ -72,6 +74,9 @@ struct HeatmapModel {
 /// The right-hand panel of the layer screen.
 struct PanelModel {
     var settings: SpQRConfig
+    /// The session defaults (the settings that differ from them are the open layer's overrides, marked `*`;
+    /// none when omitted).
+    var defaults: SpQRConfig?
     /// Slider knob positions in [0, 1] and the advanced settings' values.
     var sliders: (wbits: Double, groupsize: Double, outlierThreshold: Double)
     var advanced: [(name: String, value: String)]
@@ -122,7 +127,7 @@ extension HelpModel {
     init(_ s: AppState) {
         self.init(
             screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
-            notes: s.onLayer ? HelpView.figureNotes : [], unicode: s.capabilities.unicode)
+            notes: HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []), unicode: s.capabilities.unicode)
     }
 }
 
@@ -131,6 +136,7 @@ extension BrowserModel {
         self.init(
             rows: s.visibleRows,
             measured: s.reports.mapValues { Measured(avgBits: $0.avgBits, relProxyError: $0.relProxyError) },
+            overridden: Set(s.overrides.keys),
             selection: s.selection, scroll: s.browserScroll, filter: s.filter, sort: s.sort,
             quantizableOnly: s.quantizableOnly)
     }
@@ -146,7 +152,8 @@ extension LayerModel {
             pooling: s.pooling, wholeLayerRange: s.wholeLayerRange, viewport: s.viewport, progress: layer.progress,
             error: layer.error, capabilities: s.capabilities)
         panel = PanelModel(
-            settings: s.settings, sliders: SettingControls.sliderPositions(s.settings),
+            settings: s.settings, defaults: s.defaults,
+            sliders: SettingControls.sliderPositions(s.settings),
             advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
             advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
             equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype,
