@@ -17,15 +17,10 @@ pytest.importorskip("transformers", reason="transformers is not installed")
 np = pytest.importorskip("numpy")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from fetched import ROOT, fetched
+
 SEQLEN, NSAMPLES = 64, 6
-
-
-def fetched(script):
-    run = subprocess.run(["bash", os.path.join(ROOT, "scripts", script)], capture_output=True, text=True)
-    if run.returncode != 0:
-        pytest.skip(f"scripts/{script} failed: {run.stderr.strip()}")
-    return run.stdout.split()
 
 
 def test_calibrate_matches_collect_hessians(tmp_path):

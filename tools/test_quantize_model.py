@@ -21,15 +21,10 @@ transformers = pytest.importorskip("transformers", reason="transformers is not i
 gguf = pytest.importorskip("gguf", reason="gguf is not installed")
 np = pytest.importorskip("numpy")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from fetched import ROOT, fetched
+
 SEQLEN, WINDOWS = 256, 4
-
-
-def fetched(script):
-    run = subprocess.run(["bash", os.path.join(ROOT, "scripts", script)], capture_output=True, text=True)
-    if run.returncode != 0:
-        pytest.skip(f"scripts/{script} failed: {run.stderr.strip()}")
-    return run.stdout.split()
 
 
 def transformers_ppl(model, ids):

@@ -158,8 +158,7 @@ public final class ModelQuantizer {
     static let embeddingLabel = "none for the embedding (its input is a one-hot token): data-free (H = I)"
 
     static func identity(_ layer: QuantizationPlan.Layer) throws -> Matrix {
-        try MemoryBudget.checkHessian(layer.shape[1], layer: layer.name, source: "H = I")
-        return Hessian.identity(layer.shape[1])
+        try IdentityCalibration().hessian(forLayer: layer.name, inFeatures: layer.shape[1])
     }
 
     /// SpQR on one layer; the result goes to the journal. Returns the dequantized weights.
@@ -167,7 +166,7 @@ public final class ModelQuantizer {
         _ layer: QuantizationPlan.Layer, weights: Matrix, hessian: Matrix, label: String,
         cancel: CancellationToken?
     ) throws -> [Float] {
-        let entry = model.source.tensors.first { $0.name == layer.name }
+        let entry = try? model.source.entry(layer.name)
         let measurement = LayerMeasurement(
             name: layer.name, weights: weights, hessian: hessian, sourceDtype: entry?.dtype,
             sourceBits: entry?.bitsPerWeight, calibration: label)
