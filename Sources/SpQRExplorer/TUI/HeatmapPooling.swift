@@ -43,14 +43,19 @@ struct PooledGrid: Sendable {
 
     /// Pools the weights of `maps` in `mode` under each pixel of `g`.
     init(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ g: HeatmapGeometry) {
-        width = max(0, g.area.width)
-        height = max(0, 2 * g.area.height)
+        self.init(
+            maps, mode, rowRanges: (0..<max(0, 2 * g.area.height)).map { g.rowRange(pixel: $0) },
+            colRanges: (0..<max(0, g.area.width)).map { g.colRange(cell: $0) })
+    }
+
+    /// Pools the weights of `maps` in `mode` over each pair of a row range and a column range (a pixel).
+    init(_ maps: HeatmapMaps, _ mode: HeatmapMode, rowRanges: [Range<Int>], colRanges: [Range<Int>]) {
+        width = colRanges.count
+        height = rowRanges.count
         var sum = [Float](repeating: 0, count: width * height)
         var sq = sum
         var mx = sum
         var n = sum
-        let colRanges = (0..<width).map { g.colRange(cell: $0) }
-        let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
         switch mode {
         case .weight:
             Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
