@@ -27,11 +27,15 @@ struct HeatmapMaps: Sendable {
     private let cache = PooledViewCache()
     private let derived = DerivedMapsCache()
 
-    var rowOutliers: [Int] { marginals.rowOutliers }
-    var colOutliers: [Int] { marginals.colOutliers }
-    var rowError: [Double] { marginals.rowError }
-    var colError: [Double] { marginals.colError }
-    var totalError: Double { marginals.totalError }
+    // The marginals' parts, stored: the views index them in loops over every row.
+    let rowOutliers: [Int]
+    let colOutliers: [Int]
+    let rowError: [Double]
+    let colError: [Double]
+    let totalError: Double
+    /// The three rows and the three columns with the most error, most first (found once, not every frame).
+    let mostErrorRows: [Int]
+    let mostErrorCols: [Int]
 
     /// The value of one weight in `mode`.
     @inline(__always)
@@ -63,6 +67,13 @@ struct HeatmapMaps: Sendable {
         self.groupsize = groupsize
         self.shownColumns = shownColumns
         marginals = LayerMarginals(rows: rows, cols: cols, mask: mask, error: error)
+        rowOutliers = marginals.rowOutliers
+        colOutliers = marginals.colOutliers
+        rowError = marginals.rowError
+        colError = marginals.colError
+        totalError = marginals.totalError
+        mostErrorRows = Self.largest(3, of: rowError)
+        mostErrorCols = Self.largest(3, of: colError)
     }
 
     /// The same maps with the columns in processing order (column k of the result is column
@@ -93,6 +104,18 @@ struct HeatmapMaps: Sendable {
         derived.clusters(heads) {
             ClusterRanking.rank(marginals, heads: heads, groupsize: groupsize, perm: columnOrder)
         }
+    }
+
+    /// The indices of the `k` largest values, largest first (ties: lower index first), in one pass.
+    static func largest(_ k: Int, of v: [Double]) -> [Int] {
+        var top: [Int] = []
+        for i in v.indices {
+            guard top.count < k || v[i] > v[top[top.count - 1]] else { continue }
+            let at = top.firstIndex { v[i] > v[$0] } ?? top.count
+            top.insert(i, at: at)
+            if top.count > k { top.removeLast() }
+        }
+        return top
     }
 
     /// The file's column at column position `c`.

@@ -216,8 +216,8 @@ enum PanelView {
 
     static func top(_ maps: HeatmapMaps) -> [Line] {
         let total = max(maps.totalError, 1e-300)
-        let rows = maps.rowError.indices.sorted { maps.rowError[$0] > maps.rowError[$1] }.prefix(3)
-        let cols = maps.colError.indices.sorted { maps.colError[$0] > maps.colError[$1] }.prefix(3)
+        let rows = maps.mostErrorRows
+        let cols = maps.mostErrorCols
         return [
             ("Most error", .bold),
             (
