@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         // OpenSSL's libcrypto for SHA-256 of the files a recipe names (SHA instructions when present).
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // libpng for the heatmap pictures and the sweep's plot as PNG files.
+        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
         // The numeric targets are optimised in debug builds too: the tests and the tools' end-to-end runs
         // (a whole-model quantization, a perplexity) take a tenth of the time, with the same results.
         .target(
@@ -42,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "SpQRExplorer",
             dependencies: [
-                "SpQRCore", "SpQRModel", "CNcurses",
+                "SpQRCore", "SpQRModel", "CNcurses", "CPNG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,7 +56,7 @@ let package = Package(
         .testTarget(
             name: "SpQRModelTests", dependencies: ["SpQRModel", "SpQRCore", "SpQRTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport"],
+            name: "SpQRExplorerTests", dependencies: ["SpQRExplorer", "SpQRCore", "SpQRTestSupport", "CPNG"],
             exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]

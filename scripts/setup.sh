@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spqr-explorer needs when they are missing (ncursesw, OpenBLAS, OpenSSL's
-# libcrypto, and tmux for the end-to-end test), then builds. Usage: scripts/setup.sh [debug|release] [extra apt packages…]
+# libcrypto, libpng, and tmux for the end-to-end test), then builds. Usage: scripts/setup.sh [debug|release] [extra apt packages…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config="${1:-release}"
 shift || true
 need=()
-for pkg in libncursesw5-dev libopenblas-dev libssl-dev "$@"; do
+for pkg in libncursesw5-dev libopenblas-dev libssl-dev libpng-dev "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

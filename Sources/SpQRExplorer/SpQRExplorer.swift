@@ -9,7 +9,8 @@ struct SpQRExplorerCommand: ParsableCommand {
         commandName: "spqr-explorer",
         abstract: "Explore SpQR weight quantization of LLM layers: sensitivity, outliers, error, bits.",
         subcommands: [
-            ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self,
+            ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RenderCommand.self,
+            RecipeCommand.self,
             BenchCommand.self,
             TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self, QuantizeModelCommand.self,
         ],

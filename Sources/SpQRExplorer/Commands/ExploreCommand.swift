@@ -38,10 +38,17 @@ struct ExploreCommand: ParsableCommand {
         help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
     var entropy = false
 
-    @Option(help: "With --bench-render or --entropy: the layer (its name or a unique part of it).")
+    @Flag(
+        name: [.customLong("bench-keys")],
+        help:
+            "Time zoom, pan and cursor keys on a layer (--layer) at --size: each key's reduce and frame, as figures per kind of key."
+    )
+    var benchKeys = false
+
+    @Option(help: "With --bench-render, --bench-keys or --entropy: the layer (its name or a unique part of it).")
     var layer: String?
 
-    @Option(help: "With --bench-render or --entropy: the frame size as WIDTHxHEIGHT.")
+    @Option(help: "With --bench-render, --bench-keys or --entropy: the frame size as WIDTHxHEIGHT.")
     var size = "200x60"
 
     func run() throws {
@@ -67,7 +74,7 @@ struct ExploreCommand: ParsableCommand {
             restored = r
         }
         try config.validate()
-        if benchRender || entropy {
+        if benchRender || entropy || benchKeys {
             let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
             guard dims.count == 2, dims[0] >= Layout.minWidth, dims[1] >= Layout.minHeight, dims[0] <= 2000,
                 dims[1] <= 1000
@@ -81,6 +88,7 @@ struct ExploreCommand: ParsableCommand {
                 checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
                 height: dims[1])
             if benchRender { RenderBench.run(s) }
+            if benchKeys { KeyBench.run(s) }
             if entropy {
                 for (mode, bits) in RenderBench.entropies(s) {
                     print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
@@ -137,21 +145,7 @@ enum RenderBench {
         checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
         width: Int, height: Int
     ) throws -> AppState {
-        let quantizable = checkpoint.tensors.filter(\.isQuantizable)
-        let entry: TensorEntry
-        if let name {
-            let hits = quantizable.filter { $0.name == name || $0.name.contains(name) }
-            guard let hit = hits.first(where: { $0.name == name }) ?? (hits.count == 1 ? hits.first : nil) else {
-                throw SpQRError(
-                    .invalidSetting,
-                    "--layer \(name): \(hits.isEmpty ? "no quantizable layer matches" : "matches \(hits.count) layers (\(hits.prefix(4).map(\.name).joined(separator: ", "))…)"); "
-                        + "give a longer part of the name (spqr-explorer layers lists them)")
-            }
-            entry = hit
-        } else {
-            guard let first = quantizable.first else { throw SpQRError(.unsupported, "no quantizable layer") }
-            entry = first
-        }
+        let entry = try entry(checkpoint, name)
         let layer = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: calibration)
         let measured = try layer.measure(config, steps: [.fullLayer])
         let r = measured.result
@@ -169,6 +163,26 @@ enum RenderBench {
                 generation: s.generation, layer: entry.name, result: r, report: measured.report,
                 maps: HeatmapMaps(result: r, weights: w)))
         return s
+    }
+
+    /// The quantizable layer named `name` or the only one whose name contains it (nil: the first).
+    static func entry(_ checkpoint: any Checkpoint, _ name: String?) throws -> TensorEntry {
+        let quantizable = checkpoint.tensors.filter(\.isQuantizable)
+        let entry: TensorEntry
+        if let name {
+            let hits = quantizable.filter { $0.name == name || $0.name.contains(name) }
+            guard let hit = hits.first(where: { $0.name == name }) ?? (hits.count == 1 ? hits.first : nil) else {
+                throw SpQRError(
+                    .invalidSetting,
+                    "--layer \(name): \(hits.isEmpty ? "no quantizable layer matches" : "matches \(hits.count) layers (\(hits.prefix(4).map(\.name).joined(separator: ", "))…)"); "
+                        + "give a longer part of the name (spqr-explorer layers lists them)")
+            }
+            entry = hit
+        } else {
+            guard let first = quantizable.first else { throw SpQRError(.unsupported, "no quantizable layer") }
+            entry = first
+        }
+        return entry
     }
 
     /// Times the rendering of a full frame (the heatmap of the layer at width × height).

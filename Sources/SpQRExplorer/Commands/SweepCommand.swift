@@ -15,11 +15,12 @@ struct SweepCommand: ParsableCommand {
               spqr-explorer sweep model.safetensors --layer NAME --hessian h.safetensors \\
                   --wbits 2,3,4 --groupsize 8,16,32 --outlier_threshold 0.1,0.2,0.5,off
               spqr-explorer sweep model.safetensors --layer NAME --wbits 3,4 --qq_scale_bits 2,3,none --json
+              spqr-explorer sweep model.safetensors --layer NAME --wbits 2,3,4 --plot-png pareto.png
             Any valued setting takes a comma-separated list. Output: CSV (default) or JSON on stdout, one row per
             combination with avg bits, storage bits and every error figure; `pareto` is true on the front
             (no other point has fewer or equal bits and lower or equal proxy error, one of them strictly).
             The plot of proxy error (log scale) against avg bits goes to stderr when it is a terminal, or
-            always with --plot. Progress goes to stderr.
+            always with --plot; --plot-png FILE also writes it as a PNG picture. Progress goes to stderr.
             """)
 
     @OptionGroup var checkpoint: CheckpointOptions
@@ -38,6 +39,14 @@ struct SweepCommand: ParsableCommand {
 
     @Flag(name: [.customLong("no-plot")], help: "Do not draw the plot.")
     var noPlot = false
+
+    @Option(
+        name: [.customLong("plot-png")],
+        help: "Also write the plot (error, log scale, against avg bits; the Pareto front joined) to this PNG file.")
+    var plotPNG: String?
+
+    @Flag(help: "Allow --plot-png to replace an existing file.")
+    var force = false
 
     struct Point: Encodable {
         var config: SpQRConfig
@@ -61,6 +70,9 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         let configs = try settings.combinations(base: SpQRConfig())
         for c in configs { try c.validate() }
+        if let plotPNG, !force, FileManager.default.fileExists(atPath: plotPNG) {
+            throw SpQRError(.io, "\(plotPNG) already exists; pass --force to replace it")
+        }
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
         let progress = StderrProgress("sweep")
         var points = try Self.measure(configs, on: input.measurement) { progress.step($0, of: configs.count) }
@@ -80,6 +92,14 @@ struct SweepCommand: ParsableCommand {
                     (ErrorBitsPlot.render(
                         points.map { ($0.avgBits, $0.relProxyError, $0.pareto) },
                         width: 60, height: 16, colour: tty) + "\n").utf8))
+        }
+        if let plotPNG {
+            try PNGFile.write(
+                ParetoPicture.render(
+                    points.map { ($0.avgBits, $0.relProxyError, $0.pareto) },
+                    title: "sweep of \(input.entry.name): \(points.count) combinations"),
+                to: plotPNG)
+            FileHandle.standardError.write(Data("plot written to \(plotPNG)\n".utf8))
         }
         printNotes(input.notes(configs[0]))
     }
@@ -126,17 +146,16 @@ enum ErrorBitsPlot {
     static func render(_ points: [(bits: Double, error: Double, front: Bool)], width: Int, height: Int, colour: Bool)
         -> String
     {
-        let usable = points.filter { $0.error > 0 && $0.error.isFinite && $0.bits.isFinite }
-        guard !usable.isEmpty else { return "(no points with a positive, finite error to plot)" }
-        let x0 = usable.map(\.bits).min()!
-        let x1 = usable.map(\.bits).max()!
-        let y0 = log10(usable.map(\.error).min()!)
-        let y1 = log10(usable.map(\.error).max()!)
+        guard let axes = ErrorBitsAxes(points) else { return "(no points with a positive, finite error to plot)" }
+        let usable = ErrorBitsAxes.usable(points)
+        let (x0, x1) = (axes.bits.lowerBound, axes.bits.upperBound)
+        let (y0, y1) = (axes.logError.lowerBound, axes.logError.upperBound)
         var grid = [[Character]](repeating: [Character](repeating: " ", count: width), count: height)
         var isFront = [[Bool]](repeating: [Bool](repeating: false, count: width), count: height)
         for p in usable {
-            let cx = x1 > x0 ? Int(((p.bits - x0) / (x1 - x0) * Double(width - 1)).rounded()) : width / 2
-            let cy = y1 > y0 ? Int(((y1 - log10(p.error)) / (y1 - y0) * Double(height - 1)).rounded()) : height / 2
+            let at = axes.position(bits: p.bits, error: p.error)
+            let cx = Int((at.x * Double(width - 1)).rounded())
+            let cy = Int(((1 - at.y) * Double(height - 1)).rounded())
             if p.front || grid[cy][cx] == " " {
                 grid[cy][cx] = p.front ? "●" : "·"
                 isFront[cy][cx] = p.front

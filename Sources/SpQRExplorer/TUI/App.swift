@@ -58,6 +58,7 @@ final class ExplorerApp {
             checkpointPath: checkpoint.path, calibrationLabel: calibration.label, calibrationKind: calibration.kind,
             rows: rows, width: width, height: height, capabilities: capabilities)
         s.defaults = settings
+        s.clusterState.heads = AttentionHeads.read(checkpoint)
         if let first = s.visibleRows.firstIndex(where: \.quantizable) { s.selection = first }
         if calibration.kind == .none {
             s.message =

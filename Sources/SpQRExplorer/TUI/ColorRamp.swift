@@ -12,7 +12,8 @@ enum ColorRamp {
     ]
     static let sequential16: [UInt8] = [5, 4, 12, 6, 14, 2, 10, 3, 11]
     static let diverging16: [UInt8] = [4, 12, 6, 7, 15, 11, 3, 9, 1]
-    static let sequential8: [UInt8] = [5, 4, 6, 2, 3]
+    /// Seven of the eight colours, black to white: sparse maps (outlier density) keep more levels than with five.
+    static let sequential8: [UInt8] = [0, 5, 4, 6, 2, 3, 7]
     static let diverging8: [UInt8] = [4, 6, 7, 3, 1]
     /// Without colour: density glyphs (ASCII so that they also work without UTF-8).
     static let glyphs: [Unicode.Scalar] = [" ", ".", ":", "-", "=", "+", "*", "#", "%", "@"]

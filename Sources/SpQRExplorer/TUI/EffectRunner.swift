@@ -72,6 +72,18 @@ final class EffectRunner: @unchecked Sendable {
                     post(.failed(generation: generation, layer: layer, message: "\(error)"))
                 }
             }
+        case .writePicture(let job):
+            files.async { [self] in
+                let path = PictureJob.freePath(job.path)
+                do {
+                    try PNGFile.write(HeatmapPicture(job.request).image, to: path)
+                    post(.pictureWritten(path: path))
+                } catch let e as SpQRError {
+                    post(.pictureFailed(message: e.message))
+                } catch {
+                    post(.pictureFailed(message: "\(path): \(error)"))
+                }
+            }
         case .cancelExport:
             exporting.withLock {
                 $0?.cancel()

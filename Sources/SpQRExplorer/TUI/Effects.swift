@@ -16,6 +16,8 @@ enum Effect: Equatable, Sendable {
     case importRecipe(path: String)
     /// Stop the quantization under way.
     case cancel
+    /// Draw the heatmap and write it as a PNG file (ReducerPicture.swift).
+    case writePicture(PictureJob)
 }
 
 /// What a recipe export needs from the state.
@@ -45,4 +47,6 @@ enum AppEvent: Sendable {
     case exportFailed(id: Int, message: String)
     case recipeLoaded(Recipe)
     case recipeFailed(message: String)
+    case pictureWritten(path: String)
+    case pictureFailed(message: String)
 }

@@ -1,7 +1,8 @@
 // The per-weight maps of a quantized layer, prepared for drawing: the values of each mode per weight,
 // pooled per viewport on demand (see HeatmapPooling.swift, which keeps the pooled views of recent
-// viewports), and row and column marginals (outlier counts, error share) that make clusters — whole
-// rows, columns, heads — visible.
+// viewports), row and column marginals (outlier counts, error share) that make clusters — whole
+// rows, columns, heads — visible, and the same maps with the columns in the order GPTQ processed them
+// (act_order: the loud input features first), where the outliers of those features line up.
 
 import Foundation
 import SpQRCore
@@ -15,13 +16,26 @@ struct HeatmapMaps: Sendable {
     let mask: [UInt8]
     let sensitivity: [Float]
     let error: [Float]
+    /// Outliers and Σ error contribution per row and per column (SpQRCore's ClusterRanking.swift).
+    let marginals: LayerMarginals
+    /// The order GPTQ processed the columns in: column `columnOrder[k]` was processed k-th.
+    let columnOrder: [Int]
+    /// The groupsize of the run (nil: one group per row).
+    let groupsize: Int?
+    /// The file's column shown at each column position (nil: the file's order).
+    let shownColumns: [Int]?
+    private let cache = PooledViewCache()
+    private let derived = DerivedMapsCache()
+
+    // The marginals' parts, stored: the views index them in loops over every row.
     let rowOutliers: [Int]
     let colOutliers: [Int]
-    /// Σ error contribution per row and per column, and in total.
     let rowError: [Double]
     let colError: [Double]
     let totalError: Double
-    private let cache = PooledViewCache()
+    /// The three rows and the three columns with the most error, most first (found once, not every frame).
+    let mostErrorRows: [Int]
+    let mostErrorCols: [Int]
 
     /// The value of one weight in `mode`.
     @inline(__always)
@@ -32,12 +46,15 @@ struct HeatmapMaps: Sendable {
         self.init(
             rows: w.rows, cols: w.cols, weights: w.values, quantized: result.dequantized.values,
             mask: result.outlierMask,
-            sensitivity: result.sensitivity, error: result.errorContribution)
+            sensitivity: result.sensitivity, error: result.errorContribution, columnOrder: result.permutation,
+            groupsize: result.config.groupsize)
     }
 
-    /// Builds the maps from per-weight values, each row-major rows × cols.
+    /// Builds the maps from per-weight values, each row-major rows × cols, processed in `columnOrder`
+    /// (identity when nil) in groups of `groupsize` columns.
     init(
-        rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float]
+        rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float],
+        columnOrder: [Int]? = nil, groupsize: Int? = nil, shownColumns: [Int]? = nil
     ) {
         self.rows = rows
         self.cols = cols
@@ -46,27 +63,66 @@ struct HeatmapMaps: Sendable {
         self.mask = mask
         self.sensitivity = sensitivity
         self.error = error
-        var rowOutliers = [Int](repeating: 0, count: rows)
-        var colOutliers = [Int](repeating: 0, count: cols)
-        var rowError = [Double](repeating: 0, count: rows)
-        var colError = [Double](repeating: 0, count: cols)
-        for r in 0..<rows {
-            for c in 0..<cols {
-                let k = r * cols + c
-                if mask[k] != 0 {
-                    rowOutliers[r] += 1
-                    colOutliers[c] += 1
-                }
-                rowError[r] += Double(error[k])
-                colError[c] += Double(error[k])
-            }
-        }
-        self.rowOutliers = rowOutliers
-        self.colOutliers = colOutliers
-        self.rowError = rowError
-        self.colError = colError
-        totalError = rowError.reduce(0, +)
+        self.columnOrder = columnOrder ?? Array(0..<cols)
+        self.groupsize = groupsize
+        self.shownColumns = shownColumns
+        marginals = LayerMarginals(rows: rows, cols: cols, mask: mask, error: error)
+        rowOutliers = marginals.rowOutliers
+        colOutliers = marginals.colOutliers
+        rowError = marginals.rowError
+        colError = marginals.colError
+        totalError = marginals.totalError
+        mostErrorRows = Self.largest(3, of: rowError)
+        mostErrorCols = Self.largest(3, of: colError)
     }
+
+    /// The same maps with the columns in processing order (column k of the result is column
+    /// `columnOrder[k]` here), built once on first use; itself when the order is the identity.
+    func inProcessingOrder() -> HeatmapMaps {
+        if columnOrder.enumerated().allSatisfy({ $0 == $1 }) { return self }
+        return derived.permuted {
+            let order = columnOrder
+            func permute<T>(_ a: [T]) -> [T] {
+                var out = [T]()
+                out.reserveCapacity(a.count)
+                for r in 0..<rows {
+                    let base = r * cols
+                    for k in 0..<cols { out.append(a[base + order[k]]) }
+                }
+                return out
+            }
+            return HeatmapMaps(
+                rows: rows, cols: cols, weights: permute(weights), quantized: permute(quantized), mask: permute(mask),
+                sensitivity: permute(sensitivity), error: permute(error), columnOrder: nil, groupsize: groupsize,
+                shownColumns: order)
+        }
+    }
+
+    /// The rows, columns, heads (split by `heads`) and groups ranked by concentration, computed once per
+    /// head layout.
+    func clusters(heads: HeadLayout?) -> [Cluster] {
+        derived.clusters(heads) {
+            ClusterRanking.rank(marginals, heads: heads, groupsize: groupsize, perm: columnOrder)
+        }
+    }
+
+    /// The indices of the `k` largest values, largest first (ties: lower index first), in one pass.
+    static func largest(_ k: Int, of v: [Double]) -> [Int] {
+        var top: [Int] = []
+        for i in v.indices {
+            guard top.count < k || v[i] > v[top[top.count - 1]] else { continue }
+            let at = top.firstIndex { v[i] > v[$0] } ?? top.count
+            top.insert(i, at: at)
+            if top.count > k { top.removeLast() }
+        }
+        return top
+    }
+
+    /// The file's column at column position `c`.
+    func fileColumn(_ c: Int) -> Int { shownColumns?[c] ?? c }
+
+    /// Whether two values are the same maps (copies of one result's maps).
+    func isSame(_ other: HeatmapMaps) -> Bool { cache === other.cache }
 
     /// The value of weight `k` (row-major) in `mode`.
     @inline(__always)
@@ -89,5 +145,31 @@ struct HeatmapMaps: Sendable {
     func wholeLayerScale(_ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> HeatmapScale {
         cache.view(self, mode, pooling, HeatmapGeometry(rows: rows, cols: cols, area: g.area, viewport: Viewport()))
             .scale
+    }
+}
+
+/// What is derived from one `HeatmapMaps` on first use and shared by its copies: the column-permuted
+/// maps and the cluster rankings.
+final class DerivedMapsCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var permutedMaps: HeatmapMaps?
+    private var rankings: [HeadLayout?: [Cluster]] = [:]
+
+    func permuted(_ build: () -> HeatmapMaps) -> HeatmapMaps {
+        lock.lock()
+        defer { lock.unlock() }
+        if let permutedMaps { return permutedMaps }
+        let m = build()
+        permutedMaps = m
+        return m
+    }
+
+    func clusters(_ heads: HeadLayout?, _ build: () -> [Cluster]) -> [Cluster] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = rankings[heads] { return r }
+        let r = build()
+        rankings[heads] = r
+        return r
     }
 }

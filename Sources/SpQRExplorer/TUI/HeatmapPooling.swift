@@ -4,6 +4,7 @@
 // the weights it shows and kept per viewport, so redrawing, moving the cursor or switching the pooling
 // reads no weight again.
 
+import Dispatch
 import Foundation
 
 /// How the weights under one heatmap pixel are combined (key `c` cycles the current mode's choices).
@@ -43,14 +44,19 @@ struct PooledGrid: Sendable {
 
     /// Pools the weights of `maps` in `mode` under each pixel of `g`.
     init(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ g: HeatmapGeometry) {
-        width = max(0, g.area.width)
-        height = max(0, 2 * g.area.height)
+        self.init(
+            maps, mode, rowRanges: (0..<max(0, 2 * g.area.height)).map { g.rowRange(pixel: $0) },
+            colRanges: (0..<max(0, g.area.width)).map { g.colRange(cell: $0) })
+    }
+
+    /// Pools the weights of `maps` in `mode` over each pair of a row range and a column range (a pixel).
+    init(_ maps: HeatmapMaps, _ mode: HeatmapMode, rowRanges: [Range<Int>], colRanges: [Range<Int>]) {
+        width = colRanges.count
+        height = rowRanges.count
         var sum = [Float](repeating: 0, count: width * height)
         var sq = sum
         var mx = sum
         var n = sum
-        let colRanges = (0..<width).map { g.colRange(cell: $0) }
-        let rowRanges = (0..<height).map { g.rowRange(pixel: $0) }
         switch mode {
         case .weight:
             Self.accumulate(maps.weights, { $0 }, nil, abs: true, maps.cols, rowRanges, colRanges, &sum, &sq, &mx, &n)
@@ -73,36 +79,64 @@ struct PooledGrid: Sendable {
     }
 
     /// Sums over each pixel of x = |f(a)| (abs), f(a), or f(a) − b (b given), read through unsafe buffers: this
-    /// pass visits every weight of the view once.
+    /// pass visits every weight of the view once, pixel rows on all cores when the view is large (each
+    /// pixel row writes only its own sums).
     private static func accumulate<T>(
         _ a: [T], _ f: (T) -> Float, _ b: [Float]?, abs useAbs: Bool, _ cols: Int, _ rowRanges: [Range<Int>],
         _ colRanges: [Range<Int>], _ sum: inout [Float], _ sq: inout [Float], _ mx: inout [Float],
         _ n: inout [Float]
     ) {
         let width = colRanges.count
+        let weights = rowRanges.reduce(0) { $0 + $1.count } * colRanges.reduce(0) { $0 + $1.count }
+        let parallel = weights >= 1 << 20 && rowRanges.count > 1
         a.withUnsafeBufferPointer { pa in
             (b ?? []).withUnsafeBufferPointer { pb in
-                let hasB = b != nil
-                for (py, rr) in rowRanges.enumerated() {
-                    for (cx, cr) in colRanges.enumerated() {
-                        var s: Float = 0
-                        var s2: Float = 0
-                        var m: Float = 0
-                        for r in rr {
-                            let base = r * cols
-                            for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
-                                var v = f(pa[k])
-                                if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
-                                s += v
-                                s2 += v * v
-                                m = Swift.max(m, Swift.abs(v))
+                sum.withUnsafeMutableBufferPointer { sum in
+                    sq.withUnsafeMutableBufferPointer { sq in
+                        mx.withUnsafeMutableBufferPointer { mx in
+                            n.withUnsafeMutableBufferPointer { n in
+                                let hasB = b != nil
+                                // Matrix rows outer, cells inner: each row of the view is read once, in
+                                // order; every pixel still sums its weights row by row, left to right.
+                                func pixelRow(_ py: Int) {
+                                    let rr = rowRanges[py]
+                                    let out = py * width
+                                    for cx in 0..<width {
+                                        sum[out + cx] = 0
+                                        sq[out + cx] = 0
+                                        mx[out + cx] = 0
+                                        n[out + cx] = Float(rr.count * colRanges[cx].count)
+                                    }
+                                    for r in rr {
+                                        let base = r * cols
+                                        for (cx, cr) in colRanges.enumerated() {
+                                            var s = sum[out + cx]
+                                            var s2 = sq[out + cx]
+                                            var m = mx[out + cx]
+                                            for k in (base + cr.lowerBound)..<(base + cr.upperBound) {
+                                                var v = f(pa[k])
+                                                if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
+                                                s += v
+                                                s2 += v * v
+                                                m = Swift.max(m, Swift.abs(v))
+                                            }
+                                            sum[out + cx] = s
+                                            sq[out + cx] = s2
+                                            mx[out + cx] = m
+                                        }
+                                    }
+                                }
+                                if parallel {
+                                    // Each pixel row writes only its own sums, so the rows can run at once.
+                                    withoutActuallyEscaping(pixelRow) { rowWork in
+                                        let work = UncheckedSendable(value: rowWork)
+                                        DispatchQueue.concurrentPerform(iterations: rowRanges.count) { work.value($0) }
+                                    }
+                                } else {
+                                    for py in rowRanges.indices { pixelRow(py) }
+                                }
                             }
                         }
-                        let k = py * width + cx
-                        sum[k] = s
-                        sq[k] = s2
-                        mx[k] = m
-                        n[k] = Float(rr.count * cr.count)
                     }
                 }
             }
@@ -117,6 +151,11 @@ struct PooledGrid: Sendable {
         case .max: return maxAbs
         }
     }
+}
+
+/// A value handed to concurrent work that touches disjoint parts of shared buffers.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
 }
 
 /// The pooled values of one viewport in one pooling, and the colour scale they fit.
@@ -161,7 +200,8 @@ final class PooledViewCache: @unchecked Sendable {
             scale: HeatmapScale.fit(
                 values, signed: Pooling.signed(mode, pooling), binary: Pooling.binary(mode, pooling)))
         lock.lock()
-        if grids.count >= Self.capacity { grids.removeAll() }
+        // The whole matrix (zoom 1) stays: zooming back out, and the whole-layer range, read it again.
+        if grids.count >= Self.capacity { grids = grids.filter { $0.key.zoom == 1 } }
         if views.count >= 4 * Self.capacity { views.removeAll() }
         grids[key] = grid
         views[viewKey] = view

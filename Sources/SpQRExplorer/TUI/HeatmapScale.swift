@@ -39,6 +39,28 @@ struct HeatmapScale: Equatable, Sendable {
         return HeatmapScale(kind: hi >= 10 * lo ? .log : .linear, lo: lo, hi: hi)
     }
 
+    /// The legend's words for the two ends of the ramp.
+    var endLabels: (lo: String, hi: String) {
+        switch kind {
+        case .diverging: return ("−" + Num.short(Double(hi)), "+" + Num.short(Double(hi)))
+        case .binary: return ("none", "outlier")
+        case .log, .linear: return (Num.short(Double(lo)), Num.short(Double(hi)))
+        }
+    }
+
+    /// The legend's note: the scale, the pooling and the range in use ("log·mean·visible p1–p99").
+    func describe(pooling: Pooling, wholeLayer: Bool) -> String {
+        let name: String
+        switch kind {
+        case .log: name = "log"
+        case .linear: name = "linear"
+        case .diverging: name = "diverging"
+        case .binary: name = "yes/no"
+        }
+        let range = wholeLayer ? "whole layer" : (kind == .diverging ? "visible p99" : "visible p1–p99")
+        return "\(name)·\(pooling.rawValue)\(kind == .binary ? "" : "·" + range)"
+    }
+
     /// Position of `v` on the ramp, in [0, 1].
     func position(_ v: Float) -> Float {
         let t: Float

@@ -7,6 +7,8 @@ enum Action: Equatable, Sendable {
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
     case export, openRecipe, nextLayer, previousLayer, applyToAll, applyToType
+    /// The clusters panel, the column order and the picture (ReducerClusters.swift).
+    case view(ViewAction)
 }
 
 /// Where a binding applies.
@@ -103,6 +105,18 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("r")], label: "r", action: .range, context: .layer,
             help: "colour range: visible cells or whole layer", footer: false),
+        KeyBinding(
+            keys: [.char("C")], label: "C", action: .view(.clusters), context: .layer,
+            help: "clusters panel: rows, columns, heads, groups by concentration", footer: false),
+        KeyBinding(
+            keys: [.enter], label: "Enter", action: .view(.zoomToCluster), context: .layer,
+            help: "zoom to the cluster chosen with ↑/↓ in the panel", footer: false),
+        KeyBinding(
+            keys: [.char("v")], label: "v", action: .view(.processingOrder), context: .layer,
+            help: "columns in the file's order or GPTQ's (act_order)", footer: false),
+        KeyBinding(
+            keys: [.char("P")], label: "P", action: .view(.picture), context: .layer,
+            help: "write the heatmap as it is shown to a PNG file", footer: false),
         KeyBinding(
             keys: [.char("+"), .char("=")], label: "+", action: .zoomIn, context: .layer, help: "zoom in at the cursor",
             footer: false),

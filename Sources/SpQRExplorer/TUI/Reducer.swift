@@ -84,8 +84,11 @@ enum Reducer {
             s.exporting = nil
             setMessage(&s, m, error: true)
             return []
-        case .recipeFailed(let m):
+        case .recipeFailed(let m), .pictureFailed(let m):
             setMessage(&s, m, error: true)
+            return []
+        case .pictureWritten(let path):
+            setMessage(&s, "picture written to \(path)", error: false)
             return []
         case .recipeLoaded(let recipe):
             // The recipe's defaults become the session's, and its overrides the layers'.
@@ -141,6 +144,7 @@ enum Reducer {
 
     /// What an action does on the current screen.
     static func perform(_ s: inout AppState, _ a: Action) -> [Effect] {
+        if let effects = clusterKey(&s, a) { return effects }
         switch a {
         case .quit:
             s.quit = true
@@ -168,6 +172,7 @@ enum Reducer {
         case .mode(let m): s.mode = m
         case .pooling: s.poolings[s.mode] = s.pooling.next(s.mode)
         case .range: s.wholeLayerRange.toggle()
+        case .view: break  // clusterKey
         case .zoomIn, .zoomOut, .zoomReset: zoom(&s, a)
         case .wbitsDown, .wbitsUp, .groupDown, .groupUp, .thresholdDown, .thresholdUp, .thresholdOff,
             .advancedDecrease, .advancedIncrease:

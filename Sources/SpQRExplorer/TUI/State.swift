@@ -150,6 +150,8 @@ struct AppState: Sendable {
     var poolings: [HeatmapMode: Pooling] = [:]
     /// Whether the heatmap's colour range is the whole layer's (key `r`) rather than the visible cells'.
     var wholeLayerRange = false
+    /// The clusters panel and the heatmap's column order (ReducerClusters.swift).
+    var clusterState = ClusterState()
     var viewport = Viewport()
     /// The outlier threshold at which `x` last turned outliers off (`x` again restores it).
     var thresholdBeforeOff: Double?

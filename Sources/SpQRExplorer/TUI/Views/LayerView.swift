@@ -10,6 +10,10 @@ enum LayerView {
     static func render(_ m: LayerModel, _ area: Rect, _ b: inout CellBuffer) {
         let areas = LayerAreas(body: area)
         let g = renderHeatmap(m.heatmap, areas, &b)
+        if let clusters = m.clusters {
+            ClusterPanelView.render(clusters, areas.panel, &b)
+            return
+        }
         var panel = m.panel
         panel.cursor = g.region(cellX: m.heatmap.viewport.cursorX, cellY: m.heatmap.viewport.cursorY)
         PanelView.render(panel, areas.panel, &b)
@@ -37,7 +41,7 @@ enum LayerView {
     static func heatmapTitle(_ m: HeatmapModel, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
         var t = "[\(m.mode.rawValue)] \(m.mode.title)"
         t +=
-            "  rows \(m.viewport.row0)–\(m.viewport.row0 + g.visibleRows - 1)  cols \(m.viewport.col0)–\(m.viewport.col0 + g.visibleCols - 1)  zoom \(m.viewport.zoom)×"
+            "  rows \(m.viewport.row0)–\(m.viewport.row0 + g.visibleRows - 1)  cols\(m.maps?.shownColumns == nil ? "" : " (GPTQ order)") \(m.viewport.col0)–\(m.viewport.col0 + g.visibleCols - 1)  zoom \(m.viewport.zoom)×"
         if m.mapsStale { t += "  (map: previous settings)" }
         let end = b.write(t, x: r.x, y: r.y, style: .bold, clip: r)
         if let p = m.progress {
@@ -134,13 +138,7 @@ enum LayerView {
         let scale = scale(m, maps, g, maps.view(m.mode, m.pooling, g))
         let colors = m.capabilities.colors
         let signed = Pooling.signed(m.mode, m.pooling)
-        let lo: String
-        let hi: String
-        switch scale.kind {
-        case .diverging: (lo, hi) = ("−" + Num.short(Double(scale.hi)), "+" + Num.short(Double(scale.hi)))
-        case .binary: (lo, hi) = ("none", "outlier")
-        case .log, .linear: (lo, hi) = (Num.short(Double(scale.lo)), Num.short(Double(scale.hi)))
-        }
+        let (lo, hi) = scale.endLabels
         var x = b.write(lo + " ", x: r.x, y: r.y, clip: r)
         let steps = 16
         for i in 0..<steps {
@@ -153,15 +151,7 @@ enum LayerView {
             x += 1
         }
         x = b.write(" " + hi, x: x, y: r.y, clip: r)
-        let kind: String
-        switch scale.kind {
-        case .log: kind = "log"
-        case .linear: kind = "linear"
-        case .diverging: kind = "diverging"
-        case .binary: kind = "yes/no"
-        }
-        let range = m.wholeLayerRange ? "whole layer" : (scale.kind == .diverging ? "visible p99" : "visible p1–p99")
-        let note = "  \(kind)·\(m.pooling.rawValue)\(scale.kind == .binary ? "" : "·" + range)"
+        let note = "  " + scale.describe(pooling: m.pooling, wholeLayer: m.wholeLayerRange)
         x = b.write(note, x: x, y: r.y, style: .dim, clip: r)
         marginalScale(m, maps, g, x: x, r, &b)
     }

@@ -182,7 +182,7 @@ enum PanelView {
         }
         var out: [Line] = [
             (
-                "Inspector  rows \(rr.lowerBound)–\(rr.upperBound - 1)  cols \(cr.lowerBound)–\(cr.upperBound - 1)  (\(count) w)",
+                "Inspector  rows \(rr.lowerBound)–\(rr.upperBound - 1)  cols \(cr.lowerBound)–\(cr.upperBound - 1)\(maps.shownColumns == nil ? "" : " (GPTQ order)")  (\(count) w)",
                 .bold
             )
         ]
@@ -191,8 +191,9 @@ enum PanelView {
                 "mean |w| \(Num.short(sumW / Double(count)))  outliers \(outliers)  error share \(Num.pct(sumE / max(maps.totalError, 1e-300)))",
                 .plain
             ))
-        let (r, c) = best
-        let k = r * maps.cols + c
+        let (r, shown) = best
+        let k = r * maps.cols + shown
+        let c = maps.fileColumn(shown)
         let perm = Permutation.inverse(result.permutation)
         let stats = result.statistics
         let quant =
@@ -215,8 +216,8 @@ enum PanelView {
 
     static func top(_ maps: HeatmapMaps) -> [Line] {
         let total = max(maps.totalError, 1e-300)
-        let rows = maps.rowError.indices.sorted { maps.rowError[$0] > maps.rowError[$1] }.prefix(3)
-        let cols = maps.colError.indices.sorted { maps.colError[$0] > maps.colError[$1] }.prefix(3)
+        let rows = maps.mostErrorRows
+        let cols = maps.mostErrorCols
         return [
             ("Most error", .bold),
             (
@@ -226,7 +227,7 @@ enum PanelView {
             ),
             (
                 "cols  "
-                    + cols.map { "\($0): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)" }
+                    + cols.map { "\(maps.fileColumn($0)): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)" }
                     .joined(separator: "  "), .plain
             ),
         ]

@@ -100,6 +100,8 @@ struct PanelModel {
 struct LayerModel {
     var heatmap: HeatmapModel
     var panel: PanelModel
+    /// The clusters panel, shown in place of `panel` (nil: hidden).
+    var clusters: ClusterPanelModel? = nil
 }
 
 extension TitleModel {
@@ -147,8 +149,9 @@ extension LayerModel {
     init?(_ s: AppState, _ layer: LayerSession) {
         let shape = layer.row.shape
         guard shape.count == 2 else { return nil }
+        let maps = layer.maps.map(s.displayedMaps)
         heatmap = HeatmapModel(
-            rows: shape[0], cols: shape[1], maps: layer.maps, mapsStale: layer.mapsStale, mode: s.mode,
+            rows: shape[0], cols: shape[1], maps: maps, mapsStale: layer.mapsStale, mode: s.mode,
             pooling: s.pooling, wholeLayerRange: s.wholeLayerRange, viewport: s.viewport, progress: layer.progress,
             error: layer.error, capabilities: s.capabilities)
         panel = PanelModel(
@@ -156,8 +159,9 @@ extension LayerModel {
             sliders: SettingControls.sliderPositions(s.settings),
             advanced: SettingControls.advancedValues(s.settings), showAdvanced: s.showAdvanced,
             advancedFocus: s.advancedFocus, result: layer.result, error: layer.error, baselines: layer.baselines,
-            equalBitBaselines: layer.equalBitBaselines, maps: layer.maps, sourceDtype: layer.row.dtype,
+            equalBitBaselines: layer.equalBitBaselines, maps: maps, sourceDtype: layer.row.dtype,
             sourceBitsPerWeight: layer.row.bitsPerWeight, calibration: s.calibrationKind,
             cursor: nil, unicode: s.capabilities.unicode)
+        clusters = s.clusterState.shown ? ClusterPanelModel(s, layer) : nil
     }
 }
