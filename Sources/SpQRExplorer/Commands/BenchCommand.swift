@@ -111,13 +111,17 @@ struct BenchCommand: ParsableCommand {
         let measurement = LayerMeasurement(name: "bench-\(out)x\(n)", weights: w, hessian: h)
         let full = try measurement.measure(config, steps: [.fullLayer]).result
         let firstRun = clock.lap()
+        let firstRunCPU = ProcessCPU.seconds() - cpuStart
         let peak = Memory.peakResidentBytes()
         // The preparation the first run made and the later runs reuse.
         let layer = try measurement.prepare(for: config)
         var reruns: [Double] = []
+        var rerunsCPU: [Double] = []
         for _ in 1..<max(`repeat`, 1) {
+            let cpu0 = ProcessCPU.seconds()
             _ = try measurement.measure(config, steps: [.fullLayer])
             reruns.append(clock.lap())
+            rerunsCPU.append(ProcessCPU.seconds() - cpu0)
         }
         var preview = try measurement.measure(config, steps: [.preview]).result
         _ = preview
@@ -131,7 +135,9 @@ struct BenchCommand: ParsableCommand {
             baselineSeconds = try measurement.measure(config, steps: [.fullLayer, .baselines]).phaseSeconds[.baselines]
         }
         let rateAfter = BenchFloor.measureRate()
-        let floor = BenchFloor(gflops: max(rateBefore, rateAfter), out: out, n: n)
+        let floor = BenchFloor(
+            gflops: max(rateBefore.wall, rateAfter.wall), gflopsPerCPUSecond: max(rateBefore.cpu, rateAfter.cpu),
+            out: out, n: n)
         let inputBytes = Double(4 * (out * n + n * n))
         let t = full.timings
         let spqrFirstRun = layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures
@@ -152,7 +158,15 @@ struct BenchCommand: ParsableCommand {
                 "full_rerun_same_factor": reruns.map(round3),
                 "preview": round3(previewSeconds),
             ],
-            "sgemm_gflops": ["before": round3(rateBefore), "after": round3(rateAfter)],
+            "sgemm_gflops": ["before": round3(rateBefore.wall), "after": round3(rateAfter.wall)],
+            "sgemm_gflops_per_cpu_second": round3(floor.gflopsPerCPUSecond),
+            "cpu_seconds": ["full_first_run": round3(firstRunCPU), "full_rerun_same_factor": rerunsCPU.map(round3)],
+            // CPU time over the CPU time of the floor's flops (tr(W H Wᵀ) included in the first run's).
+            "over_floor_cpu": [
+                "full_first_run": round3(
+                    firstRunCPU / floor.cpu(floor.loopFlops + floor.factorisationFlops + floor.denominatorFlops)),
+                "full_rerun_same_factor": rerunsCPU.map { round3($0 / floor.cpu(floor.loopFlops)) },
+            ],
             "floor_seconds": [
                 "first_run": round3(floor.firstRun), "gptq_loop": round3(floor.loop),
                 "factorisation": round3(floor.factorisation), "proxy_denominator": round3(floor.denominator),
