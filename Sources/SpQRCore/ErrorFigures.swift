@@ -80,16 +80,28 @@ public enum ErrorFigures {
                 BLAS.syrkUpperAtA(n: n, k: w.rows, a: wp.baseAddress!, c: gp.baseAddress!)
             }
         }
+        // total = Σ_i (H_ii G_ii + Σ_{j>i} (H_ij + H_ji) G_ij), each row's sum taken over j in order. Rows go
+        // in bands of 16, j outermost within a band, so the column reads H_ji share cache lines (a walk down
+        // one column of H alone misses on every read once a column of lines outgrows the cache).
+        let band = 16
         var total: Double = 0
+        var acc = [Double](repeating: 0, count: band)
         gram.withUnsafeBufferPointer { gp in
             h.values.withUnsafeBufferPointer { hp in
-                for i in 0..<n {
-                    total += Double(hp[i * n + i]) * Double(gp[i * n + i])
-                    var acc: Double = 0
-                    for j in (i + 1)..<max(n, i + 1) {
-                        acc += Double(hp[i * n + j] + hp[j * n + i]) * Double(gp[i * n + j])
+                var i0 = 0
+                while i0 < n {
+                    let i1 = min(i0 + band, n)
+                    for k in 0..<band { acc[k] = 0 }
+                    for j in (i0 + 1)..<max(n, i0 + 1) {
+                        for i in i0..<min(i1, j) {
+                            acc[i - i0] += Double(hp[i * n + j] + hp[j * n + i]) * Double(gp[i * n + j])
+                        }
                     }
-                    total += acc
+                    for i in i0..<i1 {
+                        total += Double(hp[i * n + i]) * Double(gp[i * n + i])
+                        total += acc[i - i0]
+                    }
+                    i0 = i1
                 }
             }
         }

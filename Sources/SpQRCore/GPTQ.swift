@@ -10,7 +10,8 @@
 // Given U, rows only meet through the second-level statistics (blocks of qq_groupsize rows) and, without
 // perchannel, through shared group statistics. So each core takes a contiguous range of whole qq blocks
 // and runs the entire loop on it, its own sgemm included: no barrier between blocks. Within a range the
-// column work goes in chunks of about 64 rows so a chunk's block of weights stays in L1.
+// column work goes in chunks of about 64 rows, each copied for the block into a contiguous panel
+// (GPTQPanel.swift) that the caches hold whole.
 //
 // `GPTQ.run` splits the rows over the cores, `GPTQPass.quantize` is the loop over blocks above,
 // `quantizeColumns` the per-column steps and `fitGroup` the group statistics; `GPTQBuffers` names the
@@ -193,14 +194,22 @@ final class GPTQPass: Sendable {
     /// block boundary once `cancel` is set.
     func quantize(chunks: [Range<Int>], cancel: CancellationToken?, progress: ProgressHandler?) -> Double {
         let scratch = LeaveOneOutScratch(groupsize: groupsize)
-        defer { scratch.deallocate() }
+        let panel = GPTQPanel(rows: chunks.map(\.count).max()!, columns: blocksize)
+        defer {
+            scratch.deallocate()
+            panel.deallocate()
+        }
         let rowRange = chunks.first!.lowerBound..<chunks.last!.upperBound
         var loss: Double = 0
         var blockStart = 0
         while blockStart < n {
             if cancel?.isCancelled == true { break }
             let block = blockStart..<min(blockStart + blocksize, n)
-            for chunk in chunks { loss += quantizeColumns(of: block, rows: chunk, scratch) }
+            for chunk in chunks {
+                panel.load(from: buffers.weights, n: n, rows: chunk, block: block)
+                loss += quantizeColumns(of: block, rows: chunk, panel, scratch)
+                panel.store(to: buffers, n: n, rows: chunk, block: block)
+            }
             // Wp[:, b+B:] −= E[:, block] · U[block, b+B:]
             BLAS.sgemm(
                 m: rowRange.count, n: n - block.upperBound, k: block.count, alpha: -1,
@@ -213,23 +222,36 @@ final class GPTQPass: Sendable {
         return loss
     }
 
-    /// The column loop of `block` on `rows`; returns Σ e² of those weights.
-    func quantizeColumns(of block: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch) -> Double {
+    /// The column loop of `block` on `rows`, loaded in `panel`; returns Σ e² of those weights.
+    func quantizeColumns(
+        of block: Range<Int>, rows: Range<Int>, _ panel: GPTQPanel, _ scratch: LeaveOneOutScratch
+    ) -> Double {
+        let b0 = block.lowerBound
+        let ld = panel.columns
         var loss: Double = 0
         for j in block {
+            let jl = j - b0
             if j % groupsize == 0 {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                fitGroup(columns: j..<min(j + groupsize, n), rows: rows, scratch)
+                let columns = j..<min(j + groupsize, n)
+                if config.perchannel && columns.upperBound <= block.upperBound {
+                    fitGroup(columns: columns, rows: rows, scratch, from: (panel.weights + jl, ld))
+                } else {
+                    // The fit reads past the block or over all rows: from Wp, with the panel written back.
+                    panel.storeWeights(to: buffers.weights, n: n, rows: rows, block: block, from: jl)
+                    fitGroup(columns: columns, rows: rows, scratch)
+                }
                 fitNanoseconds.add(DispatchTime.now().uptimeNanoseconds - t0, ordering: .relaxed)
             }
             let group = j / groupsize
             let dj = buffers.d[j]
             let uRow = buffers.u + j * n
             // The rank-1 sub-block holding j: its later columns get j's error right away.
-            let subStart = block.lowerBound + (j - block.lowerBound) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
+            let subStart = b0 + (j - b0) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
             let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
             for r in rows {
-                let row = buffers.weights + r * n
+                let i = r - rows.lowerBound
+                let row = panel.weights + i * ld - b0
                 let quant = MinMaxQuantizer(
                     scale: buffers.scales[group * self.rows + r],
                     zero: buffers.zeros[group * self.rows + r], maxq: maxq)
@@ -238,17 +260,17 @@ final class GPTQPass: Sendable {
                 var qv = quant(wv)
                 var ev = (wv - qv) / dj
                 let sv = ev * ev
-                buffers.sensitivity[r * n + j] = sv
+                panel.sensitivity[i * ld + jl] = sv
                 let isOutlier = detectsOutliers && sv > tau
                 if isOutlier {
                     qv = wv
                     ev = 0
                 }
-                buffers.outliers[r * n + j] = isOutlier ? 1 : 0
+                panel.outliers[i * ld + jl] = isOutlier ? 1 : 0
                 row[j] = qv
-                buffers.blockErrors[r * blocksize + (j - block.lowerBound)] = ev
+                buffers.blockErrors[r * blocksize + jl] = ev
                 let contribution = ev * ev
-                buffers.errorContribution[r * n + j] = contribution
+                panel.contribution[i * ld + jl] = contribution
                 loss += Double(contribution)
                 // Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd]
                 if ev != 0 {
@@ -259,10 +281,9 @@ final class GPTQPass: Sendable {
             if j + 1 == subEnd && j + 1 < block.upperBound {
                 BLAS.sgemm(
                     m: rows.count, n: block.upperBound - j - 1, k: j + 1 - subStart, alpha: -1,
-                    a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - block.lowerBound),
-                    lda: blocksize,
+                    a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - b0), lda: blocksize,
                     b: buffers.u + subStart * n + j + 1, ldb: n,
-                    beta: 1, c: buffers.weights + rows.lowerBound * n + j + 1, ldc: n)
+                    beta: 1, c: panel.weights + jl + 1, ldc: ld)
             }
         }
         return loss
@@ -271,14 +292,20 @@ final class GPTQPass: Sendable {
     /// Fits the statistics of the group `columns` for `rows`: the leave-one-out pre-pass replaces the
     /// outlier candidates by the mean of the others, min–max gives scale and zero, then the second level
     /// quantizes them over blocks of qq_groupsize rows (chunks hold whole blocks).
-    func fitGroup(columns: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch) {
+    /// Row r's values are read from `from` (first value of the chunk's first row, row stride) when given,
+    /// else from Wp.
+    func fitGroup(
+        columns: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch,
+        from panel: (UnsafeMutablePointer<Float>, Int)? = nil
+    ) {
         let len = columns.count
         let group = columns.lowerBound / groupsize
         let scales = buffers.scales + group * self.rows
         let zeros = buffers.zeros + group * self.rows
         if config.perchannel {
             for r in rows {
-                let x = buffers.weights + r * n + columns.lowerBound
+                let x =
+                    panel.map { $0.0 + (r - rows.lowerBound) * $0.1 } ?? buffers.weights + r * n + columns.lowerBound
                 var values = UnsafePointer(x)
                 if usesLeaveOneOut {
                     let count = LeaveOneOut.candidates(

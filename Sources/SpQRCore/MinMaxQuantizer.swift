@@ -5,7 +5,7 @@
 //     xmin = xmax  ⇒  xmin = −1, xmax = +1              (reference quirk, reproduced)
 //     maxq = 2^bits − 1;  scale = (xmax − xmin) / maxq
 //     zero = (maxq + 1) / 2 if sym, else −xmin / scale (rounded only with round_zero)
-//     q = clamp(round(x / max(scale, 1e-9) + zero), 0, maxq)   round half to even
+//     q = clamp(round(x / max(scale, 1e-9) + zero), 0, maxq)   round half to even (2²³ trick, below)
 //     x̂ = scale · (q − zero)
 //
 // Second level (SpQR §3.3): the [out] vector of scales (and of zero points) of one column group is cut
@@ -65,8 +65,20 @@ public struct MinMaxQuantizer: Sendable, Equatable {
     /// The integer code of x.
     @inline(__always)
     public func code(_ x: Float) -> Float {
-        let q = (x / Swift.max(scale, 1e-9) + zero).rounded(.toNearestOrEven)
+        let q = Self.roundedHalfEven(x / Swift.max(scale, 1e-9) + zero)
         return Swift.min(Swift.max(q, 0), maxq)
+    }
+
+    /// x rounded to the nearest integer, ties to even: the same value as `x.rounded(.toNearestOrEven)`
+    /// (signed zeros and NaN included), by adding and subtracting 2²³ below 2²³, where the float spacing
+    /// is 1 and the addition rounds ties to even; from 2²³ on every float is an integer. Plain arithmetic,
+    /// so loops over it vectorise on every x86-64, where the library call `rintf` stops them.
+    @inline(__always)
+    static func roundedHalfEven(_ x: Float) -> Float {
+        let magnitude = abs(x)
+        let twoTo23: Float = 8_388_608
+        let rounded = magnitude < twoTo23 ? (magnitude + twoTo23) - twoTo23 : magnitude
+        return Float(signOf: x, magnitudeOf: rounded)
     }
 
     /// x quantized and dequantized: scale · (code(x) − zero).

@@ -60,6 +60,13 @@ struct QuantizeCommandTests {
         #expect(
             table.stdout.contains("avg bits") && table.stdout.contains("GPTQ ≤ SpQR bits")
                 && table.stdout.contains("round-to-nearest ≤ SpQR bits: wbits "))
+        // The SpQR figures come first (printed before the baselines run), and stderr says where the time went.
+        let figuresEnd = try #require(table.stdout.range(of: "dead columns"))
+        let baselinesStart = try #require(table.stdout.range(of: "round-to-nearest"))
+        #expect(figuresEnd.upperBound < baselinesStart.lowerBound)
+        for phase in ["note: time: loading W and H ", "factorising ", "full layer ", "equal-bit baselines ", "whole process "] {
+            #expect(table.stderr.contains(phase), "\(table.stderr)")
+        }
     }
 
     @Test("kebab-case flags are the same settings")

@@ -2,7 +2,10 @@
 //
 // Layers are generated with realistic statistics: heavy-tailed weights (a Gaussian over a random scale,
 // like Student-t), calibration inputs with a shared component and a few loud input channels (as in the
-// activation outliers of LLMs), H = 2XᵀX/n. GFLOP/s counts the GPTQ update, out·in² flops.
+// activation outliers of LLMs), H = 2XᵀX/n. GFLOP/s counts the GPTQ update, out·in² flops. Each line
+// also has the floor (BenchFloor.swift: the flops SpQR needs at the sgemm rate measured in the same run),
+// each phase over its floor, the share of the cores the process got (below 1 on a busy machine) and the
+// reference engine's time when a checkout of it is given.
 
 import ArgumentParser
 import Dispatch
@@ -20,7 +23,10 @@ struct BenchCommand: ParsableCommand {
               .build/release/spqr-explorer bench --shapes 8192x28672     # needs ~12 GB
               .build/release/spqr-explorer bench --dequant               # ggml dequantization speed per type
             Each line has the shape, the settings (the README 3-bit recipe unless flags say otherwise), the seconds
-            of each phase, GFLOP/s of the GPTQ loop and the peak resident memory. With --dequant, one line per
+            of each phase, the floor (the flops SpQR needs at the sgemm rate measured in the same run) and each
+            phase over it, the share of the cores the process got (cpu_share, below 1 on a busy machine),
+            GFLOP/s of the GPTQ loop, the peak resident memory, and the reference engine's seconds on the same
+            layer when --reference (or SPQR_REFERENCE) names a checkout of Vahe1994/SpQR. With --dequant, one line per
             ggml type: the best of --repeat decodes of a 4096×11008 tensor of random blocks on all cores.
             """)
 
@@ -37,6 +43,12 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Also time the baselines (round-to-nearest and GPTQ without outliers).")
     var baselines = false
+
+    @Option(
+        help: ArgumentHelp(
+            "A checkout of the reference engine (Vahe1994/SpQR) to time on the same layer with python3 and torch.",
+            valueName: "dir"))
+    var reference: String? = ProcessInfo.processInfo.environment["SPQR_REFERENCE"]
 
     @Flag(help: "Time the dequantization of every ggml type GGUF files are read in, on a 4096×11008 tensor, instead.")
     var dequant = false
@@ -90,30 +102,45 @@ struct BenchCommand: ParsableCommand {
         var clock = Stopwatch()
         let (w, h) = try BenchLayer.generate(out: out, in: n, samples: samples, seed: UInt64(out * 31 + n))
         let generation = clock.lap()
+        let rateBefore = BenchFloor.measureRate()
+        clock.lap()
+        let cpuStart = ProcessCPU.seconds()
+        let wall = Stopwatch()
         Memory.resetPeak()
         let baseRSS = Memory.residentBytes()
         let measurement = LayerMeasurement(name: "bench-\(out)x\(n)", weights: w, hessian: h)
         let full = try measurement.measure(config, steps: [.fullLayer]).result
         let firstRun = clock.lap()
+        let firstRunCPU = ProcessCPU.seconds() - cpuStart
         let peak = Memory.peakResidentBytes()
         // The preparation the first run made and the later runs reuse.
         let layer = try measurement.prepare(for: config)
         var reruns: [Double] = []
+        var rerunsCPU: [Double] = []
         for _ in 1..<max(`repeat`, 1) {
+            let cpu0 = ProcessCPU.seconds()
             _ = try measurement.measure(config, steps: [.fullLayer])
             reruns.append(clock.lap())
+            rerunsCPU.append(ProcessCPU.seconds() - cpu0)
         }
         var preview = try measurement.measure(config, steps: [.preview]).result
         _ = preview
         clock.lap()
         preview = try measurement.measure(config, steps: [.preview]).result
         let previewSeconds = clock.lap()
+        let cpuShare = (ProcessCPU.seconds() - cpuStart)
+            / (max(wall.total, 1e-9) * Double(ProcessInfo.processInfo.activeProcessorCount))
         var baselineSeconds: Double?
         if baselines {
             baselineSeconds = try measurement.measure(config, steps: [.fullLayer, .baselines]).phaseSeconds[.baselines]
         }
+        let rateAfter = BenchFloor.measureRate()
+        let floor = BenchFloor(
+            gflops: max(rateBefore.wall, rateAfter.wall), gflopsPerCPUSecond: max(rateBefore.cpu, rateAfter.cpu),
+            out: out, n: n)
         let inputBytes = Double(4 * (out * n + n * n))
         let t = full.timings
+        let spqrFirstRun = layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures
         var line: [String: Any] = [
             "shape": [out, n],
             "settings": (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(config))) ?? [:],
@@ -126,14 +153,34 @@ struct BenchCommand: ParsableCommand {
                 "group_fit_and_outliers_cpu": round3(t.outlierPass),
                 "figures": round3(t.figures),
                 "proxy_denominator_once": round3(layer.denominatorSeconds),
-                "spqr_first_run": round3(
-                    layer.preparationSeconds + layer.factorisationSeconds + t.gptqLoop + t.figures),
+                "spqr_first_run": round3(spqrFirstRun),
                 "full_first_run": round3(firstRun),
                 "full_rerun_same_factor": reruns.map(round3),
                 "preview": round3(previewSeconds),
             ],
+            "sgemm_gflops": ["before": round3(rateBefore.wall), "after": round3(rateAfter.wall)],
+            "sgemm_gflops_per_cpu_second": round3(floor.gflopsPerCPUSecond),
+            "cpu_seconds": ["full_first_run": round3(firstRunCPU), "full_rerun_same_factor": rerunsCPU.map(round3)],
+            // CPU time over the CPU time of the floor's flops (tr(W H Wᵀ) included in the first run's).
+            "over_floor_cpu": [
+                "full_first_run": round3(
+                    firstRunCPU / floor.cpu(floor.loopFlops + floor.factorisationFlops + floor.denominatorFlops)),
+                "full_rerun_same_factor": rerunsCPU.map { round3($0 / floor.cpu(floor.loopFlops)) },
+            ],
+            "floor_seconds": [
+                "first_run": round3(floor.firstRun), "gptq_loop": round3(floor.loop),
+                "factorisation": round3(floor.factorisation), "proxy_denominator": round3(floor.denominator),
+            ],
+            "over_floor": [
+                "spqr_first_run": round3(spqrFirstRun / floor.firstRun),
+                "factorisation": round3(layer.factorisationSeconds / floor.factorisation),
+                "gptq_loop": round3(t.gptqLoop / floor.loop),
+                "full_rerun_same_factor": reruns.map { round3($0 / floor.loop) },
+                "proxy_denominator_once": round3(layer.denominatorSeconds / floor.denominator),
+            ],
+            "cpu_share": round3(cpuShare),
             "preview_rows": preview.rowIndices.count,
-            "gflops_gptq_loop": round3(Double(out) * Double(n) * Double(n) / t.gptqLoop / 1e9),
+            "gflops_gptq_loop": round3(floor.loopFlops / t.gptqLoop / 1e9),
             "n_outliers": full.figures.nOutliers,
             "rel_proxy_error": full.figures.relProxyError,
             "peak_rss_mb": round3(Double(peak) / 1_048_576),
@@ -141,6 +188,12 @@ struct BenchCommand: ParsableCommand {
             "run_peak_extra_over_w_plus_h": round3(Double(peak - baseRSS) / inputBytes),
         ]
         if let b = baselineSeconds { line["baselines_seconds"] = round3(b) }
+        switch ReferenceBench.run(checkout: reference, weights: w, hessian: h, config: config) {
+        case .success(let seconds):
+            line["reference_seconds"] = round3(seconds)
+            line["reference_over_spqr_first_run"] = round3(seconds / spqrFirstRun)
+        case .failure(let skip): line["reference_skipped"] = skip.reason
+        }
         let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
         fflush(nil)
@@ -220,7 +273,10 @@ struct UnsafeMutableSendable: @unchecked Sendable {
 }
 
 struct Stopwatch {
+    private let start = DispatchTime.now().uptimeNanoseconds
     private var last = DispatchTime.now().uptimeNanoseconds
+    /// Seconds since the stopwatch started.
+    var total: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
     @discardableResult mutating func lap() -> Double {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { last = now }

@@ -1,4 +1,6 @@
-// spqr-explorer quantize: one layer, the full figures and baselines as a table or JSON.
+// spqr-explorer quantize: one layer, the full figures and baselines as a table or JSON. The table prints
+// the SpQR figures as soon as the full layer is done and the baselines when they are; stderr ends with
+// where the time went (loading, each measurement phase, writing, the whole process).
 
 import ArgumentParser
 import Foundation
@@ -57,6 +59,7 @@ struct QuantizeCommand: ParsableCommand {
     var noBaselines = false
 
     func run() throws {
+        _ = Self.processStart
         var base = SpQRConfig()
         var recipeDefaults: SpQRConfig?
         if let recipe {
@@ -71,17 +74,26 @@ struct QuantizeCommand: ParsableCommand {
             throw SpQRError(.io, "\(path) already exists; pass --force to replace it")
         }
         // On a terminal, stderr shows the phase and the share of the GPTQ loop done.
+        var clock = PhaseClock()
         let progress = StderrProgress("quantize")
         progress.phase("loading \(layer)")
         let input = try LoadedLayer(checkpoint: checkpoint.resolved, layer: layer, calibration: calibration)
+        let loadingSeconds = clock.lap()
+        // The table's SpQR figures are printed as soon as the full layer is done; the baselines follow.
+        var printedFigures = false
         let measured = try input.measurement.measure(
             config, steps: noBaselines ? [.fullLayer] : [.fullLayer, .baselines, .equalBitBaselines],
-            progress: { progress.show($0, $1) })
+            progress: { progress.show($0, $1) },
+            partial: { first in
+                guard !json, !printedFigures else { return }
+                progress.finish()
+                print(ReportFormat.figures(layerReport(first, input), calibration: input.source.kind))
+                fflush(nil)
+                printedFigures = true
+            })
         progress.finish()
         let result = measured.result
-        var report = measured.report
-        report.seconds = measured.seconds
-        report.sourceNote = input.entry.note
+        let report = layerReport(measured, input)
         let shape = [input.weights.rows, input.weights.cols]
         if let save {
             try SafetensorsWriter.write(
@@ -110,7 +122,37 @@ struct QuantizeCommand: ParsableCommand {
                 reports: [input.entry.name: report])
             try r.write(to: writeRecipe, overwrite: force)
         }
-        print(json ? try ReportFormat.json(report) : ReportFormat.table(report, calibration: input.source.kind))
-        printNotes(input.notes(config))
+        let writingSeconds = clock.lap()
+        if json {
+            print(try ReportFormat.json(report))
+        } else if printedFigures {
+            print("\n" + ReportFormat.baselines(report))
+        } else {
+            print(ReportFormat.table(report, calibration: input.source.kind))
+        }
+        printNotes(input.notes(config) + [timeNote(measured, loading: loadingSeconds, writing: writingSeconds)])
     }
+
+    /// The report of a measurement with the seconds a user waits for the figures and the source's note.
+    func layerReport(_ m: SpQRCore.Measurement, _ input: LoadedLayer) -> LayerReport {
+        var r = m.report
+        r.seconds = m.seconds
+        r.sourceNote = input.entry.note
+        return r
+    }
+
+    /// Where the process's time went, phase by phase.
+    func timeNote(_ m: SpQRCore.Measurement, loading: Double, writing: Double) -> String {
+        var parts = ["loading W and H \(ReportFormat.fmt(loading, 2)) s"]
+        let phases: [MeasurementPhase] = [.factorising, .preview, .fullLayer, .baselines, .equalBitBaselines]
+        for phase in phases {
+            if let s = m.phaseSeconds[phase] { parts.append("\(phase.rawValue) \(ReportFormat.fmt(s, 2)) s") }
+        }
+        if save != nil || maps != nil || writeRecipe != nil { parts.append("writing \(ReportFormat.fmt(writing, 2)) s") }
+        let total = ProcessInfo.processInfo.systemUptime - Self.processStart
+        return "time: " + parts.joined(separator: ", ") + "; whole process \(ReportFormat.fmt(total, 2)) s"
+    }
+
+    /// When the process started (the first use of the command type), for the whole-process time.
+    static let processStart = ProcessInfo.processInfo.systemUptime
 }

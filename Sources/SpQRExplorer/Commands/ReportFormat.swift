@@ -48,6 +48,12 @@ enum ReportFormat {
 
     /// A readable table of the figures and baselines; the proxy error is named for the calibration `kind`.
     static func table(_ r: LayerReport, calibration kind: CalibrationKind) -> String {
+        let b = baselines(r)
+        return figures(r, calibration: kind) + (b.isEmpty ? "" : "\n\n" + b)
+    }
+
+    /// The SpQR figures of `table`, without the baselines.
+    static func figures(_ r: LayerReport, calibration kind: CalibrationKind) -> String {
         var rows: [(String, String)] = [
             ("layer", "\(r.layer)  [\(r.shape.map(String.init).joined(separator: " x "))]"),
             ("calibration", r.calibration ?? "-"),
@@ -71,8 +77,13 @@ enum ReportFormat {
         if let s = r.seconds { rows.append(("seconds", fmt(s, 3))) }
         if let w = r.sizeWarning { rows.append(("warning", w)) }
         let width = rows.map(\.0.count).max() ?? 0
-        var out = rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
             separator: "\n")
+    }
+
+    /// The baselines of `table` beside SpQR, or "" when the report has none.
+    static func baselines(_ r: LayerReport) -> String {
+        var out = ""
         if let rtn = r.rtn, let gptq = r.gptq {
             var table = [["", "avg bits", "rel weight err", "rel proxy err", "error concentration"]]
             func line(_ name: String, _ f: BaselineFigures) -> [String] {
@@ -90,7 +101,7 @@ enum ReportFormat {
                 "SpQR", fmt(r.avgBits), sci(r.relWeightError), sci(r.relProxyError),
                 r.errorConcentration.map(pct) ?? "-",
             ])
-            out += "\n\n" + columns(table)
+            out = columns(table)
             if !settings.isEmpty { out += "\n\n" + settings.joined(separator: "\n") }
         }
         return out
