@@ -12,6 +12,7 @@ struct SpQRExplorerCommand: ParsableCommand {
             ExploreCommand.self, LayersCommand.self, QuantizeCommand.self, SweepCommand.self, RecipeCommand.self,
             BenchCommand.self,
             TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self, QuantizeModelCommand.self,
+            AllocateCommand.self,
         ],
         defaultSubcommand: ExploreCommand.self)
 }
