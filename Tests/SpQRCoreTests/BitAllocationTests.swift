@@ -66,6 +66,9 @@ struct BitAllocationTests {
             if u.avgBits <= target { #expect(a.error <= u.error, "uniform setting \(k)") }
         }
         #expect(a.choices.map(\.config) == a.choices.map { f.configs[$0.point.setting] })
+        let u = try #require(f.uniform(notBelow: a.avgBits))
+        #expect(u.avgBits >= a.avgBits && Set(u.choices.map(\.point.setting)).count == 1)
+        #expect(f.configs.indices.map(f.uniform).allSatisfy { $0.avgBits < a.avgBits || $0.avgBits >= u.avgBits })
     }
 
     @Test("byte targets count the kept tensors at fp16; maximum-error targets minimise the bits")

@@ -54,6 +54,13 @@ public struct ModelFronts: Sendable, Equatable, Codable {
         Allocation(self, target: nil, choice: layers.map { _ in setting }, bound: nil, lambda: nil)
     }
 
+    /// The uniform setting with the fewest average bits not below `bits` (the most accurate among equally
+    /// cheap ones): the uniform comparison that spends at least an allocation's bits. nil when no menu
+    /// setting reaches `bits`.
+    public func uniform(notBelow bits: Double) -> Allocation? {
+        configs.indices.map(uniform).filter { $0.avgBits >= bits }.min { ($0.avgBits, $0.error) < ($1.avgBits, $1.error) }
+    }
+
     /// Chooses one setting per layer to meet `target` with the least Σ error (or, for a maximum error, the
     /// least average bits). Errors say when the target is out of reach and what the menu can reach.
     public func allocate(_ target: AllocationTarget) throws -> Allocation {

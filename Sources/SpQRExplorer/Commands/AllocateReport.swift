@@ -19,6 +19,14 @@ struct AllocateReport: Encodable {
         var outlier_fraction: Double
     }
 
+    /// The uniform setting with the fewest average bits not below the allocation's.
+    struct Uniform: Encodable {
+        var config: SpQRConfig
+        var avg_bits: Double
+        var bytes: Int
+        var error: Double
+    }
+
     struct Totals: Encodable {
         var layers: Int
         var parameters_quantized: Int
@@ -48,6 +56,7 @@ struct AllocateReport: Encodable {
     var cached_layers: Int
     var layers: [Layer]
     var totals: Totals
+    var uniform: Uniform?
 
     init(
         model: String, allocation a: Allocation, fronts: ModelFronts, recipe: String, cachedLayers: Int
@@ -75,6 +84,9 @@ struct AllocateReport: Encodable {
             avg_bits: a.avgBits, storage_bits: a.storageBits, bytes: a.bytes, bytes_fp16: a.bytesFP16,
             compression_fp16: a.compressionFP16, error: a.error, minimised: minimised, bound: a.bound, gap: a.gap,
             lambda: a.lambda)
+        uniform = fronts.uniform(notBelow: a.avgBits).map {
+            Uniform(config: $0.choices[0].config, avg_bits: $0.avgBits, bytes: $0.bytes, error: $0.error)
+        }
     }
 
     var table: String {
@@ -96,6 +108,14 @@ struct AllocateReport: Encodable {
         } else {
             gap = "not solved"
         }
+        let comparison: String
+        if let u = uniform {
+            let change = u.error > 0 ? String(format: ", %+.1f%% error here", 100 * (t.error / u.error - 1)) : ""
+            comparison =
+                "\(ReportFormat.settings(u.config)) for every layer: \(ReportFormat.fmt(u.avg_bits, 4)) bits, error \(ReportFormat.sci(u.error))\(change)"
+        } else {
+            comparison = "none of the menu's settings reaches these bits"
+        }
         let summary = [
             ["target", target],
             ["calibration", calibration],
@@ -109,6 +129,7 @@ struct AllocateReport: Encodable {
             ],
             ["predicted error", ReportFormat.sci(t.error) + " (Σ over the layers)"],
             ["gap to the bound", gap],
+            ["uniform, ≥ these bits", comparison],
             ["measured", "\(measured_layers) layers measured, \(cached_layers) from the cache"],
             ["recipe", recipe],
         ]
