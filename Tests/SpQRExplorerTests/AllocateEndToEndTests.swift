@@ -36,7 +36,10 @@ struct AllocateEndToEndTests {
         #expect((totals["gap"] as? Double ?? -1) >= 0)
         let uniform = try #require(report["uniform"] as? [String: Any])
         #expect(try #require(uniform["avg_bits"] as? Double) >= predicted)
-        #expect(try #require(uniform["error"] as? Double) >= try #require(totals["bound"] as? Double))
+        let bound = try #require(totals["bound"] as? Double)
+        if try #require(uniform["avg_bits"] as? Double) <= 3.3 {
+            #expect(try #require(uniform["error"] as? Double) >= bound, "within the target, no choice beats the bound")
+        }
         #expect((report["error_weight"] as? String)?.contains("data-free") == true)
         let layers = try #require(report["layers"] as? [[String: Any]])
         #expect(Set(layers.compactMap { ($0["config"] as? [String: Any])?["wbits"] as? Int }).count > 1, "mixed bits")
