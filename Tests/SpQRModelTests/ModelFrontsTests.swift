@@ -11,22 +11,24 @@ import XCTest
 final class ModelFrontsTests: XCTestCase {
     let menu = try! SettingsMenu.parse("wbits=2,4;outlier_threshold=0.2,off")
 
-    func scratch() throws -> String {
+    /// A tiny model written to disk, opened, and an empty cache for it over `menu`; `cleanUp` removes both.
+    func tinyModel() throws -> (model: Decoder, cache: FrontsCache, tiny: TinyModel, cleanUp: () -> Void) {
+        let tiny = TinyModel()
+        try tiny.write()
         let dir = NSTemporaryDirectory() + "spqr-fronts-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        let model = try Decoder(path: tiny.dir)
+        let cache = try FrontsCache(
+            directory: dir, checkpoint: model.source, calibration: IdentityCalibration(), menu: menu,
+            base: SpQRConfig())
+        return (model, cache, tiny, { tiny.remove(); try? FileManager.default.removeItem(atPath: dir) })
     }
 
     func testMeasuresEveryPlannedLayerAndReadsTheCacheBack() throws {
-        let tiny = TinyModel()
-        try tiny.write()
-        defer { tiny.remove() }
-        let dir = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let model = try Decoder(path: tiny.dir)
+        let (model, cache, tiny, cleanUp) = try tinyModel()
+        defer { cleanUp() }
         let calibration = IdentityCalibration()
-        let cache = try FrontsCache(
-            directory: dir, checkpoint: model.source, calibration: calibration, menu: menu, base: SpQRConfig())
+        let dir = cache.directory
         let seen = Locked<[FrontsProgress]>([])
         let fronts = try ModelFrontsMeasurement.measure(
             model: model, calibration: calibration, menu: menu, base: SpQRConfig(), cache: cache
@@ -74,15 +76,10 @@ final class ModelFrontsTests: XCTestCase {
     }
 
     func testCancelledRunKeepsFinishedLayersAndResumes() throws {
-        let tiny = TinyModel()
-        try tiny.write()
-        defer { tiny.remove() }
-        let dir = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let model = try Decoder(path: tiny.dir)
+        let (model, cache, tiny, cleanUp) = try tinyModel()
+        defer { cleanUp() }
         let calibration = IdentityCalibration()
-        let cache = try FrontsCache(
-            directory: dir, checkpoint: model.source, calibration: calibration, menu: menu, base: SpQRConfig())
+        let dir = cache.directory
         let token = CancellationToken()
         XCTAssertThrowsError(
             try ModelFrontsMeasurement.measure(

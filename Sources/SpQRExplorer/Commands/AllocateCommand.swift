@@ -114,6 +114,8 @@ struct AllocateCommand: ParsableCommand {
                 cancel: interrupt.token
             ) { p in
                 cached.withLock { $0 = p.cachedLayers }
+                // A layer's start is the previous one's end: shown once.
+                guard p.settingsDone > 0 || p.layerIndex == 0 else { return }
                 progress.step(p.fraction * Double(p.layers), of: p.layers, "layers")
             }
         } catch let e as SpQRError where e.kind == .cancelled {
