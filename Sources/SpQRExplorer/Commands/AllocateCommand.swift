@@ -125,7 +125,9 @@ struct AllocateCommand: ParsableCommand {
             throw ExitCode(130)
         }
         progress.progress.finish()
+        var clock = PhaseClock()
         let allocation = try fronts.allocate(target)
+        let solveSeconds = clock.lap()
         let defaults = allocation.commonConfig
         let recipe = Recipe.make(
             model: inputs.model, calibration: inputs.calibration, defaults: defaults,
@@ -133,7 +135,8 @@ struct AllocateCommand: ParsableCommand {
             shapes: Dictionary(uniqueKeysWithValues: allocation.choices.map { ($0.layer, $0.shape) }), reports: [:])
         try recipe.write(to: out, overwrite: force)
         let report = AllocateReport(
-            model: model, allocation: allocation, fronts: fronts, recipe: out, cachedLayers: cached.withLock { $0 })
+            model: model, allocation: allocation, fronts: fronts, recipe: out, cachedLayers: cached.withLock { $0 },
+            solveSeconds: solveSeconds)
         print(json ? try ReportFormat.json(report) : report.table)
         if fronts.dataFree {
             printNotes(["no calibration: data-free (H = I), so each layer's error is its weight error ‖ΔW‖²"])

@@ -54,13 +54,17 @@ struct AllocateReport: Encodable {
     var defaults: SpQRConfig
     var measured_layers: Int
     var cached_layers: Int
+    /// Seconds the solver took once the fronts were measured.
+    var solve_seconds: Double
     var layers: [Layer]
     var totals: Totals
     var uniform: Uniform?
 
     init(
-        model: String, allocation a: Allocation, fronts: ModelFronts, recipe: String, cachedLayers: Int
+        model: String, allocation a: Allocation, fronts: ModelFronts, recipe: String, cachedLayers: Int,
+        solveSeconds: Double
     ) {
+        solve_seconds = solveSeconds
         self.model = model
         calibration = fronts.calibration
         error_weight = a.errorWeight
@@ -130,7 +134,10 @@ struct AllocateReport: Encodable {
             ["predicted error", ReportFormat.sci(t.error) + " (Σ over the layers)"],
             ["gap to the bound", gap],
             ["uniform, ≥ these bits", comparison],
-            ["measured", "\(measured_layers) layers measured, \(cached_layers) from the cache"],
+            [
+                "measured",
+                "\(measured_layers) layers measured, \(cached_layers) from the cache; solved in \(String(format: "%.3f", solve_seconds)) s",
+            ],
             ["recipe", recipe],
         ]
         return out + "\n\n" + ReportFormat.columns(summary)
