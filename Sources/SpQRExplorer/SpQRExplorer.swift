@@ -13,6 +13,7 @@ struct SpQRExplorerCommand: ParsableCommand {
             RecipeCommand.self,
             BenchCommand.self,
             TokenizeCommand.self, EvalCommand.self, CalibrateCommand.self, QuantizeModelCommand.self,
+            AllocateCommand.self,
         ],
         defaultSubcommand: ExploreCommand.self)
 }

@@ -63,23 +63,21 @@ struct QuantizeModelReport: Encodable {
                     lengths: SpQRHF.lengths(rows: $1.shape[0], cols: $1.shape[1], outliers: $1.nOutliers)) / 8
             }
                 + 2 * kept : nil
-        let storageBytes = (storage + 7) / 8 + 2 * kept
+        let storageBytes = ModelSize.spqrBytes(storageBits: storage, keptParameters: kept)
         totals = Totals(
             parameters_quantized: quantized, parameters_kept: kept, avg_bits: avg,
-            storage_bits_per_weight: Double(storage) / Double(max(quantized, 1)), bytes_fp16: 2 * all,
+            storage_bits_per_weight: Double(storage) / Double(max(quantized, 1)), bytes_fp16: ModelSize.fp16Bytes(parameters: all),
             bytes_spqr_storage: storageBytes, bytes_spqr_hf: spqrHF, bytes_output: outputBytes,
-            compression_fp16: Double(2 * all) / Double(max(storageBytes, 1)))
+            compression_fp16: Double(ModelSize.fp16Bytes(parameters: all)) / Double(max(storageBytes, 1)))
     }
 
     var table: String {
         var rows = [["layer", "settings", "outliers", "avg bits", "rel proxy err", "rel weight err"]]
         let overridden = Set(overridden_layers)
         for l in layers {
-            let c = l.config
-            let settings =
-                "\(c.wbits)b g\(c.groupsize.map(String.init) ?? "row") τ \(Setting.outlierThreshold.label(of: Setting.outlierThreshold.value(in: c)))"
             rows.append([
-                l.layer + (overridden.contains(l.layer) ? " *" : ""), settings, ReportFormat.pct(l.outlierFraction),
+                l.layer + (overridden.contains(l.layer) ? " *" : ""), ReportFormat.settings(l.config),
+                ReportFormat.pct(l.outlierFraction),
                 ReportFormat.fmt(l.avgBits, 3), ReportFormat.sci(l.relProxyError), ReportFormat.sci(l.relWeightError),
             ])
         }

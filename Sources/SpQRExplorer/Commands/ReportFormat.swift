@@ -21,6 +21,12 @@ enum ReportFormat {
 
     static func pct(_ v: Double) -> String { String(format: "%.3f%%", 100 * v) }
 
+    /// The settings a whole-model table shows per layer: "3b g16 τ 0.2" (g row without groups, τ off).
+    static func settings(_ c: SpQRConfig) -> String {
+        let tau = Setting.outlierThreshold.label(of: Setting.outlierThreshold.value(in: c))
+        return "\(c.wbits)b g\(c.groupsize.map(String.init) ?? "row") τ \(tau)"
+    }
+
     /// A byte count in binary units with one decimal ("24.0 MiB"); plain bytes below 1 KiB.
     static func bytes(_ n: Int) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
