@@ -36,6 +36,7 @@ enum KeyBench {
         var times: [String: [Double]] = [:]
         var order: [String] = []
         var cpu: [String: [Double]] = [:]
+        var zooms: [String] = []
         for (kind, key) in script(s) {
             let c0 = processCPU()
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -45,6 +46,11 @@ enum KeyBench {
             if times[kind] == nil { order.append(kind) }
             times[kind, default: []].append(ms)
             cpu[kind, default: []].append(processCPU() - c0)
+            if kind.hasPrefix("zoom") {
+                zooms.append(
+                    String(
+                        format: "%@ to %d×: %.2f ms, CPU %.2f ms", kind, s.viewport.zoom, ms, cpu[kind]!.last!))
+            }
         }
         let shape = s.layer?.row.shape.map(String.init).joined(separator: "x") ?? "?"
         print(
@@ -59,5 +65,6 @@ enum KeyBench {
                         format: " %3d keys: median %.2f ms, max %.2f ms; CPU median %.2f ms, max %.2f ms", t.count,
                         t[t.count / 2], t.last!, c[c.count / 2], c.last!))
         }
+        print("  each zoom: " + zooms.joined(separator: "; "))
     }
 }

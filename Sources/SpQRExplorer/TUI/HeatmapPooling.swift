@@ -89,6 +89,11 @@ struct PooledGrid: Sendable {
         let width = colRanges.count
         let weights = rowRanges.reduce(0) { $0 + $1.count } * colRanges.reduce(0) { $0 + $1.count }
         let parallel = weights >= 1 << 20 && rowRanges.count > 1
+        // Whether the cells' columns lie side by side, each at least one column (not zoomed past a column
+        // per cell), so a row of the view is one scan.
+        let tiled =
+            colRanges.allSatisfy { !$0.isEmpty }
+            && zip(colRanges, colRanges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }
         a.withUnsafeBufferPointer { pa in
             (b ?? []).withUnsafeBufferPointer { pb in
                 sum.withUnsafeMutableBufferPointer { sum in
@@ -106,6 +111,38 @@ struct PooledGrid: Sendable {
                                         sq[out + cx] = 0
                                         mx[out + cx] = 0
                                         n[out + cx] = Float(rr.count * colRanges[cx].count)
+                                    }
+                                    if tiled, width > 0 {
+                                        // Cells side by side: one scan per row, switching cell at each end.
+                                        for r in rr {
+                                            let base = r * cols
+                                            var cx = 0
+                                            var end = base + colRanges[0].upperBound
+                                            var s = sum[out]
+                                            var s2 = sq[out]
+                                            var m = mx[out]
+                                            for k in (base + colRanges[0].lowerBound)..<(base + colRanges[width - 1].upperBound) {
+                                                if k == end {
+                                                    sum[out + cx] = s
+                                                    sq[out + cx] = s2
+                                                    mx[out + cx] = m
+                                                    cx += 1
+                                                    end = base + colRanges[cx].upperBound
+                                                    s = sum[out + cx]
+                                                    s2 = sq[out + cx]
+                                                    m = mx[out + cx]
+                                                }
+                                                var v = f(pa[k])
+                                                if hasB { v -= pb[k] } else if useAbs { v = Swift.abs(v) }
+                                                s += v
+                                                s2 += v * v
+                                                m = Swift.max(m, Swift.abs(v))
+                                            }
+                                            sum[out + cx] = s
+                                            sq[out + cx] = s2
+                                            mx[out + cx] = m
+                                        }
+                                        return
                                     }
                                     for r in rr {
                                         let base = r * cols
