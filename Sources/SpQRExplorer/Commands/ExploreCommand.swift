@@ -35,13 +35,20 @@ struct ExploreCommand: ParsableCommand {
     var benchRender = false
 
     @Flag(
+        name: [.customLong("bench-keys")],
+        help:
+            "Press every layer-view key on a layer (--layer) at --size with the background work running, and print the time from each key to its frame."
+    )
+    var benchKeys = false
+
+    @Flag(
         help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
     var entropy = false
 
-    @Option(help: "With --bench-render or --entropy: the layer (its name or a unique part of it).")
+    @Option(help: "With --bench-render, --bench-keys or --entropy: the layer (its name or a unique part of it).")
     var layer: String?
 
-    @Option(help: "With --bench-render or --entropy: the frame size as WIDTHxHEIGHT.")
+    @Option(help: "With --bench-render, --bench-keys or --entropy: the frame size as WIDTHxHEIGHT.")
     var size = "200x60"
 
     func run() throws {
@@ -67,7 +74,7 @@ struct ExploreCommand: ParsableCommand {
             restored = r
         }
         try config.validate()
-        if benchRender || entropy {
+        if benchRender || entropy || benchKeys {
             let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
             guard dims.count == 2, dims[0] >= Layout.minWidth, dims[1] >= Layout.minHeight, dims[0] <= 2000,
                 dims[1] <= 1000
@@ -81,6 +88,7 @@ struct ExploreCommand: ParsableCommand {
                 checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
                 height: dims[1])
             if benchRender { RenderBench.run(s) }
+            if benchKeys { KeyLatencyBench.run(s, runner: EffectRunner(checkpoint: checkpoint, calibration: source)) }
             if entropy {
                 for (mode, bits) in RenderBench.entropies(s) {
                     print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))

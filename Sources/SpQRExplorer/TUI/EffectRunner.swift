@@ -3,8 +3,9 @@
 // Quantization runs on one serial queue: a new request cancels the one under way (its token is checked
 // between GPTQ blocks) and goes through the layer's `LayerMeasurement`, which loads W and H if the layer
 // changed, factorises only when the permutation order or percdamp changed, then reports a preview on
-// whole second-level row blocks, the full layer with progress, and the baselines. File work (statistics,
-// recipes) runs on a second queue.
+// whole second-level row blocks, the full layer with progress, and the baselines. The trade-off grid is
+// measured on the same queue through the same `LayerMeasurement` (TradeoffGrid.measure), point by point;
+// a quantization request stops it. File work (statistics, recipes) runs on a second queue.
 
 import Dispatch
 import Foundation
@@ -16,6 +17,7 @@ final class EffectRunner: @unchecked Sendable {
     private let outbox = Locked<[AppEvent]>([])
     private let current = Locked<CancellationToken?>(nil)
     private let exporting = Locked<CancellationToken?>(nil)
+    private let measuringTradeoff = Locked<CancellationToken?>(nil)
     /// File hashes for recipes, kept for the session so a repeated export does not hash again.
     private let digests = FileDigests()
     private let statistics: StatisticsCache
@@ -39,7 +41,9 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// Whether work is under way (so the loop keeps redrawing progress).
-    var busy: Bool { current.withLock { $0 != nil } || exporting.withLock { $0 != nil } }
+    var busy: Bool {
+        current.withLock { $0 != nil } || exporting.withLock { $0 != nil } || measuringTradeoff.withLock { $0 != nil }
+    }
 
     private func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
 
@@ -54,7 +58,36 @@ final class EffectRunner: @unchecked Sendable {
                 $0?.cancel()
                 $0 = nil
             }
+            run(.cancelTradeoff)
+        case .cancelTradeoff:
+            measuringTradeoff.withLock {
+                $0?.cancel()
+                $0 = nil
+            }
+        case .measureTradeoff(let id, let layer, let candidates, let indices):
+            let token = CancellationToken()
+            measuringTradeoff.withLock {
+                $0?.cancel()
+                $0 = token
+            }
+            work.async { [self] in
+                defer { measuringTradeoff.withLock { if $0 === token { $0 = nil } } }
+                do {
+                    let m = try loadedLayer(layer, progress: nil)
+                    try TradeoffGrid.measure(indices.map { candidates[$0] }, on: m, cancel: token) { k, point in
+                        post(.tradeoff(.point(id: id, index: indices[k], point)))
+                    }
+                    post(.tradeoff(.finished(id: id)))
+                } catch let e as SpQRError where e.kind == .cancelled {
+                    return
+                } catch let e as SpQRError {
+                    post(.tradeoff(.failed(id: id, message: e.message)))
+                } catch {
+                    post(.tradeoff(.failed(id: id, message: "\(error)")))
+                }
+            }
         case .quantize(let generation, let layer, let config):
+            run(.cancelTradeoff)
             let token = CancellationToken()
             current.withLock {
                 $0?.cancel()
@@ -145,18 +178,22 @@ final class EffectRunner: @unchecked Sendable {
         post(.exported(id: id, path: path))
     }
 
+    /// The layer's measurement: the one kept when it is the same layer, else W and H loaded anew. Only on `work`.
+    private func loadedLayer(_ name: String, progress: MeasurementProgress?) throws -> LayerMeasurement {
+        if let m = measurement, m.name == name { return m }
+        measurement = nil
+        let m = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
+        measurement = m
+        return m
+    }
+
     private func quantize(_ generation: Int, _ name: String, _ config: SpQRConfig, _ token: CancellationToken) throws {
         try config.validate()
         let progress: MeasurementProgress = { [self] phase, fraction in
             post(.progress(generation: generation, phase: phase.rawValue, fraction: fraction))
         }
-        if measurement?.name != name {
-            measurement = nil
-            measurement = try LayerMeasurement(
-                checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
-        }
+        let measurement = try loadedLayer(name, progress: progress)
         try token.check()
-        guard let measurement else { return }
         let m = try measurement.measure(
             config, steps: [.preview, .fullLayer, .baselines, .equalBitBaselines], cancel: token,
             progress: progress,

@@ -14,8 +14,12 @@ enum Effect: Equatable, Sendable {
     /// Stop the export under way; nothing is written.
     case cancelExport
     case importRecipe(path: String)
-    /// Stop the quantization under way.
+    /// Stop the quantization under way (and the trade-off measurement).
     case cancel
+    /// Measure the trade-off candidates at `indices` of the layer's grid, reporting each point.
+    case measureTradeoff(id: Int, layer: String, candidates: [TradeoffCandidate], indices: [Int])
+    /// Stop the trade-off measurement under way.
+    case cancelTradeoff
 }
 
 /// What a recipe export needs from the state.
@@ -45,4 +49,6 @@ enum AppEvent: Sendable {
     case exportFailed(id: Int, message: String)
     case recipeLoaded(Recipe)
     case recipeFailed(message: String)
+    /// A trade-off point, or the end of a trade-off measurement.
+    case tradeoff(TradeoffEvent)
 }

@@ -21,6 +21,12 @@ struct HeatmapMaps: Sendable {
     let rowError: [Double]
     let colError: [Double]
     let totalError: Double
+    /// The rows and the columns with the most error, most first (the panel lists them; found once here, off
+    /// the input loop, rather than by sorting every row at each frame).
+    let topRows: [Int]
+    let topCols: [Int]
+    /// How many of each `topRows` and `topCols` keep.
+    static let topCount = 3
     private let cache = PooledViewCache()
 
     /// The value of one weight in `mode`.
@@ -66,6 +72,22 @@ struct HeatmapMaps: Sendable {
         self.rowError = rowError
         self.colError = colError
         totalError = rowError.reduce(0, +)
+        topRows = Self.largest(rowError, Self.topCount)
+        topCols = Self.largest(colError, Self.topCount)
+    }
+
+    /// The indices of the `k` largest values, largest first (the lower index first among equal values), in
+    /// one pass.
+    static func largest(_ v: [Double], _ k: Int) -> [Int] {
+        var top: [Int] = []
+        for i in v.indices {
+            guard top.count < k || v[i] > v[top[top.count - 1]] else { continue }
+            var j = top.count
+            while j > 0 && v[i] > v[top[j - 1]] { j -= 1 }
+            top.insert(i, at: j)
+            if top.count > k { top.removeLast() }
+        }
+        return top
     }
 
     /// The value of weight `k` (row-major) in `mode`.

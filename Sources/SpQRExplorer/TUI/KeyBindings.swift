@@ -7,6 +7,7 @@ enum Action: Equatable, Sendable {
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
     case export, openRecipe, nextLayer, previousLayer, applyToAll, applyToType
+    case tradeoff, applyPoint
 }
 
 /// Where a binding applies.
@@ -39,6 +40,7 @@ struct KeyBinding: Sendable {
         case .advanced: return "advanced"
         case .export: return "export"
         case .openRecipe: return "open recipe"
+        case .applyPoint: return "apply"
         default: return help
         }
     }
@@ -153,6 +155,9 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("Y")], label: "Y", action: .applyToType, context: .layer,
             help: "these settings for every layer of this type (q_proj, …)", footer: false),
+        KeyBinding(
+            keys: [.char("f")], label: "f", action: .tradeoff, context: .layer,
+            help: "trade-off: proxy error against bits over a grid of settings", footer: false),
         KeyBinding(
             keys: [.char("e")], label: "e", action: .export, context: .everywhere, help: "export a JSON recipe",
             footer: true),
