@@ -84,15 +84,23 @@ struct ExploreCommand: ParsableCommand {
                     "--size \(size): expected WIDTHxHEIGHT from \(Layout.minWidth)x\(Layout.minHeight) to 2000x1000, e.g. 160x50"
                 )
             }
-            let s = try RenderBench.state(
-                checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
-                height: dims[1])
-            if benchRender { RenderBench.run(s) }
-            if benchKeys { KeyLatencyBench.run(s, runner: EffectRunner(checkpoint: checkpoint, calibration: source)) }
-            if entropy {
-                for (mode, bits) in RenderBench.entropies(s) {
-                    print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+            if benchRender || entropy {
+                let s = try RenderBench.state(
+                    checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
+                    height: dims[1])
+                if benchRender { RenderBench.run(s) }
+                if entropy {
+                    for (mode, bits) in RenderBench.entropies(s) {
+                        print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+                    }
                 }
+            }
+            if benchKeys {
+                // As in the explorer: views pooled in the background.
+                let keys = try RenderBench.state(
+                    checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
+                    height: dims[1], poolInBackground: true)
+                KeyLatencyBench.run(keys, runner: EffectRunner(checkpoint: checkpoint, calibration: source))
             }
             return
         }
@@ -140,10 +148,11 @@ enum SampleBundle {
 /// Headless renderings of the layer screen: the time per frame, and the colour entropy of each heatmap mode.
 enum RenderBench {
     /// The layer screen of `layer` (a name or a unique part of one; nil: the first quantizable layer),
-    /// fully quantized, at width × height with full colour.
+    /// fully quantized, at width × height with full colour (its views pooled in the background when
+    /// `poolInBackground`, as in the explorer).
     static func state(
         checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
-        width: Int, height: Int
+        width: Int, height: Int, poolInBackground: Bool = false
     ) throws -> AppState {
         let quantizable = checkpoint.tensors.filter(\.isQuantizable)
         let entry: TensorEntry
@@ -175,7 +184,7 @@ enum RenderBench {
             &s,
             .result(
                 generation: s.generation, layer: entry.name, result: r, report: measured.report,
-                maps: HeatmapMaps(result: r, weights: w)))
+                maps: HeatmapMaps(result: r, weights: w, poolInBackground: poolInBackground)))
         return s
     }
 

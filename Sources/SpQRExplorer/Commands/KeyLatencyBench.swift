@@ -26,6 +26,7 @@ enum KeyLatencyBench {
         String, Double, Double
     )] {
         var state = start
+        var pooled = PooledViewCache.completed
         _ = Renderer.render(state)
         var figures: [(String, Double, Double)] = []
         for (label, key) in keys {
@@ -39,7 +40,9 @@ enum KeyLatencyBench {
                 let t = DispatchTime.now().uptimeNanoseconds
                 let events = runner.drain()
                 for e in events { runner.run(Reducer.reduce(&state, e)) }
-                if !events.isEmpty || runner.busy { _ = Renderer.render(state) }
+                let poolingDone = PooledViewCache.completed != pooled
+                pooled = PooledViewCache.completed
+                if !events.isEmpty || runner.busy || poolingDone { _ = Renderer.render(state) }
                 longest = max(longest, milliseconds(since: t))
                 usleep(5_000)
             }

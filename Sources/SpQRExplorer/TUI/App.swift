@@ -26,9 +26,15 @@ final class ExplorerApp {
     func run(maxTurns: Int? = nil, crashAfterFirstFrame: Bool = false) {
         var dirty = true
         var turns = 0
+        var pooled = PooledViewCache.completed
         dispatch(.terminal(.resize(width: terminal.size.width, height: terminal.size.height)))
         runner.run(Reducer.statisticsEffect(state))
         while !state.quit {
+            // A view pooled in the background since the last frame is drawn now.
+            if PooledViewCache.completed != pooled {
+                pooled = PooledViewCache.completed
+                dirty = true
+            }
             if dirty || runner.busy {
                 terminal.present(Renderer.render(state))
                 dirty = false

@@ -206,7 +206,7 @@ final class EffectRunner: @unchecked Sendable {
                 post(
                     .result(
                         generation: generation, layer: name, result: r, report: partial.report,
-                        maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
+                        maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights, poolInBackground: true)))
             })
         if let equalBits = m.equalBitBaselines {
             post(.equalBitBaselines(generation: generation, layer: name, equalBits, report: m.report))
