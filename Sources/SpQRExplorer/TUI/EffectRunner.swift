@@ -65,45 +65,17 @@ final class EffectRunner: @unchecked Sendable {
                 $0 = nil
             }
         case .measureTradeoff(let id, let layer, let candidates, let indices):
-            let token = CancellationToken()
-            measuringTradeoff.withLock {
-                $0?.cancel()
-                $0 = token
-            }
-            work.async { [self] in
-                defer { measuringTradeoff.withLock { if $0 === token { $0 = nil } } }
-                do {
-                    let m = try loadedLayer(layer, progress: nil)
-                    try TradeoffGrid.measure(indices.map { candidates[$0] }, on: m, cancel: token) { k, point in
-                        post(.tradeoff(.point(id: id, index: indices[k], point)))
-                    }
-                    post(.tradeoff(.finished(id: id)))
-                } catch let e as SpQRError where e.kind == .cancelled {
-                    return
-                } catch let e as SpQRError {
-                    post(.tradeoff(.failed(id: id, message: e.message)))
-                } catch {
-                    post(.tradeoff(.failed(id: id, message: "\(error)")))
+            onWork(measuringTradeoff, failed: { [self] m in post(.tradeoff(.failed(id: id, message: m))) }) { [self] token in
+                let m = try loadedLayer(layer, progress: nil)
+                try TradeoffGrid.measure(indices.map { candidates[$0] }, on: m, cancel: token) { k, point in
+                    post(.tradeoff(.point(id: id, index: indices[k], point)))
                 }
+                post(.tradeoff(.finished(id: id)))
             }
         case .quantize(let generation, let layer, let config):
             run(.cancelTradeoff)
-            let token = CancellationToken()
-            current.withLock {
-                $0?.cancel()
-                $0 = token
-            }
-            work.async { [self] in
-                defer { current.withLock { if $0 === token { $0 = nil } } }
-                do {
-                    try quantize(generation, layer, config, token)
-                } catch let e as SpQRError where e.kind == .cancelled {
-                    return
-                } catch let e as SpQRError {
-                    post(.failed(generation: generation, layer: layer, message: e.message))
-                } catch {
-                    post(.failed(generation: generation, layer: layer, message: "\(error)"))
-                }
+            onWork(current, failed: { [self] m in post(.failed(generation: generation, layer: layer, message: m)) }) {
+                [self] token in try quantize(generation, layer, config, token)
             }
         case .cancelExport:
             exporting.withLock {
@@ -153,6 +125,31 @@ final class EffectRunner: @unchecked Sendable {
                 } catch {
                     post(.recipeFailed(message: "\(path): \(error)"))
                 }
+            }
+        }
+    }
+
+    /// Runs `body` on the work queue with a new token kept in `slot` (cancelling the one there), and reports
+    /// its failure's message to `failed`; a cancelled run ends quietly.
+    private func onWork(
+        _ slot: Locked<CancellationToken?>, failed: @escaping @Sendable (String) -> Void,
+        _ body: @escaping @Sendable (CancellationToken) throws -> Void
+    ) {
+        let token = CancellationToken()
+        slot.withLock {
+            $0?.cancel()
+            $0 = token
+        }
+        work.async {
+            defer { slot.withLock { if $0 === token { $0 = nil } } }
+            do {
+                try body(token)
+            } catch let e as SpQRError where e.kind == .cancelled {
+                return
+            } catch let e as SpQRError {
+                failed(e.message)
+            } catch {
+                failed("\(error)")
             }
         }
     }
