@@ -64,6 +64,10 @@ struct TradeoffTests {
         #expect(id > first && indices == Array(3..<72))
         _ = Reducer.reduce(&s, .tradeoff(.finished(id: first)))
         #expect(s.tradeoff?.running == true, "the older measurement's end does not stop the newer one")
+        // Stopped from outside (a quantization took the work queue): the view says so and waits for nothing.
+        _ = Reducer.reduce(&s, .tradeoff(.finished(id: id)))
+        #expect(s.tradeoff?.running == false)
+        #expect(lines(Renderer.render(s)).contains { $0.contains("3/72 points") && $0.contains("stopped") })
     }
 
     @Test("the cursor starts on the layer's own settings, moves by bits and along the Pareto front")

@@ -66,11 +66,12 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .measureTradeoff(let id, let layer, let candidates, let indices):
             onWork(measuringTradeoff, failed: { [self] m in post(.tradeoff(.failed(id: id, message: m))) }) { [self] token in
+                // The end is reported however it comes, so the view never waits on a stopped measurement.
+                defer { post(.tradeoff(.finished(id: id))) }
                 let m = try loadedLayer(layer, progress: nil)
                 try TradeoffGrid.measure(indices.map { candidates[$0] }, on: m, cancel: token) { k, point in
                     post(.tradeoff(.point(id: id, index: indices[k], point)))
                 }
-                post(.tradeoff(.finished(id: id)))
             }
         case .quantize(let generation, let layer, let config):
             run(.cancelTradeoff)

@@ -113,6 +113,7 @@ extension AppState {
 enum TradeoffEvent: Sendable {
     /// The point of candidate `index`.
     case point(id: Int, index: Int, TradeoffPoint)
+    /// The measurement ended: every point done, stopped by a newer run, or failed (`failed` says why).
     case finished(id: Int)
     case failed(id: Int, message: String)
 }
