@@ -65,6 +65,7 @@ enum KeyLatencyBench {
                 String(
                     format: "key %-5@ %7.2f ms (cpu %5.2f) to the new frame   longest loop turn after it %7.2f ms (cpu %5.2f)",
                     label, frame, frameCPU, longest.total, longest.cpu))
+            fflush(nil)
         }
         runner.run(.cancel)
         // The process must not end while the work queue is in a BLAS call.
@@ -78,6 +79,7 @@ enum KeyLatencyBench {
                 format: "%@ at %dx%d: %d keys, slowest key %.2f ms (cpu %.2f), longest loop turn %.2f ms (cpu %.2f)",
                 name, start.width, start.height, figures.count, worst, cpu.map(\.0).max() ?? 0, worstTurn,
                 cpu.map(\.1).max() ?? 0))
+        fflush(nil)
         return figures
     }
 }
