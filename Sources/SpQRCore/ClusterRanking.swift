@@ -183,6 +183,7 @@ public enum ClusterRanking {
             let kb = kinds.firstIndex(of: b.kind)!
             return ka != kb ? ka < kb : a.index < b.index
         }
-        return byKind.flatMap { $0.filter { $0.score > 1 + 1e-9 }.sorted(by: before).prefix(perKind) }.sorted(by: before)
+        return byKind.flatMap { $0.filter { $0.score > 1 + 1e-9 }.sorted(by: before).prefix(perKind) }.sorted(
+            by: before)
     }
 }

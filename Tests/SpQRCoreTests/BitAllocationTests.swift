@@ -50,7 +50,9 @@ struct BitAllocationTests {
         #expect(front.points[hull.last!].error == front.points.map(\.error).min()!)
     }
 
-    @Test("average-bits targets are met, with Σ error within the reported gap of the bound", arguments: [2.5, 3.2, 4.0, 6.5])
+    @Test(
+        "average-bits targets are met, with Σ error within the reported gap of the bound",
+        arguments: [2.5, 3.2, 4.0, 6.5])
     func averageBits(target: Double) throws {
         let f = Self.fronts
         let a = try f.allocate(.averageBits(target))
@@ -90,7 +92,8 @@ struct BitAllocationTests {
     @Test("out-of-reach targets say what the menu can reach")
     func outOfReach() throws {
         let f = Self.fronts
-        let least = f.layers.reduce(0.0) { $0 + Double($1.parameters) * $1.points.map(\.avgBits).min()! }
+        let least =
+            f.layers.reduce(0.0) { $0 + Double($1.parameters) * $1.points.map(\.avgBits).min()! }
             / Double(f.parameters)
         for (target, fragment) in [
             (AllocationTarget.averageBits(2.0), "the least this menu gives is \(least)"),

@@ -92,7 +92,9 @@ struct AllocateEndToEndTests {
         #expect(two.status == 2 && two.stderr.contains("give one target"))
         let unit = try BinaryRunner.run(["allocate", source, "--target-size", "3XB"] + common)
         #expect(unit.status == 1 && unit.stderr.contains("GiB"), "\(unit.stderr)")
-        let menu = try BinaryRunner.run(["allocate", source, "--target-bits", "3", "--menu", "bits=3", "--out", dir + "/r.json"])
+        let menu = try BinaryRunner.run([
+            "allocate", source, "--target-bits", "3", "--menu", "bits=3", "--out", dir + "/r.json",
+        ])
         #expect(menu.status == 1 && menu.stderr.contains("unknown setting 'bits'"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.json"))
     }

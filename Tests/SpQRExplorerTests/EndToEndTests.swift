@@ -40,7 +40,7 @@ struct EndToEndTests {
         }
         app.run(maxTurns: 1)  // present the frame that shows the last event
         let frame = try #require(terminal.frames.last).text
-        #expect(frame.contains("FULL (96 rows)") && frame.contains("round-to-nearest"))
+        #expect(frame.contains("FULL (96 rows)") && frame.contains("  RTN         "), "the compact baseline table")
         #expect(app.state.reports["model.layers.1.mlp.down_proj.weight"]?.config.wbits == 4)
         terminal.events = [.key(.char("q"))]
         app.run(maxTurns: 5)

@@ -128,7 +128,8 @@ struct PictureTests {
         #expect(r.stdout.contains("heatmap 64×96 (64×96 weights, 5× enlarged)"), "\(r.stdout)")
         #expect(png.width >= 64 * 5 + 2 * HeatmapPicture.margin && png.height > 96 * 5)
         let again = try BinaryRunner.run([
-            "render", ExplorerFixtures.checkpointPath, "--layer", "down_proj", "--mode", "outliers", "--out", out, "--force",
+            "render", ExplorerFixtures.checkpointPath, "--layer", "down_proj", "--mode", "outliers", "--out", out,
+            "--force",
         ])
         #expect(again.status == 1 && again.stderr.contains("matches 2 layers"), "\(again.stderr)")
         let bad = try BinaryRunner.run([
@@ -179,7 +180,8 @@ struct PictureTests {
         let w = try ExplorerFixtures.checkpoint.matrix(name)
         let config = SpQRConfig()
         let r = try SpQR.run(
-            try PreparedLayer(name: name, weights: w, hessian: Hessian.identity(w.cols), config: config), config: config)
+            try PreparedLayer(name: name, weights: w, hessian: Hessian.identity(w.cols), config: config), config: config
+        )
         let maps = HeatmapMaps(result: r, weights: w)
         let picture = HeatmapPicture(
             HeatmapPicture.Request(

@@ -64,7 +64,9 @@ struct QuantizeCommandTests {
         let figuresEnd = try #require(table.stdout.range(of: "dead columns"))
         let baselinesStart = try #require(table.stdout.range(of: "round-to-nearest"))
         #expect(figuresEnd.upperBound < baselinesStart.lowerBound)
-        for phase in ["note: time: loading W and H ", "factorising ", "full layer ", "equal-bit baselines ", "whole process "] {
+        for phase in [
+            "note: time: loading W and H ", "factorising ", "full layer ", "equal-bit baselines ", "whole process ",
+        ] {
             #expect(table.stderr.contains(phase), "\(table.stderr)")
         }
     }

@@ -1,12 +1,6 @@
 // Views rendered into the cell buffer and compared with recorded snapshots (text, and a colour layer
 // where colour carries meaning). Record with SPQR_RECORD_SNAPSHOTS=1 (the recording run fails; run
 // again to check); a missing snapshot fails.
-//
-// Two snapshots record known defects, not the intended screen; their file names say KNOWN-DEFECT and a
-// `withKnownIssue` test asserts what the screen should show, so it reports when the defect is fixed:
-// - layer-80x24: at 80 columns the layer name pushes the calibration label off the title line, which
-//   ends in "DATA-F" instead of " DATA-FREE: H = I ".
-// - help (100×30): the help box has room for 21 of the layer view's 43 bindings and drops the other 22.
 
 import Foundation
 import SpQRTestSupport
@@ -42,12 +36,29 @@ struct SnapshotTests {
         assertSnapshot(Renderer.render(s).text, named: "browser-\(width)x\(height).txt")
     }
 
+    @Test("layer browser with a measured layer: its bits and proxy error before the statistics", arguments: sizes)
+    func browserMeasured(width: Int, height: Int) throws {
+        var s = try ExplorerFixtures.layerState(width: width, height: height)
+        _ = key(&s, .escape)
+        let report = try #require(s.reports[qProj])
+        let row = try #require(
+            lines(Renderer.render(s)).first { $0.contains("self_attn.q_proj") && $0.hasPrefix(" 0") })
+        #expect(row.contains(Num.f(report.avgBits, 3)) && row.contains(Num.e(report.relProxyError)), "\(row)")
+        assertSnapshot(Renderer.render(s).text, named: "browser-measured-\(width)x\(height).txt")
+    }
+
     @Test("layer view: heatmap, marginals, legend, panel", arguments: sizes)
     func layer(width: Int, height: Int) throws {
         let s = try ExplorerFixtures.layerState(width: width, height: height)
         let b = Renderer.render(s)
-        // At 80×24 the snapshot holds the cut title (see the file's header).
-        let name = width == 80 ? "layer-80x24.KNOWN-DEFECT-title-cut" : "layer-\(width)x\(height)"
+        let name = "layer-\(width)x\(height)"
+        let frame = lines(b)
+        // The whole baseline table: every row with its bits and proxy error, and nothing beside the legend.
+        for row in ["RTN", "GPTQ", "RTN ≤ SpQR", "GPTQ ≤ SpQR", "SpQR "] {
+            #expect(frame.contains { $0.contains(row) && $0.contains("e-0") }, "\(row) at \(width)x\(height)")
+        }
+        let legend = frame[height - 3]
+        #expect(legend.contains("visible p1–p99") && legend.contains("error ▐max"), "\(legend)")
         assertSnapshot(b.text, named: "\(name).txt")
         assertSnapshot(colourLayer(b), named: "\(name).colour.txt")
     }
@@ -93,25 +104,39 @@ struct SnapshotTests {
         assertSnapshot(colourLayer(c), named: "layer-8colours.colour.txt")
     }
 
-    @Test("help overlay (records the 100×30 defect: 22 bindings dropped)")
-    func help() throws {
-        var s = try ExplorerFixtures.layerState(width: 100, height: 30)
-        s.showHelp = true
-        assertSnapshot(Renderer.render(s).text, named: "help.KNOWN-DEFECT-bindings-dropped.txt")
+    @Test("help overlay, first page and scrolled to the end", arguments: sizes)
+    func help(width: Int, height: Int) throws {
+        var s = try ExplorerFixtures.layerState(width: width, height: height)
+        _ = key(&s, .char("?"))
+        assertSnapshot(Renderer.render(s).text, named: "help-\(width)x\(height).txt")
+        _ = key(&s, .end)
+        assertSnapshot(Renderer.render(s).text, named: "help-\(width)x\(height)-end.txt")
+        _ = key(&s, .char("x"))
+        #expect(!s.showHelp && s.helpScroll == 0 && s.overrides.isEmpty, "another key closes the help only")
     }
 
-    @Test("the help lists every binding of the screen")
-    func helpListsEveryBinding() throws {
-        var s = try ExplorerFixtures.layerState(width: 100, height: 30)
-        s.showHelp = true
-        let text = Renderer.render(s).text
-        let missing = KeyBindings.active(onLayer: true).filter { !text.contains($0.help) }.map(\.help)
-        withKnownIssue("at 100×30 the help box drops 22 of the layer view's 43 bindings") {
-            #expect(missing.isEmpty, "not listed: \(missing)")
+    @Test("the help scrolls through every binding of the screen", arguments: [(80, 24), (100, 30), (200, 60)])
+    func helpListsEveryBinding(width: Int, height: Int) throws {
+        for onLayer in [true, false] {
+            var s =
+                onLayer
+                ? try ExplorerFixtures.layerState(width: width, height: height)
+                : ExplorerFixtures.state(width: width, height: height)
+            _ = key(&s, .char("?"))
+            var seen = Renderer.render(s).text
+            for _ in 0..<20 {
+                _ = key(&s, .pageDown)
+                seen += Renderer.render(s).text
+            }
+            #expect(s.showHelp)
+            let missing = KeyBindings.active(onLayer: onLayer).filter { !seen.contains($0.help) }.map(\.help)
+            #expect(missing.isEmpty, "not listed at \(width)x\(height): \(missing)")
+            let notes = HelpView.overrideNotes + (onLayer ? HelpView.figureNotes : [])
+            #expect(notes.allSatisfy { seen.contains($0) })
+            _ = key(&s, .up)
+            _ = key(&s, .home)
+            #expect(s.helpScroll == 0)
         }
-        #expect(
-            missing.count == 22,
-            "the defect changed: \(missing.count) bindings missing; update the snapshot and this test")
     }
 
     @Test("the export prompt shows its label and the typed path")
@@ -127,6 +152,17 @@ struct SnapshotTests {
         assertSnapshot(Renderer.render(s).text, named: "too-small.txt")
     }
 
+    @Test("the too-small message fits every terminal it is shown in", arguments: [(30, 10), (20, 5), (71, 30), (8, 2)])
+    func tooSmallFits(width: Int, height: Int) throws {
+        let shown = TooSmallView.lines(width: width, height: height)
+        #expect(shown.count == min(3, height))
+        #expect(shown.allSatisfy { DisplayWidth.of($0) <= width })
+        if width >= 27 {
+            #expect(shown[0] == "Terminal too small (\(width)x\(height)).")
+            #expect(shown.joined().contains("72x20") && shown.joined().contains("q"))
+        }
+    }
+
     @Test("a data-free session is flagged in the title")
     func dataFree() {
         let s = ExplorerFixtures.state(width: 100, height: 30)
@@ -137,12 +173,6 @@ struct SnapshotTests {
     func titleKeepsCalibration(width: Int, height: Int) throws {
         let s = try ExplorerFixtures.layerState(width: width, height: height)
         let title = lines(Renderer.render(s))[0]
-        if width == 80 {
-            withKnownIssue("at 80 columns the layer name pushes the calibration label off: the title ends in DATA-F") {
-                #expect(title.hasSuffix(" DATA-FREE: H = I "), "\(title)")
-            }
-        } else {
-            #expect(title.hasSuffix(" DATA-FREE: H = I "), "\(title)")
-        }
+        #expect(title.hasSuffix(" DATA-FREE: H = I "), "\(title)")
     }
 }

@@ -28,8 +28,9 @@ struct TerminalEdgeTests {
             let first = lines(Renderer.render(s))[0]
             #expect(
                 first
-                    == String("Terminal too small (\(width)x\(height)).".prefix(width)).padding(
+                    == TooSmallView.lines(width: width, height: height)[0].padding(
                         toLength: width, withPad: " ", startingAt: 0))
+            #expect(first.contains("\(width)x\(height)") || width < 3 + "\(width)x\(height)".count)
         }
     }
 

@@ -21,7 +21,13 @@ final class ModelFrontsTests: XCTestCase {
         let cache = try FrontsCache(
             directory: dir, checkpoint: model.source, calibration: IdentityCalibration(), menu: menu,
             base: SpQRConfig())
-        return (model, cache, tiny, { tiny.remove(); try? FileManager.default.removeItem(atPath: dir) })
+        return (
+            model, cache, tiny,
+            {
+                tiny.remove()
+                try? FileManager.default.removeItem(atPath: dir)
+            }
+        )
     }
 
     func testMeasuresEveryPlannedLayerAndReadsTheCacheBack() throws {
@@ -44,10 +50,13 @@ final class ModelFrontsTests: XCTestCase {
         XCTAssertTrue(fronts.dataFree)
         // Data-free: the error is ‖W − Q‖², so it equals rel_weight_error² · ‖W‖² of the same run.
         let w = try model.storedMatrix(plan.layers[0].name)
-        let run = try LayerMeasurement(name: "q", weights: w, hessian: try calibration.hessian(forLayer: "q", inFeatures: w.cols))
-            .measure(fronts.configs[1], steps: [.fullLayer])
+        let run = try LayerMeasurement(
+            name: "q", weights: w, hessian: try calibration.hessian(forLayer: "q", inFeatures: w.cols)
+        )
+        .measure(fronts.configs[1], steps: [.fullLayer])
         let norm = w.values.reduce(0.0) { $0 + Double($1) * Double($1) }
-        XCTAssertEqual(fronts.layers[0].points[1].error, pow(run.result.figures.relWeightError, 2) * norm, accuracy: 1e-6 * norm)
+        XCTAssertEqual(
+            fronts.layers[0].points[1].error, pow(run.result.figures.relWeightError, 2) * norm, accuracy: 1e-6 * norm)
         let progress = seen.withLock { $0 }
         XCTAssertEqual(progress.count, 14 * 5, "a start and four settings per layer")
         XCTAssertEqual(progress.last?.fraction, 1)

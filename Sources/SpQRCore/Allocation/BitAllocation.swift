@@ -58,14 +58,18 @@ public struct ModelFronts: Sendable, Equatable, Codable {
     /// cheap ones): the uniform comparison that spends at least an allocation's bits. nil when no menu
     /// setting reaches `bits`.
     public func uniform(notBelow bits: Double) -> Allocation? {
-        configs.indices.map(uniform).filter { $0.avgBits >= bits }.min { ($0.avgBits, $0.error) < ($1.avgBits, $1.error) }
+        configs.indices.map(uniform).filter { $0.avgBits >= bits }.min {
+            ($0.avgBits, $0.error) < ($1.avgBits, $1.error)
+        }
     }
 
     /// Chooses one setting per layer to meet `target` with the least Σ error (or, for a maximum error, the
     /// least average bits). Errors say when the target is out of reach and what the menu can reach.
     public func allocate(_ target: AllocationTarget) throws -> Allocation {
         try target.validate()
-        guard !layers.isEmpty else { throw SpQRError(.invalidSetting, "allocation: the model has no layer to quantize") }
+        guard !layers.isEmpty else {
+            throw SpQRError(.invalidSetting, "allocation: the model has no layer to quantize")
+        }
         let margin = 1 - 1e-12
         let groups: [[BudgetSolver.Option]]
         let budget: Double

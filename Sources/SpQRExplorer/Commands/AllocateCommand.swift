@@ -69,7 +69,9 @@ struct AllocateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if hessians != nil && imatrix != nil { throw ValidationError("give one calibration source: --hessians or --imatrix") }
+        if hessians != nil && imatrix != nil {
+            throw ValidationError("give one calibration source: --hessians or --imatrix")
+        }
         if [targetBits != nil, targetSize != nil, maxError != nil].filter({ $0 }).count != 1 {
             throw ValidationError("give one target: --target-bits, --target-bytes (or --target-size) or --max-error")
         }

@@ -108,7 +108,8 @@ struct AllocateReport: Encodable {
         if let bound = t.bound, let g = t.gap {
             let unit = t.minimised == "error" ? "" : " bits"
             let relative = bound > 0 ? String(format: " (%.3g%% of it)", 100 * g / bound) : ""
-            gap = "\(ReportFormat.sci(g))\(unit) above the Lagrangian bound \(ReportFormat.sci(bound))\(unit)\(relative)"
+            gap =
+                "\(ReportFormat.sci(g))\(unit) above the Lagrangian bound \(ReportFormat.sci(bound))\(unit)\(relative)"
         } else {
             gap = "not solved"
         }
@@ -125,7 +126,10 @@ struct AllocateReport: Encodable {
             ["calibration", calibration],
             ["error weight", error_weight],
             ["menu", menu],
-            ["parameters", "\(t.parameters_quantized) quantized in \(t.layers) layers, \(t.parameters_kept) kept at fp16"],
+            [
+                "parameters",
+                "\(t.parameters_quantized) quantized in \(t.layers) layers, \(t.parameters_kept) kept at fp16",
+            ],
             ["average bits", ReportFormat.fmt(t.avg_bits, 4) + " (reference formula)"],
             [
                 "model bytes",

@@ -128,7 +128,8 @@ struct BenchCommand: ParsableCommand {
         clock.lap()
         preview = try measurement.measure(config, steps: [.preview]).result
         let previewSeconds = clock.lap()
-        let cpuShare = (ProcessCPU.seconds() - cpuStart)
+        let cpuShare =
+            (ProcessCPU.seconds() - cpuStart)
             / (max(wall.total, 1e-9) * Double(ProcessInfo.processInfo.activeProcessorCount))
         var baselineSeconds: Double?
         if baselines {

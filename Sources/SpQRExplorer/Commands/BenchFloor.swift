@@ -90,7 +90,9 @@ enum ReferenceBench {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools/bench_reference.py").path
 
     /// Seconds the reference takes, or why it was not run.
-    static func run(checkout: String?, weights: Matrix, hessian: Matrix, config: SpQRConfig) -> Result<Double, BenchSkip> {
+    static func run(checkout: String?, weights: Matrix, hessian: Matrix, config: SpQRConfig) -> Result<
+        Double, BenchSkip
+    > {
         guard let checkout, !checkout.isEmpty else {
             return .failure(BenchSkip("no reference checkout given (--reference DIR or SPQR_REFERENCE)"))
         }

@@ -35,15 +35,15 @@ struct ExploreCommand: ParsableCommand {
     var benchRender = false
 
     @Flag(
-        help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
-    var entropy = false
-
-    @Flag(
         name: [.customLong("bench-keys")],
         help:
-            "Time zoom, pan and cursor keys on a layer (--layer) at --size: each key's reduce and frame, as figures per kind of key."
+            "Press every layer-view key on a layer (--layer) at --size with the background work running, and print the time from each key to its frame."
     )
     var benchKeys = false
+
+    @Flag(
+        help: "Print the colour entropy (bits) of the heatmap of a layer (--layer) in each mode at --size, then exit.")
+    var entropy = false
 
     @Option(help: "With --bench-render, --bench-keys or --entropy: the layer (its name or a unique part of it).")
     var layer: String?
@@ -84,15 +84,23 @@ struct ExploreCommand: ParsableCommand {
                     "--size \(size): expected WIDTHxHEIGHT from \(Layout.minWidth)x\(Layout.minHeight) to 2000x1000, e.g. 160x50"
                 )
             }
-            let s = try RenderBench.state(
-                checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
-                height: dims[1])
-            if benchRender { RenderBench.run(s) }
-            if benchKeys { KeyBench.run(s) }
-            if entropy {
-                for (mode, bits) in RenderBench.entropies(s) {
-                    print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+            if benchRender || entropy {
+                let s = try RenderBench.state(
+                    checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
+                    height: dims[1])
+                if benchRender { RenderBench.run(s) }
+                if entropy {
+                    for (mode, bits) in RenderBench.entropies(s) {
+                        print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+                    }
                 }
+            }
+            if benchKeys {
+                // As in the explorer: views pooled in the background.
+                let keys = try RenderBench.state(
+                    checkpoint: checkpoint, calibration: source, config: config, layer: layer, width: dims[0],
+                    height: dims[1], poolInBackground: true)
+                KeyLatencyBench.run(keys, runner: EffectRunner(checkpoint: checkpoint, calibration: source))
             }
             return
         }
@@ -140,10 +148,11 @@ enum SampleBundle {
 /// Headless renderings of the layer screen: the time per frame, and the colour entropy of each heatmap mode.
 enum RenderBench {
     /// The layer screen of `layer` (a name or a unique part of one; nil: the first quantizable layer),
-    /// fully quantized, at width × height with full colour.
+    /// fully quantized, at width × height with full colour (its views pooled in the background when
+    /// `poolInBackground`, as in the explorer).
     static func state(
         checkpoint: any Checkpoint, calibration: any CalibrationSource, config: SpQRConfig, layer name: String?,
-        width: Int, height: Int
+        width: Int, height: Int, poolInBackground: Bool = false
     ) throws -> AppState {
         let entry = try entry(checkpoint, name)
         let layer = try LayerMeasurement(checkpoint: checkpoint, layer: entry.name, calibration: calibration)
@@ -161,7 +170,7 @@ enum RenderBench {
             &s,
             .result(
                 generation: s.generation, layer: entry.name, result: r, report: measured.report,
-                maps: HeatmapMaps(result: r, weights: w)))
+                maps: HeatmapMaps(result: r, weights: w, poolInBackground: poolInBackground)))
         return s
     }
 

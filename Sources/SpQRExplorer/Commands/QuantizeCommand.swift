@@ -148,7 +148,9 @@ struct QuantizeCommand: ParsableCommand {
         for phase in phases {
             if let s = m.phaseSeconds[phase] { parts.append("\(phase.rawValue) \(ReportFormat.fmt(s, 2)) s") }
         }
-        if save != nil || maps != nil || writeRecipe != nil { parts.append("writing \(ReportFormat.fmt(writing, 2)) s") }
+        if save != nil || maps != nil || writeRecipe != nil {
+            parts.append("writing \(ReportFormat.fmt(writing, 2)) s")
+        }
         let total = ProcessInfo.processInfo.systemUptime - Self.processStart
         return "time: " + parts.joined(separator: ", ") + "; whole process \(ReportFormat.fmt(total, 2)) s"
     }

@@ -66,7 +66,8 @@ struct QuantizeModelReport: Encodable {
         let storageBytes = ModelSize.spqrBytes(storageBits: storage, keptParameters: kept)
         totals = Totals(
             parameters_quantized: quantized, parameters_kept: kept, avg_bits: avg,
-            storage_bits_per_weight: Double(storage) / Double(max(quantized, 1)), bytes_fp16: ModelSize.fp16Bytes(parameters: all),
+            storage_bits_per_weight: Double(storage) / Double(max(quantized, 1)),
+            bytes_fp16: ModelSize.fp16Bytes(parameters: all),
             bytes_spqr_storage: storageBytes, bytes_spqr_hf: spqrHF, bytes_output: outputBytes,
             compression_fp16: Double(ModelSize.fp16Bytes(parameters: all)) / Double(max(storageBytes, 1)))
     }

@@ -86,8 +86,11 @@ struct HeatmapPicture {
         let legendWidth = RGBImage.textWidth(lo + " ", scale: s) + bar + RGBImage.textWidth(" " + hi, scale: s)
         let width =
             2 * m
-            + [gw * enlargement, legendWidth, RGBImage.textWidth(title, scale: s), RGBImage.textWidth(subtitle, scale: s),
-                RGBImage.textWidth(note, scale: s)].max()!
+            + [
+                gw * enlargement, legendWidth, RGBImage.textWidth(title, scale: s),
+                RGBImage.textWidth(subtitle, scale: s),
+                RGBImage.textWidth(note, scale: s),
+            ].max()!
         let top = m + 2 * line
         let height = top + gh * enlargement + m + 2 * line + m
         var image = RGBImage(width: width, height: height)
@@ -97,7 +100,8 @@ struct HeatmapPicture {
         for py in 0..<gh {
             for px in 0..<gw {
                 let c = Self.colour(view.scale.position(view.value(px, py)), signed: signed)
-                image.fill(x: m + px * enlargement, y: top + py * enlargement, width: enlargement, height: enlargement, c)
+                image.fill(
+                    x: m + px * enlargement, y: top + py * enlargement, width: enlargement, height: enlargement, c)
             }
         }
         var y = top + gh * enlargement + m

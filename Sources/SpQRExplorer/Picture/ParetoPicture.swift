@@ -1,39 +1,10 @@
 // The sweep's plot as a picture: relative proxy error on a log scale (up) against average bits (right),
 // the Pareto front (Pareto.swift) drawn as larger joined points, every other combination as a small grey
 // one. The axes span the points with a positive, finite error: x from the fewest to the most bits,
-// y = log10(error) from the smallest error to the largest; the character plot on stderr uses the same
-// axes (ErrorBitsAxes).
+// y = log10(error) from the smallest error to the largest: the axes of the character plot (ErrorBitsAxes,
+// Plot/ErrorBitsPlot.swift) with one cell per pixel.
 
 import Foundation
-
-/// Where (bits, error) points sit in a plot: x ∈ [0, 1] by bits, y ∈ [0, 1] by log10(error) (1 = largest).
-struct ErrorBitsAxes {
-    let bits: ClosedRange<Double>
-    let logError: ClosedRange<Double>
-
-    /// The axes of the points with a positive, finite error (nil when there is none).
-    init?(_ points: [(bits: Double, error: Double, front: Bool)]) {
-        let usable = Self.usable(points)
-        guard !usable.isEmpty else { return nil }
-        bits = usable.map(\.bits).min()!...usable.map(\.bits).max()!
-        logError = log10(usable.map(\.error).min()!)...log10(usable.map(\.error).max()!)
-    }
-
-    static func usable(_ points: [(bits: Double, error: Double, front: Bool)]) -> [(
-        bits: Double, error: Double, front: Bool
-    )] {
-        points.filter { $0.error > 0 && $0.error.isFinite && $0.bits.isFinite }
-    }
-
-    /// The point's place: (0, 0) the fewest bits and smallest error, (1, 1) the most and the largest; ½ on
-    /// an axis without extent.
-    func position(bits b: Double, error e: Double) -> (x: Double, y: Double) {
-        let x = bits.upperBound > bits.lowerBound ? (b - bits.lowerBound) / (bits.upperBound - bits.lowerBound) : 0.5
-        let l = logError
-        let y = l.upperBound > l.lowerBound ? (log10(e) - l.lowerBound) / (l.upperBound - l.lowerBound) : 0.5
-        return (x, y)
-    }
-}
 
 enum ParetoPicture {
     static let plotWidth = 720
@@ -59,36 +30,38 @@ enum ParetoPicture {
         for (a, b, c, d) in [(x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)] {
             image.line(a, b, c, d, .grey)
         }
-        guard let axes = ErrorBitsAxes(points) else {
+        // The axes of the character plot, with one cell per pixel inside the frame.
+        guard
+            let axes = ErrorBitsAxes(
+                points: points.map { ($0.bits, $0.error) }, width: plotWidth - 2 * pad, height: plotHeight - 2 * pad)
+        else {
             image.text("no point with a positive, finite error", x: x0 + pad, y: y0 + pad, scale: s)
             return image
         }
-        /// Pixel of a plot position, inside the frame by `pad`.
-        func pixel(_ p: (x: Double, y: Double)) -> (x: Int, y: Int) {
-            (
-                x0 + pad + Int((p.x * Double(plotWidth - 2 * pad)).rounded()),
-                y1 - pad - Int((p.y * Double(plotHeight - 2 * pad)).rounded())
-            )
+        /// Pixel of a point, inside the frame by `pad`.
+        func pixel(_ p: (bits: Double, error: Double, front: Bool)) -> (x: Int, y: Int) {
+            let c = axes.cell(bits: p.bits, error: p.error)
+            return (x0 + pad + c.x, y0 + pad + c.y)
         }
         // Ticks: the ends and the middle of each axis.
         for f in [0.0, 0.5, 1.0] {
-            let logE = axes.logError.lowerBound + f * (axes.logError.upperBound - axes.logError.lowerBound)
-            let py = pixel((0, f)).y
+            let logE = axes.logErrorMin + f * (axes.logErrorMax - axes.logErrorMin)
+            let py = y1 - pad - Int((f * Double(axes.height - 1)).rounded())
             image.line(x0 - 4, py, x0, py, .grey)
             image.text(String(format: "%.2e", pow(10, logE)), x: 12, y: py - BitmapFont.height * s / 2, scale: s)
-            let b = axes.bits.lowerBound + f * (axes.bits.upperBound - axes.bits.lowerBound)
-            let px = pixel((f, 0)).x
+            let b = axes.bitsMin + f * (axes.bitsMax - axes.bitsMin)
+            let px = x0 + pad + Int((f * Double(axes.width - 1)).rounded())
             image.line(px, y1, px, y1 + 4, .grey)
             let label = String(format: "%.3f", b)
             image.text(label, x: px - RGBImage.textWidth(label, scale: s) / 2, y: y1 + pad, scale: s)
         }
-        let usable = ErrorBitsAxes.usable(points)
+        let usable = points.filter { ErrorBitsAxes.plottable(bits: $0.bits, error: $0.error) }
         let frontColour = RGB.xterm(ColorRamp.diverging256.last!)
         for p in usable where !p.front {
-            let q = pixel(axes.position(bits: p.bits, error: p.error))
+            let q = pixel(p)
             image.fill(x: q.x - 2, y: q.y - 2, width: 5, height: 5, .grey)
         }
-        let front = usable.filter(\.front).sorted { $0.bits < $1.bits }.map { pixel(axes.position(bits: $0.bits, error: $0.error)) }
+        let front = usable.filter(\.front).sorted { $0.bits < $1.bits }.map(pixel)
         for (a, b) in zip(front, front.dropFirst()) { image.line(a.x, a.y, b.x, b.y, frontColour) }
         for q in front { image.fill(x: q.x - 4, y: q.y - 4, width: 9, height: 9, frontColour) }
         let ly = y1 + pad + line

@@ -19,16 +19,39 @@ final class ExplorerApp {
     }
 
     func dispatch(_ e: AppEvent) {
+        Self.step(&state, e, runner)
+    }
+
+    /// Holds what an event replaced until a background queue lets it go.
+    private final class Discarded: @unchecked Sendable {
+        var layer: LayerSession?
+        init(_ layer: LayerSession?) { self.layer = layer }
+    }
+
+    private static let discarding = DispatchQueue(label: "spqr.discard", qos: .utility)
+
+    /// Reduces `e` and hands its effects to `runner`. What the event replaced — a layer's result and maps,
+    /// hundreds of MB on a big layer, whose release unmaps every page — is let go on a background queue,
+    /// not on the input loop.
+    static func step(_ state: inout AppState, _ e: AppEvent, _ runner: EffectRunner) {
+        let replaced = Discarded(state.layer)
         runner.run(Reducer.reduce(&state, e))
+        discarding.async { replaced.layer = nil }
     }
 
     /// Runs until the user quits (or, for tests, until `maxTurns` turns have passed).
     func run(maxTurns: Int? = nil, crashAfterFirstFrame: Bool = false) {
         var dirty = true
         var turns = 0
+        var pooled = PooledViewCache.completed
         dispatch(.terminal(.resize(width: terminal.size.width, height: terminal.size.height)))
         runner.run(Reducer.statisticsEffect(state))
         while !state.quit {
+            // A view pooled in the background since the last frame is drawn now.
+            if PooledViewCache.completed != pooled {
+                pooled = PooledViewCache.completed
+                dirty = true
+            }
             if dirty || runner.busy {
                 terminal.present(Renderer.render(state))
                 dirty = false

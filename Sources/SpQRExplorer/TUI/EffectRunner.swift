@@ -3,8 +3,9 @@
 // Quantization runs on one serial queue: a new request cancels the one under way (its token is checked
 // between GPTQ blocks) and goes through the layer's `LayerMeasurement`, which loads W and H if the layer
 // changed, factorises only when the permutation order or percdamp changed, then reports a preview on
-// whole second-level row blocks, the full layer with progress, and the baselines. File work (statistics,
-// recipes) runs on a second queue.
+// whole second-level row blocks, the full layer with progress, and the baselines. The trade-off grid is
+// measured on the same queue through the same `LayerMeasurement` (TradeoffGrid.measure), point by point;
+// a quantization request stops it. File work (statistics, recipes) runs on a second queue.
 
 import Dispatch
 import Foundation
@@ -16,6 +17,7 @@ final class EffectRunner: @unchecked Sendable {
     private let outbox = Locked<[AppEvent]>([])
     private let current = Locked<CancellationToken?>(nil)
     private let exporting = Locked<CancellationToken?>(nil)
+    private let measuringTradeoff = Locked<CancellationToken?>(nil)
     /// File hashes for recipes, kept for the session so a repeated export does not hash again.
     private let digests = FileDigests()
     private let statistics: StatisticsCache
@@ -39,7 +41,9 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     /// Whether work is under way (so the loop keeps redrawing progress).
-    var busy: Bool { current.withLock { $0 != nil } || exporting.withLock { $0 != nil } }
+    var busy: Bool {
+        current.withLock { $0 != nil } || exporting.withLock { $0 != nil } || measuringTradeoff.withLock { $0 != nil }
+    }
 
     private func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
 
@@ -54,22 +58,20 @@ final class EffectRunner: @unchecked Sendable {
                 $0?.cancel()
                 $0 = nil
             }
-        case .quantize(let generation, let layer, let config):
-            let token = CancellationToken()
-            current.withLock {
+            run(.cancelTradeoff)
+        case .cancelTradeoff:
+            measuringTradeoff.withLock {
                 $0?.cancel()
-                $0 = token
+                $0 = nil
             }
-            work.async { [self] in
-                defer { current.withLock { if $0 === token { $0 = nil } } }
-                do {
-                    try quantize(generation, layer, config, token)
-                } catch let e as SpQRError where e.kind == .cancelled {
-                    return
-                } catch let e as SpQRError {
-                    post(.failed(generation: generation, layer: layer, message: e.message))
-                } catch {
-                    post(.failed(generation: generation, layer: layer, message: "\(error)"))
+        case .measureTradeoff(let id, let layer, let candidates, let indices):
+            onWork(measuringTradeoff, failed: { [self] m in post(.tradeoff(.failed(id: id, message: m))) }) {
+                [self] token in
+                // The end is reported however it comes, so the view never waits on a stopped measurement.
+                defer { post(.tradeoff(.finished(id: id))) }
+                let m = try loadedLayer(layer, progress: nil)
+                try TradeoffGrid.measure(indices.map { candidates[$0] }, on: m, cancel: token) { k, point in
+                    post(.tradeoff(.point(id: id, index: indices[k], point)))
                 }
             }
         case .writePicture(let job):
@@ -83,6 +85,11 @@ final class EffectRunner: @unchecked Sendable {
                 } catch {
                     post(.pictureFailed(message: "\(path): \(error)"))
                 }
+            }
+        case .quantize(let generation, let layer, let config):
+            run(.cancelTradeoff)
+            onWork(current, failed: { [self] m in post(.failed(generation: generation, layer: layer, message: m)) }) {
+                [self] token in try quantize(generation, layer, config, token)
             }
         case .cancelExport:
             exporting.withLock {
@@ -136,6 +143,31 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the work queue with a new token kept in `slot` (cancelling the one there), and reports
+    /// its failure's message to `failed`; a cancelled run ends quietly.
+    private func onWork(
+        _ slot: Locked<CancellationToken?>, failed: @escaping @Sendable (String) -> Void,
+        _ body: @escaping @Sendable (CancellationToken) throws -> Void
+    ) {
+        let token = CancellationToken()
+        slot.withLock {
+            $0?.cancel()
+            $0 = token
+        }
+        work.async {
+            defer { slot.withLock { if $0 === token { $0 = nil } } }
+            do {
+                try body(token)
+            } catch let e as SpQRError where e.kind == .cancelled {
+                return
+            } catch let e as SpQRError {
+                failed(e.message)
+            } catch {
+                failed("\(error)")
+            }
+        }
+    }
+
     /// Hashes the model and calibration files (progress, cancellation), then writes the recipe atomically.
     private func export(id: Int, path: String, overwrite: Bool, payload: RecipePayload, token: CancellationToken) throws
     {
@@ -157,18 +189,22 @@ final class EffectRunner: @unchecked Sendable {
         post(.exported(id: id, path: path))
     }
 
+    /// The layer's measurement: the one kept when it is the same layer, else W and H loaded anew. Only on `work`.
+    private func loadedLayer(_ name: String, progress: MeasurementProgress?) throws -> LayerMeasurement {
+        if let m = measurement, m.name == name { return m }
+        measurement = nil
+        let m = try LayerMeasurement(checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
+        measurement = m
+        return m
+    }
+
     private func quantize(_ generation: Int, _ name: String, _ config: SpQRConfig, _ token: CancellationToken) throws {
         try config.validate()
         let progress: MeasurementProgress = { [self] phase, fraction in
             post(.progress(generation: generation, phase: phase.rawValue, fraction: fraction))
         }
-        if measurement?.name != name {
-            measurement = nil
-            measurement = try LayerMeasurement(
-                checkpoint: checkpoint, layer: name, calibration: calibration, progress: progress)
-        }
+        let measurement = try loadedLayer(name, progress: progress)
         try token.check()
-        guard let measurement else { return }
         let m = try measurement.measure(
             config, steps: [.preview, .fullLayer, .baselines, .equalBitBaselines], cancel: token,
             progress: progress,
@@ -181,7 +217,8 @@ final class EffectRunner: @unchecked Sendable {
                 post(
                     .result(
                         generation: generation, layer: name, result: r, report: partial.report,
-                        maps: r.isPreview ? nil : HeatmapMaps(result: r, weights: measurement.weights)))
+                        maps: r.isPreview
+                            ? nil : HeatmapMaps(result: r, weights: measurement.weights, poolInBackground: true)))
             })
         if let equalBits = m.equalBitBaselines {
             post(.equalBitBaselines(generation: generation, layer: name, equalBits, report: m.report))

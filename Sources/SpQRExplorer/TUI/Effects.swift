@@ -14,10 +14,14 @@ enum Effect: Equatable, Sendable {
     /// Stop the export under way; nothing is written.
     case cancelExport
     case importRecipe(path: String)
-    /// Stop the quantization under way.
+    /// Stop the quantization under way (and the trade-off measurement).
     case cancel
     /// Draw the heatmap and write it as a PNG file (ReducerPicture.swift).
     case writePicture(PictureJob)
+    /// Measure the trade-off candidates at `indices` of the layer's grid, reporting each point.
+    case measureTradeoff(id: Int, layer: String, candidates: [TradeoffCandidate], indices: [Int])
+    /// Stop the trade-off measurement under way.
+    case cancelTradeoff
 }
 
 /// What a recipe export needs from the state.
@@ -49,4 +53,6 @@ enum AppEvent: Sendable {
     case recipeFailed(message: String)
     case pictureWritten(path: String)
     case pictureFailed(message: String)
+    /// A trade-off point, or the end of a trade-off measurement.
+    case tradeoff(TradeoffEvent)
 }

@@ -24,7 +24,7 @@ struct HeatmapMaps: Sendable {
     let groupsize: Int?
     /// The file's column shown at each column position (nil: the file's order).
     let shownColumns: [Int]?
-    private let cache = PooledViewCache()
+    private let cache: PooledViewCache
     private let derived = DerivedMapsCache()
 
     // The marginals' parts, stored: the views index them in loops over every row.
@@ -41,21 +41,23 @@ struct HeatmapMaps: Sendable {
     @inline(__always)
     func value(_ mode: HeatmapMode, _ r: Int, _ c: Int) -> Float { read(mode, r * cols + c) }
 
-    /// Builds the maps from a full result and the original weights.
-    init(result: SpQRResult, weights w: Matrix) {
+    /// Builds the maps from a full result and the original weights; with `poolInBackground`, views not
+    /// pooled yet are pooled off the calling thread (`readyView`).
+    init(result: SpQRResult, weights w: Matrix, poolInBackground: Bool = false) {
         self.init(
             rows: w.rows, cols: w.cols, weights: w.values, quantized: result.dequantized.values,
             mask: result.outlierMask,
             sensitivity: result.sensitivity, error: result.errorContribution, columnOrder: result.permutation,
-            groupsize: result.config.groupsize)
+            groupsize: result.config.groupsize, poolInBackground: poolInBackground)
     }
 
     /// Builds the maps from per-weight values, each row-major rows × cols, processed in `columnOrder`
     /// (identity when nil) in groups of `groupsize` columns.
     init(
         rows: Int, cols: Int, weights: [Float], quantized: [Float], mask: [UInt8], sensitivity: [Float], error: [Float],
-        columnOrder: [Int]? = nil, groupsize: Int? = nil, shownColumns: [Int]? = nil
+        columnOrder: [Int]? = nil, groupsize: Int? = nil, shownColumns: [Int]? = nil, poolInBackground: Bool = false
     ) {
+        cache = PooledViewCache(background: poolInBackground)
         self.rows = rows
         self.cols = cols
         self.weights = weights
@@ -94,7 +96,7 @@ struct HeatmapMaps: Sendable {
             return HeatmapMaps(
                 rows: rows, cols: cols, weights: permute(weights), quantized: permute(quantized), mask: permute(mask),
                 sensitivity: permute(sensitivity), error: permute(error), columnOrder: nil, groupsize: groupsize,
-                shownColumns: order)
+                shownColumns: order, poolInBackground: cache.background)
         }
     }
 
@@ -143,8 +145,22 @@ struct HeatmapMaps: Sendable {
 
     /// The scale of the whole matrix (zoom 1) in the same area: the same colours at every zoom level.
     func wholeLayerScale(_ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> HeatmapScale {
-        cache.view(self, mode, pooling, HeatmapGeometry(rows: rows, cols: cols, area: g.area, viewport: Viewport()))
-            .scale
+        cache.view(self, mode, pooling, wholeLayer(g)).scale
+    }
+
+    /// The pooled view when it is ready; nil while it is pooled in the background (see `init`).
+    func readyView(_ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView? {
+        cache.ready(self, mode, pooling, g)
+    }
+
+    /// The whole layer's scale when it is ready (see `readyView`).
+    func readyWholeLayerScale(_ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> HeatmapScale? {
+        cache.ready(self, mode, pooling, wholeLayer(g))?.scale
+    }
+
+    /// The geometry of the whole matrix (zoom 1) in the area of `g`.
+    private func wholeLayer(_ g: HeatmapGeometry) -> HeatmapGeometry {
+        HeatmapGeometry(rows: rows, cols: cols, area: g.area, viewport: Viewport())
     }
 }
 

@@ -2,10 +2,13 @@
 // mean = Σx_i/n, max = max x_i (max |x_i| for signed maps), RMS = √(Σx_i²/n), density = #outliers/n
 // (the outlier map is 0/1, so its mean). The pooled values of a viewport are computed in one pass over
 // the weights it shows and kept per viewport, so redrawing, moving the cursor or switching the pooling
-// reads no weight again.
+// reads no weight again. That pass scales with the layer (28 M weights for a 49152×576 embedding), so the
+// explorer's maps pool in the background: a frame that needs a view not pooled yet asks for it and draws
+// without it, and the loop redraws when `PooledViewCache.completed` moves.
 
 import Dispatch
 import Foundation
+import Synchronization
 
 /// How the weights under one heatmap pixel are combined (key `c` cycles the current mode's choices).
 enum Pooling: String, CaseIterable, Sendable {
@@ -121,7 +124,10 @@ struct PooledGrid: Sendable {
                                             var s = sum[out]
                                             var s2 = sq[out]
                                             var m = mx[out]
-                                            for k in (base + colRanges[0].lowerBound)..<(base + colRanges[width - 1].upperBound) {
+                                            for k
+                                                in (base + colRanges[0].lowerBound)..<(base
+                                                + colRanges[width - 1].upperBound)
+                                            {
                                                 if k == end {
                                                     sum[out + cx] = s
                                                     sq[out + cx] = s2
@@ -213,15 +219,49 @@ final class PooledViewCache: @unchecked Sendable {
         var zoom: Int, row0: Int, col0: Int, width: Int, height: Int
     }
 
+    /// Whether `ready` pools a missing view in the background (the explorer) rather than at once (tests,
+    /// headless renderings).
+    let background: Bool
     private let lock = NSLock()
     private var grids: [Key: PooledGrid] = [:]
     private var views: [String: PooledView] = [:]
+    private var requested: Set<String> = []
     static let capacity = 12
+    /// Background pooling runs here, one view at a time.
+    private static let queue = DispatchQueue(label: "spqr.pooling", qos: .userInitiated)
+    private static let finished = Atomic<Int>(0)
+    /// How many background poolings have finished so far (the loop redraws when it moves).
+    static var completed: Int { finished.load(ordering: .acquiring) }
 
-    func view(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView {
-        let key = Key(
+    init(background: Bool = false) { self.background = background }
+
+    static func key(_ mode: HeatmapMode, _ g: HeatmapGeometry) -> Key {
+        Key(
             mode: mode, zoom: g.viewport.zoom, row0: g.viewport.row0, col0: g.viewport.col0, width: g.area.width,
             height: g.area.height)
+    }
+
+    /// The view when it is pooled; otherwise nil, after asking for it in the background (or, when not
+    /// `background`, the view pooled at once).
+    func ready(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView? {
+        guard background else { return view(maps, mode, pooling, g) }
+        let viewKey = "\(Self.key(mode, g)) \(pooling)"
+        lock.lock()
+        defer { lock.unlock() }
+        if let v = views[viewKey] { return v }
+        if requested.insert(viewKey).inserted {
+            Self.queue.async { [self] in
+                _ = view(maps, mode, pooling, g)
+                lock.withLock { _ = requested.remove(viewKey) }
+                Self.finished.add(1, ordering: .releasing)
+            }
+        }
+        return nil
+    }
+
+    /// The view, pooled now when it is not kept yet.
+    func view(_ maps: HeatmapMaps, _ mode: HeatmapMode, _ pooling: Pooling, _ g: HeatmapGeometry) -> PooledView {
+        let key = Self.key(mode, g)
         let viewKey = "\(key) \(pooling)"
         lock.lock()
         if let v = views[viewKey] {

@@ -9,6 +9,7 @@ enum Action: Equatable, Sendable {
     case export, openRecipe, nextLayer, previousLayer, applyToAll, applyToType
     /// The clusters panel, the column order and the picture (ReducerClusters.swift).
     case view(ViewAction)
+    case tradeoff, applyPoint
 }
 
 /// Where a binding applies.
@@ -41,6 +42,7 @@ struct KeyBinding: Sendable {
         case .advanced: return "advanced"
         case .export: return "export"
         case .openRecipe: return "open recipe"
+        case .applyPoint: return "apply"
         default: return help
         }
     }
@@ -167,6 +169,9 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("Y")], label: "Y", action: .applyToType, context: .layer,
             help: "these settings for every layer of this type (q_proj, …)", footer: false),
+        KeyBinding(
+            keys: [.char("f")], label: "f", action: .tradeoff, context: .layer,
+            help: "trade-off: proxy error against bits over a grid of settings", footer: false),
         KeyBinding(
             keys: [.char("e")], label: "e", action: .export, context: .everywhere, help: "export a JSON recipe",
             footer: true),

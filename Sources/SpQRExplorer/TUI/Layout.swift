@@ -35,7 +35,8 @@ struct Layout: Equatable {
 }
 
 /// The layer screen within its area: the heatmap with a title row above, a row-marginal column at its
-/// right, a column-marginal row and a legend row below, and the right-hand panel.
+/// right, a column-marginal row below, the right-hand panel, and the legend on the bottom row across the
+/// whole width (the panel stops above it, so nothing covers the legend).
 struct LayerAreas: Equatable {
     static let panelWidth = 54
 
@@ -56,13 +57,13 @@ struct LayerAreas: Equatable {
         }
         let panelWidth = min(Self.panelWidth, max(30, b.width / 3))
         let (left, right) = b.splitLeft(b.width - panelWidth)
-        panel = Rect(x: right.x + 1, y: right.y, width: right.width - 1, height: right.height)
+        panel = Rect(x: right.x + 1, y: right.y, width: right.width - 1, height: right.height - 1)
         let mapArea = Rect(x: left.x, y: left.y + 1, width: left.width - 2, height: left.height - 3)
         heatmap = mapArea
         heatmapTitle = Rect(x: mapArea.x, y: left.y, width: mapArea.width + 2, height: 1)
         rowMarginal = Rect(x: mapArea.maxX, y: mapArea.y, width: 1, height: mapArea.height)
         colMarginal = Rect(x: mapArea.x, y: mapArea.maxY, width: mapArea.width, height: 1)
-        legend = Rect(x: mapArea.x, y: mapArea.maxY + 1, width: left.width, height: 1)
+        legend = Rect(x: mapArea.x, y: mapArea.maxY + 1, width: b.width, height: 1)
     }
 }
 

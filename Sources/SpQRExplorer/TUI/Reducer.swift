@@ -84,6 +84,7 @@ enum Reducer {
             s.exporting = nil
             setMessage(&s, m, error: true)
             return []
+        case .tradeoff(let e): return tradeoffEvent(&s, e)
         case .recipeFailed(let m), .pictureFailed(let m):
             setMessage(&s, m, error: true)
             return []
@@ -125,8 +126,8 @@ enum Reducer {
         }
     }
 
-    /// A key: an open prompt takes it; otherwise Esc cancels an export, any key closes the help, and the
-    /// key-binding table maps the rest to actions.
+    /// A key: an open prompt takes it; otherwise Esc cancels an export, the help scrolls or closes, the
+    /// trade-off view takes its keys, and the key-binding table maps the rest to actions.
     static func key(_ s: inout AppState, _ k: Key) -> [Effect] {
         if s.prompt != nil { return promptKey(&s, k) }
         if k == .escape, s.exporting != nil {
@@ -134,10 +135,8 @@ enum Reducer {
             setMessage(&s, "cancelling the export…", error: false)
             return [.cancelExport]
         }
-        if s.showHelp {
-            s.showHelp = false
-            return []
-        }
+        if s.showHelp { return helpKey(&s, k) }
+        if s.tradeoffOpen { return tradeoffKey(&s, k) }
         guard let action = KeyBindings.action(for: k, onLayer: s.onLayer) else { return [] }
         return perform(&s, action)
     }
@@ -192,6 +191,8 @@ enum Reducer {
                 return []
             }
             apply(&s, to: scope)
+        case .tradeoff: return toggleTradeoff(&s)
+        case .applyPoint: return applyTradeoff(&s)
         case .advanced: s.showAdvanced.toggle()
         case .advancedPrevious:
             s.showAdvanced = true

@@ -158,6 +158,11 @@ struct AppState: Sendable {
     var showAdvanced = false
     var advancedFocus = 0
     var showHelp = false
+    /// The first line of the help shown (↑/↓ and PgUp/PgDn scroll it).
+    var helpScroll = 0
+    /// The open layer's trade-off (key `f`), and the number of the latest trade-off measurement started.
+    var tradeoff: TradeoffSession?
+    var tradeoffID = 0
     var prompt: Prompt?
     /// The recipe export under way, if any (Esc cancels it), and the number of the latest one started.
     var exporting: ExportStatus?

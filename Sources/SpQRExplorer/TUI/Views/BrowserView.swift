@@ -1,5 +1,5 @@
-// The layer browser: every tensor with block, shape, dtype, size, quick statistics and, once measured,
-// the figures at the settings it was measured with; a `*` in the first column marks a layer with an override.
+// The layer browser: every tensor with block, shape, dtype, size, once measured the figures at the settings
+// it was measured with (before the statistics, so a narrow terminal keeps them), and quick statistics; a `*` in the first column marks a layer with an override.
 
 import Foundation
 import SpQRCore
@@ -9,7 +9,7 @@ enum BrowserView {
         let rows = m.rows
         let columns: [(String, Int)] = [
             ("block", 7), ("layer", max(16, r.width - 92)), ("shape", 12), ("dtype", 6), ("size", 9),
-            ("std", 9), ("max|w|", 9), ("kurt", 8), ("bits", 7), ("proxy err", 11),
+            ("bits", 7), ("proxy err", 11), ("std", 9), ("max|w|", 9), ("kurt", 8),
         ]
         var x = r.x + 1
         for (name, w) in columns {
@@ -71,6 +71,11 @@ enum BrowserView {
         cells.append(row.shape.map(String.init).joined(separator: "×"))
         cells.append(row.dtype)
         cells.append(Num.bytes(row.bytes))
+        if let rep = measured {
+            cells += [Num.f(rep.avgBits, 3), Num.e(rep.relProxyError)]
+        } else {
+            cells += [row.quantizable ? "" : "—", row.quantizable ? "" : shortReason(row)]
+        }
         if let st = row.statistics {
             // "~": figures from a sample of a very large tensor.
             cells += [Num.short(st.std), Num.short(st.maxAbs), String(format: "%.2f", st.kurtosis)].map {
@@ -78,11 +83,6 @@ enum BrowserView {
             }
         } else {
             cells += [row.quantizable ? "·" : "", "", ""]
-        }
-        if let rep = measured {
-            cells += [Num.f(rep.avgBits, 3), Num.e(rep.relProxyError)]
-        } else {
-            cells += [row.quantizable ? "" : "—", row.quantizable ? "" : shortReason(row)]
         }
         return cells
     }

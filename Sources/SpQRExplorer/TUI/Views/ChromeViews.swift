@@ -6,10 +6,15 @@ enum TitleBar {
     static func render(_ m: TitleModel, _ r: Rect, _ b: inout CellBuffer) {
         b.fill(r, " ", .reverse)
         let cal = m.calibration.map { " \($0) " } ?? " DATA-FREE: H = I "
-        let layer = m.layer.map { "  ›  \($0)" } ?? ""
+        var layer = m.layer.map { "  ›  \($0)" } ?? ""
         let start = " SpQR Explorer  "
-        // The calibration source always shows; the checkpoint path gives way (its start is cut) when short of room.
-        let room = max(0, r.width - DisplayWidth.of(cal) - DisplayWidth.of(layer) - DisplayWidth.of(start) - 1)
+        // The calibration source always shows; the checkpoint path gives way (its start is cut) when short of
+        // room, then the layer name.
+        let avail = max(0, r.width - DisplayWidth.of(cal) - DisplayWidth.of(start) - 1)
+        if DisplayWidth.of(layer) > avail {
+            layer = avail > 1 ? "…" + DisplayWidth.suffix(layer, fitting: avail - 1) : ""
+        }
+        let room = max(0, avail - DisplayWidth.of(layer))
         var path = m.checkpointPath
         if DisplayWidth.of(path) > room { path = room > 1 ? "…" + DisplayWidth.suffix(path, fitting: room - 1) : "" }
         let t = start + path + layer

@@ -1,4 +1,6 @@
-// The help overlay, generated from the key-binding table, with what the layer view's figures mean.
+// The help overlay, generated from the key-binding table, with what the layer view's figures mean. It
+// takes the whole body when it is longer than the screen, and scrolls (↑/↓, PgUp/PgDn, Home/End) with
+// the lines shown and the keys written in its bottom border.
 
 enum HelpView {
     /// What the `*` beside a setting or a layer means.
@@ -17,11 +19,28 @@ enum HelpView {
         "  wbits, groupsize and qq_* within SpQR's average bits",
     ]
 
+    /// The lines of the help: every binding as (keys, what it does), a blank line, then the notes.
+    static func lines(_ m: HelpModel) -> [(keys: String, text: String)] {
+        m.bindings.map { ($0.keys.map(label).joined(separator: " "), $0.help) }
+            + (m.notes.isEmpty ? [] : [("", "")] + m.notes.map { ("", $0) })
+    }
+
+    /// The box in `area`: at most 80 columns wide, as high as its lines and borders or the whole area.
+    static func box(_ m: HelpModel, _ area: Rect) -> Rect {
+        let width = min(area.width - 2, 80)
+        let height = min(area.height, lines(m).count + 2)
+        return Rect(x: area.x + (area.width - width) / 2, y: area.y, width: width, height: height)
+    }
+
+    /// Lines shown at once.
+    static func visibleRows(_ m: HelpModel, _ area: Rect) -> Int { max(1, box(m, area).height - 2) }
+
+    /// The largest scroll position: the last line at the bottom of the box.
+    static func maxScroll(_ m: HelpModel, _ area: Rect) -> Int { max(0, lines(m).count - visibleRows(m, area)) }
+
     static func render(_ m: HelpModel, _ area: Rect, _ b: inout CellBuffer) {
-        let bindings = m.bindings
-        let width = min(area.width - 4, 72)
-        let height = min(area.height - 2, bindings.count + 4 + (m.notes.isEmpty ? 0 : m.notes.count + 1))
-        let box = Rect(x: area.x + (area.width - width) / 2, y: area.y + 1, width: width, height: height)
+        let all = lines(m)
+        let box = box(m, area)
         b.fill(box, " ", .plain)
         let h: Unicode.Scalar = m.unicode ? "─" : "-"
         let v: Unicode.Scalar = m.unicode ? "│" : "|"
@@ -33,15 +52,27 @@ enum HelpView {
             b.set(box.x, y, v, .bold)
             b.set(box.maxX - 1, y, v, .bold)
         }
-        b.write(" Keys (\(m.screen)) — any key closes ", x: box.x + 2, y: box.y, style: .bold, clip: box)
         let inner = box.inset(1)
-        for (i, k) in bindings.enumerated() where i + 1 < inner.height {
-            let keys = k.keys.map(label).joined(separator: " ")
-            b.write(keys, x: inner.x + 1, y: inner.y + 1 + i, style: .bold, clip: inner)
-            b.write(k.help, x: inner.x + 14, y: inner.y + 1 + i, clip: inner)
+        let rows = visibleRows(m, area)
+        let first = min(max(0, m.scroll), maxScroll(m, area))
+        let scrolls = all.count > rows
+        b.write(
+            " Keys (\(m.screen)) — \(scrolls ? "other keys close" : "any key closes") ", x: box.x + 2, y: box.y,
+            style: .bold, clip: box)
+        for (i, line) in all.dropFirst(first).prefix(rows).enumerated() {
+            let y = inner.y + i
+            if line.keys.isEmpty && first + i > m.bindings.count {
+                b.write(line.text, x: inner.x + 1, y: y, style: .dim, clip: inner)
+            } else {
+                b.write(line.keys, x: inner.x + 1, y: y, style: .bold, clip: inner)
+                b.write(line.text, x: inner.x + 12, y: y, clip: inner)
+            }
         }
-        for (i, note) in m.notes.enumerated() where bindings.count + 2 + i < inner.height {
-            b.write(note, x: inner.x + 1, y: inner.y + bindings.count + 2 + i, style: .dim, clip: inner)
+        if scrolls {
+            let arrows = m.unicode ? "↑/↓" : "up/down"
+            b.write(
+                " \(first + 1)–\(first + rows) of \(all.count)  \(arrows) PgUp/PgDn scroll ", x: box.x + 2,
+                y: box.maxY - 1, style: .bold, clip: box)
         }
     }
 

@@ -24,9 +24,16 @@ enum LayerView {
         let g = HeatmapGeometry(rows: m.rows, cols: m.cols, area: areas.heatmap, viewport: m.viewport)
         heatmapTitle(m, g, areas.heatmapTitle, &b)
         if let maps = m.maps {
-            heatmap(m, maps, g, &b)
+            // A view still being pooled in the background leaves the heatmap and legend for a later frame.
+            if let view = maps.readyView(m.mode, m.pooling, g), let scale = scale(m, maps, g, view) {
+                heatmap(m, view, scale, g, &b)
+                legend(m, maps, scale, g, areas.legend, &b)
+            } else {
+                b.write(
+                    "Pooling the view…", x: areas.heatmap.x + 1, y: areas.heatmap.y + areas.heatmap.height / 2,
+                    style: .dim, clip: areas.heatmap)
+            }
             marginals(m, maps, g, areas, &b)
-            legend(m, maps, g, areas.legend, &b)
         } else {
             let msg =
                 m.error.map { "Could not quantize: \($0)" }
@@ -59,17 +66,18 @@ enum LayerView {
     }
 
     /// The scale the heatmap is drawn with: the visible cells' or the whole layer's.
-    static func scale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ view: PooledView) -> HeatmapScale
+    /// The scale the heatmap is drawn with: the visible cells' or the whole layer's (nil while that is pooled).
+    static func scale(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ view: PooledView) -> HeatmapScale?
     {
-        m.wholeLayerRange ? maps.wholeLayerScale(m.mode, m.pooling, g) : view.scale
+        m.wholeLayerRange ? maps.readyWholeLayerScale(m.mode, m.pooling, g) : view.scale
     }
 
-    static func heatmap(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ b: inout CellBuffer) {
+    static func heatmap(
+        _ m: HeatmapModel, _ view: PooledView, _ scale: HeatmapScale, _ g: HeatmapGeometry, _ b: inout CellBuffer
+    ) {
         let a = g.area
         let colors = m.capabilities.colors
         let signed = Pooling.signed(m.mode, m.pooling)
-        let view = maps.view(m.mode, m.pooling, g)
-        let scale = scale(m, maps, g, view)
         for cy in 0..<a.height {
             for cx in 0..<a.width {
                 let tu = scale.position(view.value(cx, 2 * cy))
@@ -134,8 +142,10 @@ enum LayerView {
         b.write("  error ▐\(describe(rows)) ▂\(describe(cols))\(log)", x: x, y: r.y, style: .dim, clip: r)
     }
 
-    static func legend(_ m: HeatmapModel, _ maps: HeatmapMaps, _ g: HeatmapGeometry, _ r: Rect, _ b: inout CellBuffer) {
-        let scale = scale(m, maps, g, maps.view(m.mode, m.pooling, g))
+    static func legend(
+        _ m: HeatmapModel, _ maps: HeatmapMaps, _ scale: HeatmapScale, _ g: HeatmapGeometry, _ r: Rect,
+        _ b: inout CellBuffer
+    ) {
         let colors = m.capabilities.colors
         let signed = Pooling.signed(m.mode, m.pooling)
         let (lo, hi) = scale.endLabels

@@ -7,19 +7,18 @@ import SpQRCore
 enum PanelView {
     typealias Line = (text: String, style: Style)
 
+    /// Panels narrower than this show the compact baseline table (method, bits, proxy error).
+    static let compactWidth = 50
+
+    /// The sections in order of importance; on a panel too short for them with blank lines between, the
+    /// blank lines go first, so settings, figures and the whole baseline table stay in view.
     static func render(_ m: PanelModel, _ r: Rect, _ b: inout CellBuffer) {
-        var lines: [Line] = []
-        lines += settings(m)
-        lines.append(("", .plain))
-        lines += figures(m)
-        lines.append(("", .plain))
-        lines += baselines(m)
-        lines.append(("", .plain))
-        lines += inspector(m)
-        if let maps = m.maps {
-            lines.append(("", .plain))
-            lines += top(maps)
-        }
+        let compact = r.width < compactWidth
+        var sections = [settings(m), figures(m, compact: compact), baselines(m, compact: compact), inspector(m)]
+        if let maps = m.maps { sections.append(top(maps)) }
+        sections = sections.filter { !$0.isEmpty }
+        let spaced = sections.dropLast().reduce(0) { $0 + $1.count + 1 } + (sections.last?.count ?? 0) <= r.height
+        let lines = sections.enumerated().flatMap { i, s in (spaced && i > 0 ? [("", Style.plain)] : []) + s }
         for (i, l) in lines.enumerated() where i < r.height {
             b.write(l.text, x: r.x, y: r.y + i, style: l.style, clip: r)
         }
@@ -79,7 +78,7 @@ enum PanelView {
         return out
     }
 
-    static func figures(_ m: PanelModel) -> [Line] {
+    static func figures(_ m: PanelModel, compact: Bool = false) -> [Line] {
         guard let r = m.result else {
             return [
                 ("Figures", .bold), (m.error.map { "error: \($0)" } ?? "computing…", m.error == nil ? .dim : .bold),
@@ -95,15 +94,20 @@ enum PanelView {
         let warning: [Line] = (f.sizeWarning?.components(separatedBy: "; ") ?? []).enumerated().map {
             (($0.offset == 0 ? "! " : "  ") + $0.element, .bold)
         }
-        let size: [Line] = [
-            ("Figures  \(state)\(stale)", .bold),
-            ("avg bits          \(Num.f(f.avgBits))  (reference formula)", .plain),
-            ("storage bits/w    \(Num.f(f.storageBitsPerWeight))  (exact)", .plain),
-            (
-                "compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)",
-                .plain
-            ),
-        ]
+        let bits: [Line] =
+            compact
+            ? [("avg/storage bits  \(Num.f(f.avgBits, 3))/\(Num.f(f.storageBitsPerWeight, 3))", .plain)]
+            : [
+                ("avg bits          \(Num.f(f.avgBits))  (reference formula)", .plain),
+                ("storage bits/w    \(Num.f(f.storageBitsPerWeight))  (exact)", .plain),
+            ]
+        let size: [Line] =
+            [("Figures  \(state)\(stale)", .bold)] + bits + [
+                (
+                    "compression       ×\(Num.f(f.compressionRatio(sourceBits: 16), 2)) fp16  ×\(Num.f(sourceBits * Double(f.parameters) / Double(max(f.storage.total, 1)), 2)) \(m.sourceDtype)",
+                    .plain
+                )
+            ]
         let errors: [Line] = [
             ("outliers          \(f.nOutliers) (\(Num.pct(f.outlierFraction)))", .plain),
             ("rel weight error  \(Num.e(f.relWeightError))", .plain),
@@ -116,39 +120,52 @@ enum PanelView {
 
     /// Same-settings baselines, the equal-bit ones (or "searching…"), then SpQR, each with its average bits
     /// and its error concentration.
-    static func baselines(_ m: PanelModel) -> [Line] {
-        var out: [Line] = [("Baselines         bits   weight err  proxy err   err conc.", .bold)]
+    static func baselines(_ m: PanelModel, compact: Bool = false) -> [Line] {
+        // Compact: method, bits and proxy error only, with short names.
+        let nameWidth = compact ? 12 : 18
+        var out: [Line] = [
+            compact
+                ? ("Baselines   bits   proxy err", .bold)
+                : ("Baselines         bits   weight err  proxy err   err conc.", .bold)
+        ]
         let atMost = m.unicode ? "≤" : "<="
         if let b = m.baselines, let r = m.result, !r.isPreview {
             func row(_ n: String, _ bits: Double, _ w: Double, _ p: Double, _ t: Double) -> Line {
-                (
-                    n.padding(toLength: 18, withPad: " ", startingAt: 0)
-                        + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0)
-                        + Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t), .plain
+                let columns = compact ? Num.e(p) : Num.e(w) + "  " + Num.e(p) + "  " + Num.pct(t)
+                return (
+                    n.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                        + Num.f(bits, 3).padding(toLength: 7, withPad: " ", startingAt: 0) + columns, .plain
                 )
             }
             func row(_ n: String, _ f: BaselineFigures) -> Line {
                 row(n, f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration)
             }
-            out.append(row("round-to-nearest", b.rtn))
-            out.append(row("GPTQ (no outl.)", b.gptq))
+            out.append(row(compact ? "RTN" : "round-to-nearest", b.rtn))
+            out.append(row(compact ? "GPTQ" : "GPTQ (no outl.)", b.gptq))
+            let suffix = compact ? "SpQR" : "SpQR bits"
             if let e = m.equalBitBaselines {
                 for (method, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
-                    let name = "\(method) \(atMost) SpQR bits"
+                    let name = "\(method) \(atMost) \(suffix)"
                     if let x {
                         out.append(row(name, x.figures))
                     } else {
                         out.append(
-                            (name.padding(toLength: 18, withPad: " ", startingAt: 0) + "none in the grid fits", .dim))
+                            (
+                                name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                                    + (compact ? "none fits" : "none in the grid fits"), .dim
+                            ))
                     }
                 }
             } else {
                 out.append(
-                    ("\(atMost) SpQR bits".padding(toLength: 18, withPad: " ", startingAt: 0) + "searching…", .dim))
+                    (
+                        "\(atMost) \(suffix)".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "searching…",
+                        .dim
+                    ))
             }
             let f = r.figures
             out.append(row("SpQR", f.avgBits, f.relWeightError, f.relProxyError, f.errorConcentration))
-            if let e = m.equalBitBaselines {
+            if !compact, let e = m.equalBitBaselines {
                 for (name, x) in [("RTN", e.rtn), ("GPTQ", e.gptq)] {
                     if let x { out.append(("  \(name): \(EqualBitSearch.summary(x.settings))", .dim)) }
                 }
@@ -227,7 +244,9 @@ enum PanelView {
             ),
             (
                 "cols  "
-                    + cols.map { "\(maps.fileColumn($0)): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)" }
+                    + cols.map {
+                        "\(maps.fileColumn($0)): \(Num.pct(maps.colError[$0] / total)) (\(maps.colOutliers[$0]) outl.)"
+                    }
                     .joined(separator: "  "), .plain
             ),
         ]

@@ -29,6 +29,8 @@ struct HelpModel {
     var bindings: [KeyBinding]
     /// What the figures mean, below the keys (the layer view's figures; empty in the layer list).
     var notes: [String]
+    /// The first line shown (the help scrolls when it is longer than the screen).
+    var scroll = 0
     var unicode: Bool
 }
 
@@ -128,8 +130,9 @@ extension StatusModel {
 extension HelpModel {
     init(_ s: AppState) {
         self.init(
-            screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
-            notes: HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []), unicode: s.capabilities.unicode)
+            screen: s.tradeoffOpen ? "trade-off view" : s.onLayer ? "layer view" : "layer list",
+            bindings: s.activeBindings, notes: HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []),
+            scroll: s.helpScroll, unicode: s.capabilities.unicode)
     }
 }
 
