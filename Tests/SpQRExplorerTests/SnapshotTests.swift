@@ -6,7 +6,7 @@
 // `withKnownIssue` test asserts what the screen should show, so it reports when the defect is fixed:
 // - layer-80x24: at 80 columns the layer name pushes the calibration label off the title line, which
 //   ends in "DATA-F" instead of " DATA-FREE: H = I ".
-// - help (100×30): the help box has room for 22 of the layer view's 39 bindings and drops the other 17.
+// - help (100×30): the help box has room for 22 of the layer view's 40 bindings and drops the other 18.
 
 import Foundation
 import SpQRTestSupport
@@ -93,7 +93,7 @@ struct SnapshotTests {
         assertSnapshot(colourLayer(c), named: "layer-8colours.colour.txt")
     }
 
-    @Test("help overlay (records the 100×30 defect: 17 bindings dropped)")
+    @Test("help overlay (records the 100×30 defect: 18 bindings dropped)")
     func help() throws {
         var s = try ExplorerFixtures.layerState(width: 100, height: 30)
         s.showHelp = true
@@ -106,11 +106,11 @@ struct SnapshotTests {
         s.showHelp = true
         let text = Renderer.render(s).text
         let missing = KeyBindings.active(onLayer: true).filter { !text.contains($0.help) }.map(\.help)
-        withKnownIssue("at 100×30 the help box drops 17 of the layer view's 39 bindings") {
+        withKnownIssue("at 100×30 the help box drops 18 of the layer view's 40 bindings") {
             #expect(missing.isEmpty, "not listed: \(missing)")
         }
         #expect(
-            missing.count == 17,
+            missing.count == 18,
             "the defect changed: \(missing.count) bindings missing; update the snapshot and this test")
     }
 

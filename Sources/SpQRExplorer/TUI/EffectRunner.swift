@@ -4,7 +4,7 @@
 // between GPTQ blocks) and goes through the layer's `LayerMeasurement`, which loads W and H if the layer
 // changed, factorises only when the permutation order or percdamp changed, then reports a preview on
 // whole second-level row blocks, the full layer with progress, and the baselines. File work (statistics,
-// recipes) runs on a second queue.
+// recipes) runs on a second queue; the model screen's measurement on its own (EffectRunnerFronts.swift).
 
 import Dispatch
 import Foundation
@@ -16,8 +16,10 @@ final class EffectRunner: @unchecked Sendable {
     private let outbox = Locked<[AppEvent]>([])
     private let current = Locked<CancellationToken?>(nil)
     private let exporting = Locked<CancellationToken?>(nil)
-    /// File hashes for recipes, kept for the session so a repeated export does not hash again.
-    private let digests = FileDigests()
+    /// The model screen's measurement under way (EffectRunnerFronts.swift).
+    let measuringFronts = Locked<CancellationToken?>(nil)
+    /// File hashes for recipes and the measurement cache, kept for the session so that they are hashed once.
+    let digests = FileDigests()
     private let statistics: StatisticsCache
     private let work = DispatchQueue(label: "spqr.quantize")
     private let files = DispatchQueue(label: "spqr.files")
@@ -41,7 +43,7 @@ final class EffectRunner: @unchecked Sendable {
     /// Whether work is under way (so the loop keeps redrawing progress).
     var busy: Bool { current.withLock { $0 != nil } || exporting.withLock { $0 != nil } }
 
-    private func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
+    func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
 
     func run(_ effects: [Effect]) {
         for e in effects { run(e) }
@@ -108,6 +110,12 @@ final class EffectRunner: @unchecked Sendable {
                 } catch {
                     post(.exportFailed(id: id, message: "\(path): \(error)"))
                 }
+            }
+        case .measureFronts(let id, let menu, let base): measureFronts(id: id, menu: menu, base: base)
+        case .stopFronts:
+            measuringFronts.withLock {
+                $0?.cancel()
+                $0 = nil
             }
         case .importRecipe(let path):
             files.async { [self] in

@@ -16,6 +16,9 @@ enum Effect: Equatable, Sendable {
     case importRecipe(path: String)
     /// Stop the quantization under way.
     case cancel
+    /// Measure every layer of the model over `menu` around `base` (from the cache where it can), and stop it.
+    case measureFronts(id: Int, menu: SettingsMenu, base: SpQRConfig)
+    case stopFronts
 }
 
 /// What a recipe export needs from the state.
@@ -45,4 +48,6 @@ enum AppEvent: Sendable {
     case exportFailed(id: Int, message: String)
     case recipeLoaded(Recipe)
     case recipeFailed(message: String)
+    /// The model screen's measurement.
+    case model(ModelScreenEvent)
 }

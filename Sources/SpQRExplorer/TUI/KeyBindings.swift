@@ -7,11 +7,13 @@ enum Action: Equatable, Sendable {
     case wbitsDown, wbitsUp, groupDown, groupUp, thresholdDown, thresholdUp, thresholdOff
     case advanced, advancedPrevious, advancedNext, advancedDecrease, advancedIncrease
     case export, openRecipe, nextLayer, previousLayer, applyToAll, applyToType
+    /// The model screen's keys (ModelScreen.swift).
+    case model(ModelAction)
 }
 
 /// Where a binding applies.
 enum BindingContext: Sendable {
-    case everywhere, browser, layer
+    case everywhere, browser, layer, model
 }
 
 struct KeyBinding: Sendable {
@@ -39,6 +41,12 @@ struct KeyBinding: Sendable {
         case .advanced: return "advanced"
         case .export: return "export"
         case .openRecipe: return "open recipe"
+        case .model(.open): return "model"
+        case .model(.close): return "back"
+        case .model(.openLayer): return "open"
+        case .model(.figure): return "figure"
+        case .model(.budget): return "budget"
+        case .model(.apply): return "apply"
         default: return help
         }
     }
@@ -159,15 +167,25 @@ enum KeyBindings {
         KeyBinding(
             keys: [.char("o")], label: "o", action: .openRecipe, context: .everywhere,
             help: "open a recipe and restore its settings", footer: true),
-    ]
+    ] + modelScreen
 
-    /// The bindings that apply on the layer screen or in the layer list.
-    static func active(onLayer: Bool) -> [KeyBinding] {
-        table.filter { $0.context == .everywhere || ($0.context == .layer) == onLayer }
+    /// The bindings that apply on `screen`.
+    static func active(_ screen: Screen) -> [KeyBinding] {
+        table.filter {
+            switch $0.context {
+            case .everywhere: return true
+            case .browser: return screen == .browser
+            case .layer: return screen == .layer
+            case .model: return screen == .model
+            }
+        }
     }
 
-    /// The action bound to `key` in the current screen.
-    static func action(for key: Key, onLayer: Bool) -> Action? {
-        active(onLayer: onLayer).first { $0.keys.contains(key) }?.action
+    /// The bindings of the layer screen (`onLayer`) or the layer list.
+    static func active(onLayer: Bool) -> [KeyBinding] { active(onLayer ? .layer : .browser) }
+
+    /// The action bound to `key` on `screen`.
+    static func action(for key: Key, _ screen: Screen) -> Action? {
+        active(screen).first { $0.keys.contains(key) }?.action
     }
 }

@@ -156,6 +156,8 @@ struct AppState: Sendable {
     var showAdvanced = false
     var advancedFocus = 0
     var showHelp = false
+    /// The model screen (key M).
+    var modelScreen = ModelScreenState()
     var prompt: Prompt?
     /// The recipe export under way, if any (Esc cancels it), and the number of the latest one started.
     var exporting: ExportStatus?

@@ -53,6 +53,8 @@ enum StatusLine {
                     Bars.progress(e.fraction, width: barWidth, unicode: m.capabilities.unicode),
                     x: end, y: r.y, clip: r) : end
             b.write(e.total > 0 ? hint : "Esc cancels", x: barEnd, y: r.y, style: .bold, clip: r)
+        } else if let p = m.measuring {
+            ModelScreenView.progress(p, r, &b, unicode: m.capabilities.unicode)
         } else if let message = m.message {
             let style =
                 m.messageIsError ? Style(fg: m.capabilities.colors > 0 ? .index(1) : .none, attributes: .bold) : .plain

@@ -17,6 +17,15 @@ enum HelpView {
         "  wbits, groupsize and qq_* within SpQR's average bits",
     ]
 
+    /// What the model screen's figures and allocation are.
+    static let modelNotes = [
+        "cells: the allocated setting's figures once every layer is measured",
+        "  over the menu, else the session's measurements (n/a: none)",
+        "allocated: the least Σ tr(ΔW H ΔWᵀ) within the target average bits;",
+        "  defaults: the session defaults on every layer; gap: to the bound",
+        "sensitivity conc.: measured at the session's settings only",
+    ]
+
     static func render(_ m: HelpModel, _ area: Rect, _ b: inout CellBuffer) {
         let bindings = m.bindings
         let width = min(area.width - 4, 72)

@@ -14,11 +14,13 @@ enum Renderer {
         TitleBar.render(TitleModel(s), layout.title, &b)
         if s.onLayer, let layer = s.layer {
             if let m = LayerModel(s, layer) { LayerView.render(m, layout.body, &b) }
+        } else if s.modelScreen.isOpen {
+            ModelScreenView.render(ModelScreenModel(s), layout.body, &b)
         } else {
             BrowserView.render(BrowserModel(s), layout.body, &b)
         }
         StatusLine.render(StatusModel(s), layout.status, &b)
-        Footer.render(KeyBindings.active(onLayer: s.onLayer), layout.footer, &b)
+        Footer.render(KeyBindings.active(s.screen), layout.footer, &b)
         if s.showHelp { HelpView.render(HelpModel(s), layout.body, &b) }
         if !s.capabilities.unicode { b.asciiFallback() }
         return b

@@ -19,6 +19,8 @@ struct StatusModel {
     var exporting: ExportStatus?
     var message: String?
     var messageIsError = false
+    /// The model screen's measurement under way.
+    var measuring: FrontsStatus? = nil
     var capabilities: TerminalCapabilities
 }
 
@@ -119,15 +121,18 @@ extension StatusModel {
     init(_ s: AppState) {
         self.init(
             prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
-            capabilities: s.capabilities)
+            measuring: s.modelScreen.measuring, capabilities: s.capabilities)
     }
 }
 
 extension HelpModel {
     init(_ s: AppState) {
         self.init(
-            screen: s.onLayer ? "layer view" : "layer list", bindings: KeyBindings.active(onLayer: s.onLayer),
-            notes: HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []), unicode: s.capabilities.unicode)
+            screen: s.screen == .layer ? "layer view" : s.screen == .model ? "model screen" : "layer list",
+            bindings: KeyBindings.active(s.screen),
+            notes: s.screen == .model
+                ? HelpView.modelNotes : HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []),
+            unicode: s.capabilities.unicode)
     }
 }
 
