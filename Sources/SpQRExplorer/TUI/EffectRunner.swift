@@ -9,6 +9,7 @@
 import Dispatch
 import Foundation
 import SpQRCore
+import SpQRModel
 
 final class EffectRunner: @unchecked Sendable {
     let checkpoint: any Checkpoint
@@ -26,9 +27,16 @@ final class EffectRunner: @unchecked Sendable {
     // Touched only on `work`: the layer last loaded, with its latest preparation.
     private var measurement: LayerMeasurement?
 
-    init(checkpoint: any Checkpoint, calibration: any CalibrationSource) {
+    /// Where the model screen's measurements are cached.
+    let frontsCacheDirectory: String
+
+    init(
+        checkpoint: any Checkpoint, calibration: any CalibrationSource,
+        frontsCacheDirectory: String = FrontsCache.defaultDirectory
+    ) {
         self.checkpoint = checkpoint
         self.calibration = calibration
+        self.frontsCacheDirectory = frontsCacheDirectory
         self.statistics = StatisticsCache(checkpoint: checkpoint)
     }
 

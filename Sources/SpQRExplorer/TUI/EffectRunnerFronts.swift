@@ -28,7 +28,7 @@ extension EffectRunner {
                     )
                 }
                 let cache = try FrontsCache(
-                    directory: FrontsCache.defaultDirectory, checkpoint: model.source, calibration: calibration,
+                    directory: frontsCacheDirectory, checkpoint: model.source, calibration: calibration,
                     menu: menu, base: base, digests: digests, cancel: token)
                 let fronts = try ModelFrontsMeasurement.measure(
                     model: model, calibration: calibration, menu: menu, base: base, cache: cache, cancel: token
