@@ -92,12 +92,24 @@ struct ModelScreenReducerTests {
             .reduce(0, +))
     }
 
-    @Test("A makes the allocation the session's settings: its common setting the defaults, the rest overrides")
+    @Test("A, once confirmed, makes the allocation the session's settings: its common setting the defaults, the rest overrides")
     func apply() throws {
         var s = try ModelScreenFixtures.measuredState(width: 80, height: 24)
         s.overrides["model.layers.0.self_attn.q_proj.weight"] = ["groupsize": .integer(64)]
         let a = try #require(s.modelScreen.allocation)
+        let before = (s.defaults, s.overrides)
+        // More than one layer changes: A asks first, and any key but y leaves everything as it was.
         _ = key(&s, "A")
+        let changed = a.choices.filter { c in c.config != ExplorerFixtures.state(width: 80, height: 24).defaults }
+        guard case .confirmAllocation(let n)? = s.prompt?.kind else {
+            Issue.record("no confirmation asked: \(String(describing: s.prompt))")
+            return
+        }
+        #expect(n == changed.count && n > 1)
+        _ = key(&s, "n")
+        #expect(s.prompt == nil && s.defaults == before.0 && s.overrides == before.1)
+        _ = key(&s, "A")
+        _ = key(&s, "y")
         #expect(s.defaults == a.commonConfig)
         for c in a.choices { #expect(s.config(for: c.layer) == c.config, "\(c.layer)") }
         #expect(s.overrides.count == a.choices.filter { $0.config != a.commonConfig }.count)

@@ -49,6 +49,12 @@ extension Reducer {
                 setMessage(&s, "nothing to apply: the allocation is solved once every layer is measured", error: true)
                 return []
             }
+            // As for A in the layer view: ask first when more than one layer would change.
+            let changed = a.choices.filter { s.config(for: $0.layer) != $0.config }.count
+            if changed > 1 {
+                s.prompt = Prompt(kind: .confirmAllocation(changed: changed), text: "")
+                return []
+            }
             applyAllocation(&s, a)
         case .stopMeasurement:
             guard s.modelScreen.measuring != nil else { return [] }
@@ -135,6 +141,16 @@ extension Reducer {
             s.modelScreen.allocation = nil
             setMessage(&s, (error as? SpQRError)?.message ?? "\(error)", error: true)
         }
+    }
+
+    /// The answer to the apply prompt: y applies the allocation on screen, any other key leaves every layer
+    /// as it was.
+    static func confirmAllocation(_ s: inout AppState, yes: Bool) {
+        guard yes, let a = s.modelScreen.allocation else {
+            setMessage(&s, "nothing applied; every layer keeps its settings", error: false)
+            return
+        }
+        applyAllocation(&s, a)
     }
 
     /// The allocation's most common setting becomes the session defaults and every other layer's setting

@@ -78,6 +78,8 @@ enum PromptKind: Equatable, Sendable {
     case confirmOverwrite(path: String)
     /// Whether to give the open layer's settings to the layers of a scope (`changed` of them change).
     case confirmApply(ApplyScope, changed: Int)
+    /// Whether the model screen's allocation becomes the session's settings (`changed` layers change).
+    case confirmAllocation(changed: Int)
 }
 
 struct Prompt: Equatable, Sendable {

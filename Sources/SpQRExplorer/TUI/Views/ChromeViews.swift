@@ -35,6 +35,8 @@ enum StatusLine {
             case .confirmOverwrite(let path): label = "\(path) exists. Overwrite it? [y/N] "
             case .confirmApply(let scope, let changed):
                 label = "apply these settings to \(scope.phrase) (\(changed) layers change)? [y/N] "
+            case .confirmAllocation(let changed):
+                label = "apply the allocation as the session's settings (\(changed) layers change)? [y/N] "
             }
             let end = b.write(label, x: r.x, y: r.y, style: .bold, clip: r)
             let cursorEnd = b.write(p.text, x: end, y: r.y, clip: r)
