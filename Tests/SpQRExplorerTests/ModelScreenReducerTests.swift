@@ -120,6 +120,12 @@ struct ModelScreenReducerTests {
         #expect(p.defaults == a.commonConfig)
         #expect(Set(p.configs.keys) == Set(s.overrides.keys))
         for (name, c) in p.configs { #expect(c == a.choices.first { $0.layer == name }!.config) }
+        // The recipe it writes gives every layer its allocated setting (what quantize-model --recipe applies).
+        let recipe = Recipe.make(
+            model: .init(path: "tiny.safetensors", files: []),
+            calibration: .init(kind: .none, file: nil, tensor: nil, sha256: nil, nSequences: nil, label: "none"),
+            defaults: p.defaults, configs: p.configs, shapes: p.shapes, reports: p.reports)
+        for c in a.choices { #expect(try recipe.config(for: c.layer) == c.config, "\(c.layer)") }
     }
 
     @Test("nothing to apply or budget before the measurement")
