@@ -162,6 +162,19 @@ struct ModelScreenReducerTests {
         #expect(s.screen == .model)
     }
 
+    @Test("a click puts the cursor on the cell under it, the wheel moves over the blocks")
+    func mouse() throws {
+        var s = try ModelScreenFixtures.measuredState(width: 80, height: 24)
+        let frame = lines(Renderer.render(s))
+        // The row of block 1 and the column of down_proj as drawn.
+        let y = try #require(frame.firstIndex { $0.hasPrefix(" 1   ") })
+        let x = try #require(frame[1].range(of: "down")).lowerBound.utf16Offset(in: frame[1])
+        _ = Reducer.reduce(&s, .terminal(.mouse(.click(x: x + 2, y: y))))
+        #expect(s.modelScreen.row == 1 && s.modelScreen.column == 2)
+        _ = Reducer.reduce(&s, .terminal(.mouse(.wheelUp(x: 0, y: 0))))
+        #expect(s.modelScreen.row == 0 && s.modelScreen.column == 2)
+    }
+
     @Test("c cycles the figure")
     func figure() throws {
         var s = try ModelScreenFixtures.measuredState(width: 80, height: 24)

@@ -94,6 +94,25 @@ extension Reducer {
         return true
     }
 
+    /// A click puts the cursor on the grid cell under it; the wheel moves it over the blocks.
+    static func modelScreenMouse(_ s: inout AppState, _ m: MouseEvent) -> [Effect] {
+        switch m {
+        case .click(let x, let y):
+            let layout = ModelScreenLayout(Layout(width: s.width, height: s.height).body)
+            let grid = ModelGrid(s.rows)
+            let column = x - layout.list.area.x - ModelScreenLayout.labelWidth
+            guard let row = layout.list.row(atY: y, scroll: s.modelScreen.scroll), row < grid.blocks.count,
+                column >= 0
+            else { return [] }
+            s.modelScreen.row = row
+            s.modelScreen.column = column / layout.cellWidth(types: grid.types.count)
+            clampModelCursor(&s)
+        case .wheelUp: _ = moveModelCursor(&s, .up)
+        case .wheelDown: _ = moveModelCursor(&s, .down)
+        }
+        return []
+    }
+
     /// Keeps the cursor on the grid and its row in view.
     static func clampModelCursor(_ s: inout AppState) {
         let grid = ModelGrid(s.rows)

@@ -118,7 +118,7 @@ enum Reducer {
             s.height = h
             clampViewport(&s)
             return []
-        case .mouse(let m): return mouse(&s, m)
+        case .mouse(let m): return s.screen == .model ? modelScreenMouse(&s, m) : mouse(&s, m)
         case .key(let k): return key(&s, k)
         }
     }
