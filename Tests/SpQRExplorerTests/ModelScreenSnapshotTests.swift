@@ -45,6 +45,11 @@ struct ModelScreenSnapshotTests {
         #expect(text[height - 2].hasPrefix("measuring the model: 3/6 layers, 2 from the cache"))
         #expect(text.contains { $0.contains(" n/a") })
         assertSnapshot(Renderer.render(s).text, named: "model-measuring-\(width)x\(height).txt")
+        // In the layer list the progress stays on the status line until a message takes its place.
+        _ = Reducer.reduce(&s, .terminal(.key(.escape)))
+        #expect(lines(Renderer.render(s))[height - 2].hasPrefix("measuring the model: 3/6 layers"))
+        Reducer.setMessage(&s, "recipe written to r.json", error: false)
+        #expect(lines(Renderer.render(s))[height - 2].hasPrefix("recipe written to r.json"))
     }
 
     @Test("the help lists the model screen's keys")

@@ -26,6 +26,8 @@ extension Reducer {
             s.modelScreen.fronts = nil
             s.modelScreen.allocation = nil
             s.modelScreen.measurementID += 1
+            // The status line shows the measurement's progress from here until the next message.
+            s.message = nil
             s.modelScreen.measuring = FrontsStatus(
                 layer: "", layersDone: 0, layers: ModelGrid(s.rows).cells.joined().compactMap { $0 }.count,
                 cachedLayers: 0, fraction: 0)

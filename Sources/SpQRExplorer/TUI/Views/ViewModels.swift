@@ -121,7 +121,9 @@ extension StatusModel {
     init(_ s: AppState) {
         self.init(
             prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
-            measuring: s.modelScreen.measuring, capabilities: s.capabilities)
+            // Away from the model screen, the latest message goes before the measurement's progress.
+            measuring: s.screen == .model || s.message == nil ? s.modelScreen.measuring : nil,
+            capabilities: s.capabilities)
     }
 }
 
