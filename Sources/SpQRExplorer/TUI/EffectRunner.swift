@@ -5,11 +5,13 @@
 // changed, factorises only when the permutation order or percdamp changed, then reports a preview on
 // whole second-level row blocks, the full layer with progress, and the baselines. The trade-off grid is
 // measured on the same queue through the same `LayerMeasurement` (TradeoffGrid.measure), point by point;
-// a quantization request stops it. File work (statistics, recipes) runs on a second queue.
+// a quantization request stops it. File work (statistics, recipes) runs on a second queue; the model
+// screen's measurement on its own (EffectRunnerFronts.swift).
 
 import Dispatch
 import Foundation
 import SpQRCore
+import SpQRModel
 
 final class EffectRunner: @unchecked Sendable {
     let checkpoint: any Checkpoint
@@ -18,17 +20,26 @@ final class EffectRunner: @unchecked Sendable {
     private let current = Locked<CancellationToken?>(nil)
     private let exporting = Locked<CancellationToken?>(nil)
     private let measuringTradeoff = Locked<CancellationToken?>(nil)
-    /// File hashes for recipes, kept for the session so a repeated export does not hash again.
-    private let digests = FileDigests()
+    /// The model screen's measurement under way (EffectRunnerFronts.swift).
+    let measuringFronts = Locked<CancellationToken?>(nil)
+    /// File hashes for recipes and the measurement cache, kept for the session so that they are hashed once.
+    let digests = FileDigests()
     private let statistics: StatisticsCache
     private let work = DispatchQueue(label: "spqr.quantize")
     private let files = DispatchQueue(label: "spqr.files")
     // Touched only on `work`: the layer last loaded, with its latest preparation.
     private var measurement: LayerMeasurement?
 
-    init(checkpoint: any Checkpoint, calibration: any CalibrationSource) {
+    /// Where the model screen's measurements are cached.
+    let frontsCacheDirectory: String
+
+    init(
+        checkpoint: any Checkpoint, calibration: any CalibrationSource,
+        frontsCacheDirectory: String = FrontsCache.defaultDirectory
+    ) {
         self.checkpoint = checkpoint
         self.calibration = calibration
+        self.frontsCacheDirectory = frontsCacheDirectory
         self.statistics = StatisticsCache(checkpoint: checkpoint)
     }
 
@@ -43,9 +54,10 @@ final class EffectRunner: @unchecked Sendable {
     /// Whether work is under way (so the loop keeps redrawing progress).
     var busy: Bool {
         current.withLock { $0 != nil } || exporting.withLock { $0 != nil } || measuringTradeoff.withLock { $0 != nil }
+            || measuringFronts.withLock { $0 != nil }
     }
 
-    private func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
+    func post(_ e: AppEvent) { outbox.withLock { $0.append(e) } }
 
     func run(_ effects: [Effect]) {
         for e in effects { run(e) }
@@ -127,6 +139,12 @@ final class EffectRunner: @unchecked Sendable {
                 } catch {
                     post(.exportFailed(id: id, message: "\(path): \(error)"))
                 }
+            }
+        case .measureFronts(let id, let menu, let base): measureFronts(id: id, menu: menu, base: base)
+        case .stopFronts:
+            measuringFronts.withLock {
+                $0?.cancel()
+                $0 = nil
             }
         case .importRecipe(let path):
             files.async { [self] in

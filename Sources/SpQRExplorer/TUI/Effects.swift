@@ -22,6 +22,9 @@ enum Effect: Equatable, Sendable {
     case measureTradeoff(id: Int, layer: String, candidates: [TradeoffCandidate], indices: [Int])
     /// Stop the trade-off measurement under way.
     case cancelTradeoff
+    /// Measure every layer of the model over `menu` around `base` (from the cache where it can), and stop it.
+    case measureFronts(id: Int, menu: SettingsMenu, base: SpQRConfig)
+    case stopFronts
 }
 
 /// What a recipe export needs from the state.
@@ -55,4 +58,6 @@ enum AppEvent: Sendable {
     case pictureFailed(message: String)
     /// A trade-off point, or the end of a trade-off measurement.
     case tradeoff(TradeoffEvent)
+    /// The model screen's measurement.
+    case model(ModelScreenEvent)
 }

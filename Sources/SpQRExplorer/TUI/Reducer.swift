@@ -1,7 +1,7 @@
 // The pure reducer: (state, event) → new state and the effects to run. No I/O happens here. This file
 // dispatches events and actions; text prompts and exports are in ReducerPrompts.swift, the cursor, zoom,
 // mouse and list scrolling in ReducerViewport.swift, the setting steps in SettingControls.swift, and the
-// session defaults and per-layer overrides in SessionSettings.swift.
+// session defaults and per-layer overrides in SessionSettings.swift, the model screen in ModelScreenReducer.swift.
 
 import Foundation
 import SpQRCore
@@ -104,6 +104,7 @@ enum Reducer {
             }
             setMessage(&s, "recipe restored: defaults and \(recipe.layers.count) layer(s)", error: false)
             return s.onLayer ? requantize(&s) : []
+        case .model(let e): return modelScreenEvent(&s, e)
         }
     }
 
@@ -121,7 +122,7 @@ enum Reducer {
             s.height = h
             clampViewport(&s)
             return []
-        case .mouse(let m): return mouse(&s, m)
+        case .mouse(let m): return s.screen == .model ? modelScreenMouse(&s, m) : mouse(&s, m)
         case .key(let k): return key(&s, k)
         }
     }
@@ -137,13 +138,14 @@ enum Reducer {
         }
         if s.showHelp { return helpKey(&s, k) }
         if s.tradeoffOpen { return tradeoffKey(&s, k) }
-        guard let action = KeyBindings.action(for: k, onLayer: s.onLayer) else { return [] }
+        guard let action = KeyBindings.action(for: k, s.screen) else { return [] }
         return perform(&s, action)
     }
 
     /// What an action does on the current screen.
     static func perform(_ s: inout AppState, _ a: Action) -> [Effect] {
         if let effects = clusterKey(&s, a) { return effects }
+        if s.screen == .model, moveModelCursor(&s, a) { return [] }
         switch a {
         case .quit:
             s.quit = true
@@ -207,6 +209,7 @@ enum Reducer {
             let j = (i + (a == .nextLayer ? 1 : rows.count - 1)) % rows.count
             if let k = s.visibleRows.firstIndex(where: { $0.name == rows[j].name }) { s.selection = k }
             return open(&s, rows[j])
+        case .model(let m): return modelScreen(&s, m)
         }
         return []
     }

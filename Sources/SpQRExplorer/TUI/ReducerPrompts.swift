@@ -25,6 +25,11 @@ extension Reducer {
             }
             return []
         }
+        if case .confirmAllocation = p.kind {
+            s.prompt = nil
+            confirmAllocation(&s, yes: k == .char("y") || k == .char("Y"))
+            return []
+        }
         switch k {
         case .escape:
             s.prompt = nil
@@ -75,7 +80,7 @@ extension Reducer {
         case .openRecipe:
             guard let path = path(p.text) else { return [] }
             return [.importRecipe(path: path)]
-        case .confirmOverwrite, .confirmApply:
+        case .confirmOverwrite, .confirmApply, .confirmAllocation:
             return []
         }
     }

@@ -78,6 +78,8 @@ enum PromptKind: Equatable, Sendable {
     case confirmOverwrite(path: String)
     /// Whether to give the open layer's settings to the layers of a scope (`changed` of them change).
     case confirmApply(ApplyScope, changed: Int)
+    /// Whether the model screen's allocation becomes the session's settings (`changed` layers change).
+    case confirmAllocation(changed: Int)
 }
 
 struct Prompt: Equatable, Sendable {
@@ -163,6 +165,8 @@ struct AppState: Sendable {
     /// The open layer's trade-off (key `f`), and the number of the latest trade-off measurement started.
     var tradeoff: TradeoffSession?
     var tradeoffID = 0
+    /// The model screen (key M).
+    var modelScreen = ModelScreenState()
     var prompt: Prompt?
     /// The recipe export under way, if any (Esc cancels it), and the number of the latest one started.
     var exporting: ExportStatus?

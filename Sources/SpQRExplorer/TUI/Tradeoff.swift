@@ -108,7 +108,7 @@ extension AppState {
     var tradeoffOpen: Bool { onLayer && tradeoff.map { $0.open && $0.layer == layer?.name } == true }
 
     /// The key bindings of the screen on show (the footer and the help list them).
-    var activeBindings: [KeyBinding] { tradeoffOpen ? TradeoffBindings.table : KeyBindings.active(onLayer: onLayer) }
+    var activeBindings: [KeyBinding] { tradeoffOpen ? TradeoffBindings.table : KeyBindings.active(screen) }
 }
 
 /// What the trade-off measurement reports (`id` numbers the measurement).

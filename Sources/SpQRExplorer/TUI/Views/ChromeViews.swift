@@ -40,6 +40,8 @@ enum StatusLine {
             case .confirmOverwrite(let path): label = "\(path) exists. Overwrite it? [y/N] "
             case .confirmApply(let scope, let changed):
                 label = "apply these settings to \(scope.phrase) (\(changed) layers change)? [y/N] "
+            case .confirmAllocation(let changed):
+                label = "apply the allocation as the session's settings (\(changed) layers change)? [y/N] "
             }
             let end = b.write(label, x: r.x, y: r.y, style: .bold, clip: r)
             let cursorEnd = b.write(p.text, x: end, y: r.y, clip: r)
@@ -58,6 +60,8 @@ enum StatusLine {
                     Bars.progress(e.fraction, width: barWidth, unicode: m.capabilities.unicode),
                     x: end, y: r.y, clip: r) : end
             b.write(e.total > 0 ? hint : "Esc cancels", x: barEnd, y: r.y, style: .bold, clip: r)
+        } else if let p = m.measuring {
+            ModelScreenView.progress(p, r, &b, unicode: m.capabilities.unicode)
         } else if let message = m.message {
             let style =
                 m.messageIsError ? Style(fg: m.capabilities.colors > 0 ? .index(1) : .none, attributes: .bold) : .plain

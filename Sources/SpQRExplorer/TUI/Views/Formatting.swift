@@ -26,6 +26,12 @@ enum Bars {
         return set[min(set.count - 1, max(0, Int(t * Double(set.count))))]
     }
 
+    /// A slider's track `width` cells wide with its knob at `position` ∈ [0, 1].
+    static func knob(_ position: Double, width: Int, unicode: Bool) -> String {
+        let k = Int((max(0, min(1, position)) * Double(width - 1)).rounded())
+        return (0..<width).map { $0 == k ? (unicode ? "●" : "o") : (unicode ? "─" : "-") }.joined()
+    }
+
     /// A horizontal progress bar `width` cells wide.
     static func progress(_ f: Double, width: Int, unicode: Bool) -> String {
         let filled = Int((max(0, min(1, f)) * Double(width)).rounded())

@@ -19,6 +19,15 @@ enum HelpView {
         "  wbits, groupsize and qq_* within SpQR's average bits",
     ]
 
+    /// What the model screen's figures and allocation are.
+    static let modelNotes = [
+        "cells: the allocated setting's figures once every layer is measured",
+        "  over the menu, else the session's measurements (n/a: none)",
+        "allocated: the least Σ tr(ΔW H ΔWᵀ) within the target average bits;",
+        "  defaults: the session defaults on every layer; gap: to the bound",
+        "sensitivity conc.: measured at the session's settings only",
+    ]
+
     /// The lines of the help: every binding as (keys, what it does), a blank line, then the notes.
     static func lines(_ m: HelpModel) -> [(keys: String, text: String)] {
         m.bindings.map { ($0.keys.map(label).joined(separator: " "), $0.help) }

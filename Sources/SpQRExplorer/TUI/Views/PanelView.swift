@@ -25,9 +25,7 @@ enum PanelView {
     }
 
     static func slider(_ name: String, _ value: String, _ position: Double, keys: String, unicode: Bool) -> String {
-        let track = 8
-        let k = Int((max(0, min(1, position)) * Double(track - 1)).rounded())
-        let bar = (0..<track).map { $0 == k ? (unicode ? "●" : "o") : (unicode ? "─" : "-") }.joined()
+        let bar = Bars.knob(position, width: 8, unicode: unicode)
         return name.padding(toLength: 18, withPad: " ", startingAt: 0)
             + value.padding(toLength: 6, withPad: " ", startingAt: 0) + bar + "  " + keys
     }

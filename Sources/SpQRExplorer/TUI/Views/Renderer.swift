@@ -20,6 +20,8 @@ enum Renderer {
                     LayerView.render(m, layout.body, &b)
                 }
             }
+        } else if s.modelScreen.isOpen {
+            ModelScreenView.render(ModelScreenModel(s), layout.body, &b)
         } else {
             BrowserView.render(BrowserModel(s), layout.body, &b)
         }

@@ -19,6 +19,8 @@ struct StatusModel {
     var exporting: ExportStatus?
     var message: String?
     var messageIsError = false
+    /// The model screen's measurement under way.
+    var measuring: FrontsStatus? = nil
     var capabilities: TerminalCapabilities
 }
 
@@ -123,6 +125,8 @@ extension StatusModel {
     init(_ s: AppState) {
         self.init(
             prompt: s.prompt, exporting: s.exporting, message: s.message, messageIsError: s.messageIsError,
+            // Away from the model screen, the latest message goes before the measurement's progress.
+            measuring: s.screen == .model || s.message == nil ? s.modelScreen.measuring : nil,
             capabilities: s.capabilities)
     }
 }
@@ -130,8 +134,12 @@ extension StatusModel {
 extension HelpModel {
     init(_ s: AppState) {
         self.init(
-            screen: s.tradeoffOpen ? "trade-off view" : s.onLayer ? "layer view" : "layer list",
-            bindings: s.activeBindings, notes: HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []),
+            screen: s.tradeoffOpen
+                ? "trade-off view"
+                : s.screen == .layer ? "layer view" : s.screen == .model ? "model screen" : "layer list",
+            bindings: s.activeBindings,
+            notes: s.screen == .model
+                ? HelpView.modelNotes : HelpView.overrideNotes + (s.onLayer ? HelpView.figureNotes : []),
             scroll: s.helpScroll, unicode: s.capabilities.unicode)
     }
 }

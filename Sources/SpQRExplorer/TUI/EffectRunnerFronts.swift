@@ -1,0 +1,56 @@
+// The model screen's measurement, off the input loop: every layer of the model measured over the menu
+// (ModelFrontsMeasurement: each layer on all cores, its factorisation reused across the menu), read from
+// and stored in the on-disk cache (FrontsCache) so a later session starts where this one stopped, with
+// its progress on the event queue and stopped by its cancellation token (x in the model screen).
+
+import Dispatch
+import Foundation
+import SpQRCore
+import SpQRModel
+
+extension EffectRunner {
+    func measureFronts(id: Int, menu: SettingsMenu, base: SpQRConfig) {
+        let token = CancellationToken()
+        measuringFronts.withLock {
+            $0?.cancel()
+            $0 = token
+        }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            defer { measuringFronts.withLock { if $0 === token { $0 = nil } } }
+            do {
+                let model: Decoder
+                do {
+                    model = try Decoder(path: checkpoint.path)
+                } catch let e as SpQRError {
+                    throw SpQRError(
+                        e.kind,
+                        "the model screen measures a whole model (a GGUF file, or safetensors with config.json beside them): \(e.message)"
+                    )
+                }
+                let cache = try FrontsCache(
+                    directory: frontsCacheDirectory, checkpoint: model.source, calibration: calibration,
+                    menu: menu, base: base, digests: digests, cancel: token)
+                let fronts = try ModelFrontsMeasurement.measure(
+                    model: model, calibration: calibration, menu: menu, base: base, cache: cache, cancel: token
+                ) { [self] p in
+                    post(.model(.progress(id: id, FrontsStatus(p))))
+                }
+                post(.model(.measured(id: id, fronts)))
+            } catch let e as SpQRError where e.kind == .cancelled {
+                post(.model(.stopped(id: id)))
+            } catch let e as SpQRError {
+                post(.model(.failed(id: id, message: e.message)))
+            } catch {
+                post(.model(.failed(id: id, message: "measuring the model: \(error)")))
+            }
+        }
+    }
+}
+
+extension FrontsStatus {
+    init(_ p: FrontsProgress) {
+        self.init(
+            layer: p.layer, layersDone: p.layerIndex + (p.settingsDone >= p.settings ? 1 : 0), layers: p.layers,
+            cachedLayers: p.cachedLayers, fraction: p.fraction)
+    }
+}
