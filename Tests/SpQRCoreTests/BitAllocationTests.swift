@@ -128,4 +128,35 @@ struct BitAllocationTests {
         }
         #expect(AllocationTarget.decimal(23_800_000_000) == "23.80 GB")
     }
+
+    @Test("sensitivities weight each layer's error: a layer made 1000× as sensitive gets more bits, the same totals")
+    func sensitivityWeights() throws {
+        let f = Self.fronts
+        let plain = try f.allocate(.averageBits(3.2))
+        // Unit weights change nothing; the predicted error is Σ w_i·e_i.
+        let unit = try f.weighted(
+            by: ModelSensitivity(
+                source: "unit", layers: f.layers.map { LayerSensitivity(layer: $0.layer, kl: 2, proxyLoss: 2) }))
+        #expect(try unit.allocate(.averageBits(3.2)).choices.map(\.point.setting) == plain.choices.map(\.point.setting))
+        // The layer with the fewest bits under the plain allocation becomes 1000× as sensitive.
+        let poor = plain.choices.indices.min { plain.choices[$0].point.avgBits < plain.choices[$1].point.avgBits }!
+        let scaled = try f.weighted(
+            by: ModelSensitivity(
+                source: "scaled",
+                layers: f.layers.indices.map {
+                    LayerSensitivity(layer: f.layers[$0].layer, kl: $0 == poor ? 1000 : 1, proxyLoss: 1)
+                }))
+        let a = try scaled.allocate(.averageBits(3.2))
+        #expect(a.avgBits <= 3.2)
+        #expect(a.choices[poor].point.avgBits > plain.choices[poor].point.avgBits)
+        #expect(a.choices[poor].error == 1000 * a.choices[poor].point.error)
+        #expect(isClose(a.error, a.choices.reduce(0) { $0 + $1.error }, relative: 1e-15))
+        #expect(a.errorWeight.contains("predicted KL") && a.errorWeight.contains("scaled"))
+        #expect(try #require(a.bound) <= a.error)
+        // Sensitivities of other layers are refused.
+        #expect(throws: SpQRError.self) {
+            try f.weighted(
+                by: ModelSensitivity(source: "x", layers: [LayerSensitivity(layer: "a", kl: 1, proxyLoss: 1)]))
+        }
+    }
 }

@@ -96,6 +96,13 @@ struct AllocateEndToEndTests {
             "allocate", source, "--target-bits", "3", "--menu", "bits=3", "--out", dir + "/r.json",
         ])
         #expect(menu.status == 1 && menu.stderr.contains("unknown setting 'bits'"))
+        // A sensitivity text that cannot be read fails before any layer is measured.
+        let text = try BinaryRunner.run(
+            ["allocate", source, "--target-bits", "3", "--text", dir + "/none.txt"] + common)
+        #expect(text.status == 1 && text.stderr.contains("none.txt: cannot read the text file"), "\(text.stderr)")
+        #expect(!text.stderr.contains("measuring"))
+        let windows = try BinaryRunner.run(["allocate", source, "--target-bits", "3", "--nsamples", "0"] + common)
+        #expect(windows.status == 2 && windows.stderr.contains("--nsamples must be at least 1"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.json"))
     }
 }

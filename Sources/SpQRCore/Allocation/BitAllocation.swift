@@ -1,12 +1,14 @@
 // Bits allocated across a model's layers: one menu setting per layer chosen from the layers' fronts
 // (LayerFront.swift) to meet a target (AllocationTarget.swift), solved by BudgetSolver.swift with
 //
-//     average bits   cost_ik = n_i·b_ik,  budget B·Σ n_i,                 value_ik = e_ik
-//     total bytes    cost_ik = s_ik,      budget 8·(N − 2·kept),          value_ik = e_ik
-//     maximum error  cost_ik = e_ik,      budget E,                       value_ik = n_i·b_ik
+//     average bits   cost_ik = n_i·b_ik,  budget B·Σ n_i,                 value_ik = w_i·e_ik
+//     total bytes    cost_ik = s_ik,      budget 8·(N − 2·kept),          value_ik = w_i·e_ik
+//     maximum error  cost_ik = w_i·e_ik,  budget E,                       value_ik = n_i·b_ik
 //
-// (bits and errors budgets shrunk by 10⁻¹² relative, so that totals summed in another order still meet
-// them). The recipe's defaults are the setting most layers got; every other layer overrides them.
+// where w_i = 1 (each layer's error is its absolute proxy loss) or, when the layers' sensitivities were
+// measured on the model, w_i = s_i (LayerSensitivity.swift: the error becomes predicted KL); bits and
+// error budgets are shrunk by 10⁻¹² relative, so that totals summed in another order still meet
+// them. The recipe's defaults are the setting most layers got; every other layer overrides them.
 
 /// Every quantizable layer of a model measured over one menu: what an allocation chooses from.
 public struct ModelFronts: Sendable, Equatable, Codable {
@@ -22,10 +24,13 @@ public struct ModelFronts: Sendable, Equatable, Codable {
     public var calibration: String
     /// Whether H = I (data-free), which makes the error ‖ΔW‖².
     public var dataFree: Bool
+    /// The layers' sensitivities measured on the model, one per layer in `layers` order, when the error
+    /// is weighted by them; nil when it is the absolute proxy loss.
+    public var sensitivity: ModelSensitivity?
 
     public init(
         menu: String, configs: [SpQRConfig], layers: [LayerFront], keptParameters: Int, calibration: String,
-        dataFree: Bool
+        dataFree: Bool, sensitivity: ModelSensitivity? = nil
     ) {
         self.menu = menu
         self.configs = configs
@@ -33,19 +38,41 @@ public struct ModelFronts: Sendable, Equatable, Codable {
         self.keptParameters = keptParameters
         self.calibration = calibration
         self.dataFree = dataFree
+        self.sensitivity = sensitivity
     }
 
     enum CodingKeys: String, CodingKey {
-        case menu, configs, layers, calibration
+        case menu, configs, layers, calibration, sensitivity
         case keptParameters = "kept_parameters", dataFree = "data_free"
     }
+
+    /// The fronts with each layer's error weighted by `sensitivity` (one per layer, in order).
+    public func weighted(by sensitivity: ModelSensitivity) throws -> ModelFronts {
+        guard sensitivity.layers.map(\.layer) == layers.map(\.layer) else {
+            throw SpQRError(
+                .invalidSetting,
+                "sensitivities of \(sensitivity.layers.count) layers do not match the \(layers.count) measured layers")
+        }
+        var f = self
+        f.sensitivity = sensitivity
+        return f
+    }
+
+    /// w_i: layer i's weight in the predicted error.
+    public func errorScale(_ i: Int) -> Double { sensitivity?.layers[i].weight ?? 1 }
+
+    /// The predicted error of layer i at its point `k`: w_i·e_ik.
+    public func weightedError(_ i: Int, _ k: Int) -> Double { errorScale(i) * layers[i].points[k].error }
 
     /// Parameters of the quantized layers.
     public var parameters: Int { layers.reduce(0) { $0 + $1.parameters } }
 
     /// What each layer's error is, as reports name it.
     public var errorWeight: String {
-        "absolute proxy loss tr(ΔW H ΔWᵀ)" + (dataFree ? " with H = I (data-free: ‖ΔW‖²)" : " (\(calibration))")
+        let proxy =
+            "absolute proxy loss tr(ΔW H ΔWᵀ)" + (dataFree ? " with H = I (data-free: ‖ΔW‖²)" : " (\(calibration))")
+        guard let sensitivity else { return proxy }
+        return "predicted KL: each layer's \(proxy) × its KL per unit of proxy loss, measured on \(sensitivity.source)"
     }
 
     /// The allocation of one setting per layer for every layer at `setting` (a uniform setting), for
@@ -75,16 +102,26 @@ public struct ModelFronts: Sendable, Equatable, Codable {
         let budget: Double
         switch target {
         case .averageBits(let b):
-            groups = layers.map { l in
-                l.points.map { .init(cost: Double(l.parameters) * $0.avgBits, value: $0.error) }
+            groups = layers.indices.map { i in
+                layers[i].points.indices.map {
+                    .init(
+                        cost: Double(layers[i].parameters) * layers[i].points[$0].avgBits, value: weightedError(i, $0))
+                }
             }
             budget = b * Double(parameters) * margin
         case .totalBytes(let n):
-            groups = layers.map { l in l.points.map { .init(cost: Double($0.storageBits), value: $0.error) } }
+            groups = layers.indices.map { i in
+                layers[i].points.indices.map {
+                    .init(cost: Double(layers[i].points[$0].storageBits), value: weightedError(i, $0))
+                }
+            }
             budget = Double(8 * (n - 2 * keptParameters))
         case .maxError(let e):
-            groups = layers.map { l in
-                l.points.map { .init(cost: $0.error, value: Double(l.parameters) * $0.avgBits) }
+            groups = layers.indices.map { i in
+                layers[i].points.indices.map {
+                    .init(
+                        cost: weightedError(i, $0), value: Double(layers[i].parameters) * layers[i].points[$0].avgBits)
+                }
             }
             budget = e * margin
         }
@@ -122,6 +159,8 @@ public struct Allocation: Sendable, Equatable {
         public var shape: [Int]
         public var config: SpQRConfig
         public var point: FrontPoint
+        /// The layer's predicted error: its proxy loss, times its sensitivity when the fronts have them.
+        public var error: Double
         public var parameters: Int { shape.reduce(1, *) }
     }
 
@@ -137,7 +176,7 @@ public struct Allocation: Sendable, Equatable {
     public var storageBits: Int
     public var bytes: Int
     public var bytesFP16: Int
-    /// Σ e_i, the predicted error.
+    /// Σ w_i·e_i, the predicted error.
     public var error: Double
     /// A lower bound on what the solver minimised (Σ e_i, or Σ n_i·b_i / Σ n_i for a maximum error), and the
     /// price λ* of its Lagrangian choice; nil when not solved.
@@ -148,8 +187,11 @@ public struct Allocation: Sendable, Equatable {
 
     init(_ fronts: ModelFronts, target: AllocationTarget?, choice: [Int], bound: Double?, lambda: Double?) {
         self.target = target
-        choices = zip(fronts.layers, choice).map { l, k in
-            Choice(layer: l.layer, shape: l.shape, config: fronts.configs[l.points[k].setting], point: l.points[k])
+        choices = zip(fronts.layers.indices, choice).map { i, k in
+            let l = fronts.layers[i]
+            return Choice(
+                layer: l.layer, shape: l.shape, config: fronts.configs[l.points[k].setting], point: l.points[k],
+                error: fronts.weightedError(i, k))
         }
         parameters = fronts.parameters
         keptParameters = fronts.keptParameters
@@ -157,7 +199,7 @@ public struct Allocation: Sendable, Equatable {
         storageBits = choices.reduce(0) { $0 + $1.point.storageBits }
         bytes = ModelSize.spqrBytes(storageBits: storageBits, keptParameters: keptParameters)
         bytesFP16 = ModelSize.fp16Bytes(parameters: parameters + keptParameters)
-        error = choices.reduce(0) { $0 + $1.point.error }
+        error = choices.reduce(0) { $0 + $1.error }
         if case .maxError = target {
             let n = Double(max(fronts.parameters, 1))
             self.bound = bound.map { $0 / n }

@@ -15,8 +15,12 @@ struct AllocateCommand: ParsableCommand {
             Every linear layer quantize-model quantizes is measured at every setting of the menu (around the
             base settings given as flags), with its Hessian from --hessians (from `calibrate`) or --imatrix,
             or data-free (H = I) without either. Each layer's error is its absolute proxy loss
-            tr(ΔW H ΔWᵀ); the solver minimises their sum under the target (exact on the layers' convex
-            hulls by Lagrangian relaxation, then a greedy fix-up) and reports the gap to the bound.
+            tr(ΔW H ΔWᵀ); with --text, that times the layer's sensitivity measured on the model: the KL
+            from the model as stored when that layer alone is quantized at the base settings, over
+            --nsamples windows of the text, per unit of its proxy loss, so the error is predicted KL and
+            the layers the model needs most get more bits. The solver minimises the layers' summed error
+            under the target (exact on the layers' convex hulls by Lagrangian relaxation, then a greedy
+            fix-up) and reports the gap to the bound.
             Measurements are cached (--cache) by the SHA-256 of the model and calibration files, the menu and
             the base settings, so a second run, or one stopped with Ctrl-C, starts from the cache.
 
@@ -25,6 +29,7 @@ struct AllocateCommand: ParsableCommand {
 
             Examples:
               spqr-explorer allocate model.gguf --hessians h.safetensors --target-bits 3.5 --out r.json
+              spqr-explorer allocate model.gguf --hessians h.safetensors --text calib.txt --target-bits 3.5 --out r.json
               spqr-explorer allocate model/ --target-size 24GB --menu "wbits=2,3,4;groupsize=16,64" --out r.json
             """)
 
@@ -36,6 +41,11 @@ struct AllocateCommand: ParsableCommand {
 
     @Option(help: "llama.cpp importance matrix: a diagonal Hessian per layer.")
     var imatrix: String?
+
+    @Option(help: "UTF-8 text to measure each layer's sensitivity on (the error becomes predicted KL).")
+    var text: String?
+
+    @OptionGroup var window: WindowOptions
 
     @Option(name: .customLong("target-bits"), help: "Average bits per quantized weight, at most.")
     var targetBits: Double?
@@ -52,6 +62,9 @@ struct AllocateCommand: ParsableCommand {
     var menu: String = SettingsMenu.standard.description
 
     @OptionGroup var settings: SettingsOptions
+
+    /// Windows of --text the sensitivities are measured on (--nsamples, 4 by default).
+    var nsamples: Int { settings.nsamples ?? 4 }
 
     @Option(help: "The recipe to write.")
     var out: String
@@ -72,6 +85,7 @@ struct AllocateCommand: ParsableCommand {
         if hessians != nil && imatrix != nil {
             throw ValidationError("give one calibration source: --hessians or --imatrix")
         }
+        guard nsamples >= 1 else { throw ValidationError("--nsamples must be at least 1") }
         if [targetBits != nil, targetSize != nil, maxError != nil].filter({ $0 }).count != 1 {
             throw ValidationError("give one target: --target-bits, --target-bytes (or --target-size) or --max-error")
         }
@@ -94,6 +108,13 @@ struct AllocateCommand: ParsableCommand {
         }
         let decoder = try Decoder(path: model)
         let calibration = try ModelFiles.openCalibration(hessians: hessians, imatrix: imatrix)
+        // The text is read and cut before any measuring, so a bad one fails at once.
+        let sensitivityInput = try text.map { text in
+            let input = try RunText(path: text, model: model, specialTokens: false)
+            let (windows, notes) = try window.windows(input, count: nsamples)
+            printNotes(notes)
+            return (text, input, windows)
+        }
         let digests = FileDigests()
         let interrupt = InterruptCancels()
         let (hashing, hashingLine) = hashingProgress("of model and calibration files")
@@ -109,7 +130,7 @@ struct AllocateCommand: ParsableCommand {
                 digests: digests, cancel: interrupt.token)
         let progress = ETAProgress("allocate: measuring")
         let cached = Locked(0)
-        let fronts: ModelFronts
+        var fronts: ModelFronts
         do {
             fronts = try ModelFrontsMeasurement.measure(
                 model: decoder, calibration: calibration, menu: menu, base: base, cache: cache,
@@ -127,6 +148,17 @@ struct AllocateCommand: ParsableCommand {
             throw ExitCode(130)
         }
         progress.progress.finish()
+        if let (text, input, windows) = sensitivityInput {
+            do {
+                fronts = try fronts.weighted(
+                    by: try sensitivity(
+                        text, input, windows, decoder, calibration, base, fronts, cache, interrupt.token))
+            } catch let e as SpQRError where e.kind == .cancelled {
+                let kept = cache.map { " (the layers finished so far are kept in \($0.directory))" } ?? ""
+                printNotes(["stopped\(kept); \(out) was not written"])
+                throw ExitCode(130)
+            }
+        }
         var clock = PhaseClock()
         let allocation = try fronts.allocate(target)
         let solveSeconds = clock.lap()
@@ -143,5 +175,40 @@ struct AllocateCommand: ParsableCommand {
         if fronts.dataFree {
             printNotes(["no calibration: data-free (H = I), so each layer's error is its weight error ‖ΔW‖²"])
         }
+    }
+
+    /// Every layer's sensitivity on windows of `text`, each quantized alone at `base` (cached beside the
+    /// fronts).
+    func sensitivity(
+        _ text: String, _ input: RunText, _ windows: [[Int]], _ decoder: Decoder, _ calibration: any CalibrationSource,
+        _ base: SpQRConfig, _ fronts: ModelFronts, _ cache: FrontsCache?, _ cancel: CancellationToken
+    ) throws -> ModelSensitivity {
+        let plan = try QuantizationPlan.make(decoder, defaults: base)
+        let layers = plan.layers.filter { l in fronts.layers.contains { $0.layer == l.name } }
+        let source =
+            "\(windows.count) windows × \(window.seqlen) tokens of \(text), each layer alone at "
+            + [Setting.wbits, .groupsize, .outlierThreshold].map { "\($0.name) \($0.label(of: $0.value(in: base)))" }
+            .joined(separator: " · ")
+        let key = try cache?.sensitivityKey(textSHA256: input.sha256, windows: windows, reference: base)
+        let known = Locked(
+            Dictionary(
+                (key.flatMap { cache?.loadSensitivity($0) }?.layers ?? []).map { ($0.layer, $0) },
+                uniquingKeysWith: { a, _ in a }))
+        let progress = ETAProgress("allocate: sensitivity")
+        let measured = try SensitivityMeasurement.measure(
+            model: decoder, layers: layers, calibration: calibration, reference: base, windows: windows,
+            known: known.withLock { $0 }, cancel: cancel,
+            progress: { p in progress.step(Double(p.layerIndex), of: p.layers, "layers") },
+            each: { s in
+                guard let cache, let key else { return }
+                let all = known.withLock {
+                    $0[s.layer] = s
+                    return $0
+                }
+                try cache.storeSensitivity(
+                    ModelSensitivity(source: source, layers: layers.compactMap { all[$0.name] }), key)
+            })
+        progress.progress.finish()
+        return ModelSensitivity(source: source, layers: measured)
     }
 }

@@ -1,6 +1,7 @@
-// What `allocate` prints: every layer's chosen settings with its bits and error, and the totals (average
-// bits, bytes, compression against fp16, predicted error, the gap to the Lagrangian bound, the error
-// weight in use), as a table or JSON; the same figures as SpQRCore's Allocation.
+// What `allocate` prints: every layer's chosen settings with its bits and error (and, with sensitivities,
+// the KL it gave alone at the reference and its KL per unit of proxy loss), and the totals (average bits,
+// bytes, compression against fp16, predicted error, the gap to the Lagrangian bound, the error weight in
+// use), as a table or JSON; the same figures as SpQRCore's Allocation.
 
 import Foundation
 import SpQRCore
@@ -14,9 +15,14 @@ struct AllocateReport: Encodable {
         var overridden: Bool
         var avg_bits: Double
         var storage_bits: Int
+        /// The predicted error: the proxy loss, times the sensitivity when measured.
         var error: Double
+        var proxy_loss: Double
         var rel_proxy_error: Double
         var outlier_fraction: Double
+        /// With --text: the KL with this layer alone quantized at the reference, and KL per unit of proxy loss.
+        var sensitivity_kl: Double?
+        var sensitivity: Double?
     }
 
     /// The uniform setting with the fewest average bits not below the allocation's.
@@ -75,11 +81,13 @@ struct AllocateReport: Encodable {
         measured_layers = fronts.layers.count - cachedLayers
         cached_layers = cachedLayers
         let defaults = self.defaults
-        layers = a.choices.map { c in
-            Layer(
+        layers = a.choices.enumerated().map { i, c in
+            let s = fronts.sensitivity?.layers[i]
+            return Layer(
                 layer: c.layer, shape: c.shape, config: c.config, overridden: c.config != defaults,
-                avg_bits: c.point.avgBits, storage_bits: c.point.storageBits, error: c.point.error,
-                rel_proxy_error: c.point.relProxyError, outlier_fraction: c.point.outlierFraction)
+                avg_bits: c.point.avgBits, storage_bits: c.point.storageBits, error: c.error,
+                proxy_loss: c.point.error, rel_proxy_error: c.point.relProxyError,
+                outlier_fraction: c.point.outlierFraction, sensitivity_kl: s?.kl, sensitivity: s?.weight)
         }
         var minimised = "error"
         if case .maxError = a.target { minimised = "avg_bits" }
@@ -94,12 +102,18 @@ struct AllocateReport: Encodable {
     }
 
     var table: String {
-        var rows = [["layer", "settings", "avg bits", "error", "rel proxy err", "outliers"]]
+        let weighted = layers.contains { $0.sensitivity != nil }
+        var rows = [
+            ["layer", "settings", "avg bits", weighted ? "pred. KL" : "error", "rel proxy err", "outliers"]
+                + (weighted ? ["KL alone at ref", "KL per proxy loss"] : [])
+        ]
         for l in layers {
-            rows.append([
-                l.layer + (l.overridden ? " *" : ""), ReportFormat.settings(l.config), ReportFormat.fmt(l.avg_bits, 3),
-                ReportFormat.sci(l.error), ReportFormat.sci(l.rel_proxy_error), ReportFormat.pct(l.outlier_fraction),
-            ])
+            rows.append(
+                [
+                    l.layer + (l.overridden ? " *" : ""), ReportFormat.settings(l.config),
+                    ReportFormat.fmt(l.avg_bits, 3), ReportFormat.sci(l.error), ReportFormat.sci(l.rel_proxy_error),
+                    ReportFormat.pct(l.outlier_fraction),
+                ] + (weighted ? [ReportFormat.sci(l.sensitivity_kl ?? 0), ReportFormat.sci(l.sensitivity ?? 0)] : []))
         }
         var out = ReportFormat.columns(rows)
         out += "\n* overrides the recipe's defaults (\(ReportFormat.settings(defaults)), the most common choice)"
