@@ -59,26 +59,31 @@ struct HeatmapContrastTests {
         #expect(MarginalBars.heights([0, 2, 4]) == [0, 0.5, 1], "under a decade: linear from zero")
     }
 
-    /// Maps of a 6×4 matrix with known values for the pooling checks.
-    static func smallMaps() -> HeatmapMaps {
-        let n = 24
+    /// Maps of a rows×cols (6×4 unless given) matrix with known values for the pooling checks.
+    static func smallMaps(rows: Int = 6, cols: Int = 4) -> HeatmapMaps {
+        let n = rows * cols
         let w = (0..<n).map { Float($0 % 5) - 2 }
         let q = w.enumerated().map { $1 + ($0 % 3 == 0 ? 0.5 : -0.25) }
         let mask = (0..<n).map { UInt8($0 % 7 == 0 ? 1 : 0) }
         return HeatmapMaps(
-            rows: 6, cols: 4, weights: w, quantized: q, mask: mask,
+            rows: rows, cols: cols, weights: w, quantized: q, mask: mask,
             sensitivity: (0..<n).map { Float($0 + 1) }, error: (0..<n).map { Float($0 * $0) })
     }
 
-    @Test("each pooling is what its name says, over the weights under each pixel", arguments: HeatmapMode.allCases)
-    func pooling(mode: HeatmapMode) {
-        let maps = Self.smallMaps()
-        // 2 cell columns × 2 cell rows = 4 pixel rows: each pixel covers rows [k·6/4, (k+1)·6/4) and 2 columns.
-        let g = HeatmapGeometry(rows: 6, cols: 4, area: Rect(x: 0, y: 0, width: 2, height: 2), viewport: Viewport())
+    @Test(
+        "each pooling is what its name says, over the weights under each pixel",
+        arguments: HeatmapMode.allCases, [(6, 4, 2, 2), (9, 21, 3, 2), (40, 70, 4, 3)])
+    func pooling(mode: HeatmapMode, size: (rows: Int, cols: Int, width: Int, height: Int)) {
+        let maps = Self.smallMaps(rows: size.rows, cols: size.cols)
+        // width cell columns × height cell rows = 2·height pixel rows, each over its share of rows and
+        // columns; the wider sizes run the eight-column scans and their remainders.
+        let g = HeatmapGeometry(
+            rows: size.rows, cols: size.cols, area: Rect(x: 0, y: 0, width: size.width, height: size.height),
+            viewport: Viewport())
         for p in Pooling.choices(mode) {
             let view = maps.view(mode, p, g)
-            for py in 0..<4 {
-                for cx in 0..<2 {
+            for py in 0..<(2 * size.height) {
+                for cx in 0..<size.width {
                     let x = g.rowRange(pixel: py).flatMap { r in g.colRange(cell: cx).map { maps.value(mode, r, $0) } }
                     let n = Float(x.count)
                     let want: Float

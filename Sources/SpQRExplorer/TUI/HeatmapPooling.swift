@@ -128,7 +128,20 @@ struct PooledGrid: Sendable {
                                             cs.initialize(repeating: 0, count: 3 * span)
                                             for r in rr {
                                                 let base = r * cols + c0
-                                                if hasB {
+                                                if let floats = pa.baseAddress.map({ UnsafeRawPointer($0) })?
+                                                    .assumingMemoryBound(to: Float.self), T.self == Float.self
+                                                {
+                                                    // Float maps (all but the outlier mask): a plain
+                                                    // vectorised scan, no per-weight call.
+                                                    Self.scan(
+                                                        floats + base, hasB ? pb.baseAddress! + base : nil,
+                                                        abs: useAbs, span, cs, cq, cm)
+                                                } else if let bytes = pa.baseAddress.map({ UnsafeRawPointer($0) })?
+                                                    .assumingMemoryBound(to: UInt8.self), T.self == UInt8.self, !hasB
+                                                {
+                                                    // The outlier mask: 0/1 bytes, eight at a time.
+                                                    Self.scan(bytes + base, span, cs, cq, cm)
+                                                } else if hasB {
                                                     for j in 0..<span {
                                                         let v = f(pa[base + j]) - pb[base + j]
                                                         cs[j] += v
@@ -200,6 +213,69 @@ struct PooledGrid: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// Adds one row of `span` values x = a (|a| when `abs`), or a − b when `b` is given, to the per-column
+    /// sums, sums of squares and largest |x|, eight columns at a time.
+    @inline(__always)
+    private static func scan(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, abs useAbs: Bool, _ span: Int,
+        _ cs: UnsafeMutablePointer<Float>, _ cq: UnsafeMutablePointer<Float>, _ cm: UnsafeMutablePointer<Float>
+    ) {
+        typealias V = SIMD8<Float>
+        func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+        }
+        var j = 0
+        while j + 8 <= span {
+            var v = load(a + j)
+            if let b { v -= load(b + j) }
+            let m = v.replacing(with: -v, where: v .< 0)
+            if useAbs { v = m }
+            store(load(cs + j) + v, cs + j)
+            store(load(cq + j) + v * v, cq + j)
+            store(pointwiseMax(load(cm + j), m), cm + j)
+            j += 8
+        }
+        while j < span {
+            var v = a[j]
+            if let b { v -= b[j] }
+            if useAbs { v = Swift.abs(v) }
+            cs[j] += v
+            cq[j] += v * v
+            cm[j] = Swift.max(cm[j], Swift.abs(v))
+            j += 1
+        }
+    }
+
+    /// Adds one row of `span` bytes (x = the byte's value, ≥ 0) to the per-column sums, sums of squares and
+    /// largest x, eight columns at a time.
+    @inline(__always)
+    private static func scan(
+        _ a: UnsafePointer<UInt8>, _ span: Int, _ cs: UnsafeMutablePointer<Float>, _ cq: UnsafeMutablePointer<Float>,
+        _ cm: UnsafeMutablePointer<Float>
+    ) {
+        typealias V = SIMD8<Float>
+        func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+        }
+        var j = 0
+        while j + 8 <= span {
+            let v = V(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<UInt8>.self)))
+            store(load(cs + j) + v, cs + j)
+            store(load(cq + j) + v * v, cq + j)
+            store(pointwiseMax(load(cm + j), v), cm + j)
+            j += 8
+        }
+        while j < span {
+            let v = Float(a[j])
+            cs[j] += v
+            cq[j] += v * v
+            cm[j] = Swift.max(cm[j], v)
+            j += 1
         }
     }
 
