@@ -86,6 +86,9 @@ struct ModelScreenMeasurementTests {
             Issue.record("expected a failure, got \(e)")
             return
         }
-        #expect(message.hasPrefix("the model screen measures a whole model"), "\(message)")
+        #expect(message.hasPrefix("not a whole model: "), "\(message)")
+        #expect(message.contains("config.json: cannot read"), "the reason comes before what the screen needs")
+        #expect(
+            message.hasSuffix("the model screen needs a GGUF model file, or safetensors with config.json beside them"))
     }
 }

@@ -22,9 +22,11 @@ extension EffectRunner {
                 do {
                     model = try Decoder(path: checkpoint.path)
                 } catch let e as SpQRError {
+                    // The reason first (it names the file), then what the screen needs: a message line
+                    // cut at the terminal's width keeps the part that matters.
                     throw SpQRError(
                         e.kind,
-                        "the model screen measures a whole model (a GGUF file, or safetensors with config.json beside them): \(e.message)"
+                        "not a whole model: \(e.message); the model screen needs a GGUF model file, or safetensors with config.json beside them"
                     )
                 }
                 let cache = try FrontsCache(
