@@ -211,9 +211,10 @@ enum ModelScreenView {
         }
     }
 
-    /// "3.490 bits · 61.2 MB · 4.58× vs fp16 · error 1.23e+03".
+    /// "3.490 bits · 61.2 MB · 4.58× vs fp16 · Σ proxy loss 1.23e+03": the error the screen allocates by is
+    /// the layers' summed absolute proxy loss tr(ΔW H ΔWᵀ) (`allocate --text` weights it by sensitivity).
     static func totals(_ a: Allocation) -> String {
-        "\(Num.f(a.avgBits, 3)) bits · \(Num.bytes(a.bytes)) · \(Num.f(a.compressionFP16, 2))× vs fp16 · error \(Num.short(a.error))"
+        "\(Num.f(a.avgBits, 3)) bits · \(Num.bytes(a.bytes)) · \(Num.f(a.compressionFP16, 2))× vs fp16 · Σ proxy loss \(Num.short(a.error))"
     }
 }
 
