@@ -216,6 +216,22 @@ struct PooledGrid: Sendable {
         }
     }
 
+    @inline(__always)
+    private static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Adds eight columns' x to their sums and x² to their sums of squares, and keeps their largest |x|.
+    @inline(__always)
+    private static func add8(
+        _ v: SIMD8<Float>, magnitude m: SIMD8<Float>, _ cs: UnsafeMutablePointer<Float>,
+        _ cq: UnsafeMutablePointer<Float>, _ cm: UnsafeMutablePointer<Float>
+    ) {
+        UnsafeMutableRawPointer(cs).storeBytes(of: load8(cs) + v, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(cq).storeBytes(of: load8(cq) + v * v, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(cm).storeBytes(of: pointwiseMax(load8(cm), m), as: SIMD8<Float>.self)
+    }
+
     /// Adds one row of `span` values x = a (|a| when `abs`), or a − b when `b` is given, to the per-column
     /// sums, sums of squares and largest |x|, eight columns at a time.
     @inline(__always)
@@ -223,20 +239,13 @@ struct PooledGrid: Sendable {
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, abs useAbs: Bool, _ span: Int,
         _ cs: UnsafeMutablePointer<Float>, _ cq: UnsafeMutablePointer<Float>, _ cm: UnsafeMutablePointer<Float>
     ) {
-        typealias V = SIMD8<Float>
-        func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-        }
         var j = 0
         while j + 8 <= span {
-            var v = load(a + j)
-            if let b { v -= load(b + j) }
+            var v = load8(a + j)
+            if let b { v -= load8(b + j) }
             let m = v.replacing(with: -v, where: v .< 0)
             if useAbs { v = m }
-            store(load(cs + j) + v, cs + j)
-            store(load(cq + j) + v * v, cq + j)
-            store(pointwiseMax(load(cm + j), m), cm + j)
+            add8(v, magnitude: m, cs + j, cq + j, cm + j)
             j += 8
         }
         while j < span {
@@ -257,17 +266,11 @@ struct PooledGrid: Sendable {
         _ a: UnsafePointer<UInt8>, _ span: Int, _ cs: UnsafeMutablePointer<Float>, _ cq: UnsafeMutablePointer<Float>,
         _ cm: UnsafeMutablePointer<Float>
     ) {
-        typealias V = SIMD8<Float>
-        func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-        }
         var j = 0
         while j + 8 <= span {
-            let v = V(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<UInt8>.self)))
-            store(load(cs + j) + v, cs + j)
-            store(load(cq + j) + v * v, cq + j)
-            store(pointwiseMax(load(cm + j), v), cm + j)
+            let bytes = UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<UInt8>.self)
+            let v = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: bytes))
+            add8(v, magnitude: v, cs + j, cq + j, cm + j)
             j += 8
         }
         while j < span {
