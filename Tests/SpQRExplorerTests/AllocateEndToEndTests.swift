@@ -76,6 +76,57 @@ struct AllocateEndToEndTests {
         #expect(sized.stdout.contains("model bytes"))
     }
 
+    @Test("allocate --text: each layer's error weighted by its sensitivity on the model, cached, and applied")
+    func sensitivity() throws {
+        let dir = try QuantizeModelEndToEndTests.scratch("allocate-text")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = dir + "/tiny"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try QuantizeModelEndToEndTests.tinyLlama(source, tokenizer: true)
+        let text = dir + "/text.txt"
+        let sentence = "A hacker is a person who enjoys exploring the details of programmable systems. "
+        try String(repeating: sentence, count: 8).write(toFile: text, atomically: true, encoding: .utf8)
+        let allocate = [
+            "allocate", source, "--target-bits", "3.3", "--menu", Self.menu, "--cache", dir + "/cache",
+            "--text", text, "--nsamples", "2", "--seqlen", "24", "--out", dir + "/recipe.json", "--json",
+        ]
+        let run = try BinaryRunner.run(allocate)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("allocate: sensitivity: 13/14 layers"), "\(run.stderr)")
+        let report = try Self.json(run.stdout)
+        let weight = try #require(report["error_weight"] as? String)
+        #expect(weight.contains("predicted KL") && weight.contains("2 windows × 24 tokens"), "\(weight)")
+        let layers = try #require(report["layers"] as? [[String: Any]])
+        #expect(layers.count == 14)
+        var sum = 0.0
+        for l in layers {
+            let kl = try #require(l["sensitivity_kl"] as? Double)
+            let s = try #require(l["sensitivity"] as? Double)
+            let proxy = try #require(l["proxy_loss"] as? Double)
+            let error = try #require(l["error"] as? Double)
+            #expect(kl > 0 && s > 0)
+            #expect(abs(error - s * proxy) <= 1e-12 * error, "\(l["layer"] ?? "")")
+            sum += error
+        }
+        let totals = try #require(report["totals"] as? [String: Any])
+        #expect(abs(try #require(totals["error"] as? Double) - sum) <= 1e-9 * sum)
+        #expect(try #require(totals["avg_bits"] as? Double) <= 3.3)
+        let cached = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache")
+        #expect(cached.filter { $0.contains("-sensitivity-") }.count == 1, "\(cached)")
+
+        // Again: the same report from the cache; the recipe applies.
+        let again = try BinaryRunner.run(allocate + ["--force"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!again.stderr.contains("sensitivity: 0/14"), "no layer is run again: \(again.stderr)")
+        #expect(
+            (try Self.json(again.stdout)["layers"] as? [[String: Any]])?.compactMap { $0["sensitivity"] as? Double }
+                == layers.compactMap { $0["sensitivity"] as? Double })
+        let q = try BinaryRunner.run([
+            "quantize-model", source, "--recipe", dir + "/recipe.json", "--out", dir + "/q", "--json",
+        ])
+        #expect(q.status == 0, "\(q.stderr)")
+    }
+
     @Test("targets out of reach are refused with what the menu reaches; two targets, bad units and menus at once")
     func refusals() throws {
         let dir = try QuantizeModelEndToEndTests.scratch("allocate-refusals")

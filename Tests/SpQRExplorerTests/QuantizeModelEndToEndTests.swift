@@ -230,22 +230,33 @@ struct QuantizeModelEndToEndTests {
     }
 
     /// A tiny random LLaMA directory (2 blocks, hidden 32, BF16 weights) with config.json and a tokenizer
-    /// stand-in file that must be copied.
-    static func tinyLlama(_ dir: String) throws {
+    /// stand-in file that must be copied; with `tokenizer`, a vocabulary of 600 and the 600-token
+    /// byte-level BPE tokenizer of the tiny-smollm fixture, so text can be run through it.
+    static func tinyLlama(_ dir: String, tokenizer: Bool = false) throws {
+        let vocabulary = tokenizer ? 600 : 64
         let config: [String: Any] = [
             "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 32,
             "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-            "vocab_size": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true,
+            "vocab_size": vocabulary, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true,
         ]
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
-        try Data("{\"stand-in\": true}".utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        if tokenizer {
+            for f in ["tokenizer.json", "tokenizer_config.json"] {
+                try FileManager.default.copyItem(
+                    atPath: TokenizeCommandTests.fixtures + "/tiny-smollm/" + f, toPath: dir + "/" + f)
+            }
+        } else {
+            try Data("{\"stand-in\": true}".utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        }
         var rng = SeededRandom(seed: 11)
         func bf16(_ name: String, _ shape: [Int], offset: Float = 0) -> SafetensorsWriter.Tensor {
             var bits: [UInt16] = []
             for _ in 0..<shape.reduce(1, *) { bits.append(FloatConversion.bfloat16Bits(offset + 0.2 * rng.gaussian())) }
             return .init(name: name, dtype: .BF16, shape: shape, bytes: bits.withUnsafeBytes { Data($0) })
         }
-        var tensors = [bf16("model.embed_tokens.weight", [64, 32]), bf16("model.norm.weight", [32], offset: 1)]
+        var tensors = [
+            bf16("model.embed_tokens.weight", [vocabulary, 32]), bf16("model.norm.weight", [32], offset: 1),
+        ]
         for b in 0..<2 {
             let p = "model.layers.\(b)."
             tensors += [
