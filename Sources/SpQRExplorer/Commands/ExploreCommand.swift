@@ -91,7 +91,10 @@ struct ExploreCommand: ParsableCommand {
                 if benchRender { RenderBench.run(s) }
                 if entropy {
                     for (mode, bits) in RenderBench.entropies(s) {
-                        print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits))
+                        let values = RenderBench.valueEntropy(s, mode).map {
+                            String(format: "   (what the pixels hold: %.2f bits)", $0)
+                        }
+                        print(String(format: "%d %-22@ %.2f bits", mode.rawValue, mode.title, bits) + (values ?? ""))
                     }
                 }
             }
@@ -211,6 +214,20 @@ enum RenderBench {
                 format:
                     "render %dx%d (%@ %@): first frame (pools the view) %.2f ms, then %.2f ms per frame over %d frames",
                 s.width, s.height, s.layer?.name ?? "?", shape, firstMs, ms, frames))
+    }
+
+    /// The entropy in bits of what the pixels of `mode`'s heatmap hold, each distinct value a symbol: the
+    /// pooled values, or for the outlier map the number of outliers under each pixel (its density's
+    /// numerator; pixels differ by a row or column of weights, which makes equal counts unequal
+    /// densities). A map whose pixels mostly hold no outlier carries little, however it is coloured.
+    static func valueEntropy(_ s: AppState, _ mode: HeatmapMode) -> Double? {
+        guard let maps = s.layer?.maps, let g = Reducer.geometry(s) else { return nil }
+        let pooling = s.poolings[mode] ?? Pooling.choices(mode)[0]
+        let values = mode == .outliers ? PooledGrid(maps, mode, g).sum : maps.view(mode, pooling, g).values
+        var counts: [Float: Int] = [:]
+        for v in values { counts[v, default: 0] += 1 }
+        let n = Double(counts.values.reduce(0, +))
+        return counts.values.reduce(0.0) { h, c in h - Double(c) / n * log2(Double(c) / n) }
     }
 
     /// The colour entropy of the heatmap in each mode, in bits.
