@@ -127,7 +127,9 @@ public struct ModelFronts: Sendable, Equatable, Codable {
         }
         do {
             let s = try BudgetSolver.minimise(groups, budget: budget)
-            return Allocation(self, target: target, choice: s.choice, bound: s.bound, lambda: s.lambda)
+            var a = Allocation(self, target: target, choice: s.choice, bound: s.bound, lambda: s.lambda)
+            a.optimal = s.exact
+            return a
         } catch let e as BudgetSolver.Infeasible {
             let least = Allocation(self, target: nil, choice: e.cheapest, bound: nil, lambda: nil)
             switch target {
@@ -182,6 +184,9 @@ public struct Allocation: Sendable, Equatable {
     /// price λ* of its Lagrangian choice; nil when not solved.
     public var bound: Double?
     public var lambda: Double?
+    /// Whether the solver proved the choice optimal (its branch and bound finished): no choice within the
+    /// target has a lower minimised figure.
+    public var optimal = false
     /// What the error is (ModelFronts.errorWeight).
     public var errorWeight: String
 

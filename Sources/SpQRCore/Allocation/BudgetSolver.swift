@@ -12,7 +12,15 @@
 // choice at λ* and, separately, from that choice with one group moved to its next hull point (a group the
 // LP splits at λ*), the other groups first brought within the budget by the moves that give up the least
 // value per unit of cost saved; the best result is kept. The answer
-// reports its gap to L(λ*); it is zero when the hull choice uses the budget exactly.
+// reports its gap to L(λ*); it is zero when the hull choice uses the budget exactly. Last, a depth-first
+// branch and bound over the groups proves the answer optimal or finds a better one: a partial choice of
+// groups 0…i−1 with value V and cost K can lead to nothing below
+//
+//     V + Σ_{j ≥ i} min_k [v_jk + λ*·c_jk] − λ*·(C − K)
+//
+// (the Lagrangian bound of the remaining groups at λ*, valid at any λ ≥ 0), nor fit when K plus their
+// cheapest costs exceeds C; such branches are cut. Options are tried in order of v + λ*·c. When the search
+// ends within its node limit the answer is optimal (`exact`); otherwise it is the best found.
 
 /// Solves budgeted choices of one option per group by Lagrangian relaxation and a greedy fix-up.
 public enum BudgetSolver {
@@ -42,6 +50,8 @@ public enum BudgetSolver {
         public var hullValue: Double
         /// Moves the fix-up made.
         public var fixUpMoves: Int
+        /// Whether the branch and bound finished, so that no choice within the budget has a lower Σ value.
+        public var exact: Bool
         /// value − bound ≥ 0.
         public var gap: Double { max(0, value - bound) }
     }
@@ -54,8 +64,9 @@ public enum BudgetSolver {
     }
 
     /// Minimises Σ value with Σ cost ≤ `budget`. Throws `Infeasible` when no choice fits, and a
-    /// `SpQRError` when a group has no option with finite cost and value.
-    public static func minimise(_ groups: [[Option]], budget: Double) throws -> Solution {
+    /// `SpQRError` when a group has no option with finite cost and value. The branch and bound visits at
+    /// most `nodeLimit` partial choices (0: none, the fix-up's answer).
+    public static func minimise(_ groups: [[Option]], budget: Double, nodeLimit: Int = 200_000) throws -> Solution {
         let hulls = try groups.enumerated().map { i, options in
             let h = LowerConvexHull.indices(cost: options.map(\.cost), error: options.map(\.value))
             guard !h.isEmpty else {
@@ -111,9 +122,72 @@ public enum BudgetSolver {
             current = hullChoice
             moves = 0
         }
+        let searched = branchAndBound(
+            groups, budget: budget, lambda: lambda, incumbent: current, incumbentValue: value(current),
+            nodeLimit: nodeLimit)
+        if let better = searched.choice, cost(better) <= budget, value(better) < value(current) { current = better }
         return Solution(
             choice: current, cost: cost(current), value: value(current), bound: bound,
-            lambda: lambda, hullChoice: hullChoice, hullValue: value(hullChoice), fixUpMoves: moves)
+            lambda: lambda, hullChoice: hullChoice, hullValue: value(hullChoice), fixUpMoves: moves,
+            exact: searched.finished)
+    }
+
+    /// Depth-first search for a choice within `budget` of lower Σ value than `incumbentValue`, cutting
+    /// branches by the Lagrangian bound at `lambda` and by the remaining groups' least cost. Returns the
+    /// best choice found (nil when none beats the incumbent) and whether the search finished within
+    /// `nodeLimit` nodes.
+    static func branchAndBound(
+        _ groups: [[Option]], budget: Double, lambda: Double, incumbent: [Int], incumbentValue: Double,
+        nodeLimit: Int
+    ) -> (choice: [Int]?, finished: Bool) {
+        let n = groups.count
+        guard nodeLimit > 0, n > 0 else { return (nil, false) }
+        // Per group: its finite options in order of v + λ·c, and the suffix sums of the least v + λ·c
+        // and of the least cost.
+        let order = groups.map { options in
+            options.indices.filter { options[$0].cost.isFinite && options[$0].value.isFinite }
+                .sorted {
+                    options[$0].value + lambda * options[$0].cost < options[$1].value + lambda * options[$1].cost
+                }
+        }
+        var lagrangianTail = [Double](repeating: 0, count: n + 1)
+        var costTail = [Double](repeating: 0, count: n + 1)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let o = groups[i]
+            guard let first = order[i].first else { return (nil, false) }
+            lagrangianTail[i] = lagrangianTail[i + 1] + o[first].value + lambda * o[first].cost
+            costTail[i] = costTail[i + 1] + order[i].map { o[$0].cost }.min()!
+        }
+        var best = incumbentValue
+        var bestChoice: [Int]?
+        var current = incumbent
+        var nodes = 0
+        // Cuts keep a margin of 10⁻¹² relative, so rounding never cuts a choice that is truly better.
+        let margin = 1e-12 * max(abs(incumbentValue), 1e-300)
+        func visit(_ i: Int, _ value: Double, _ cost: Double) -> Bool {
+            nodes += 1
+            if nodes > nodeLimit { return false }
+            if i == n {
+                if value < best - margin {
+                    best = value
+                    bestChoice = current
+                }
+                return true
+            }
+            for k in order[i] {
+                let o = groups[i][k]
+                let c = cost + o.cost
+                let v = value + o.value
+                // The bound grows with v + λ·c, the order of the options: past the first cut, all are cut.
+                if v + lagrangianTail[i + 1] - lambda * (budget - c) >= best - margin { break }
+                if c + costTail[i + 1] > budget { continue }
+                current[i] = k
+                if !visit(i + 1, v, c) { return false }
+            }
+            return true
+        }
+        let finished = visit(0, 0, 0)
+        return (bestChoice, finished)
     }
 
     /// Greedy moves from `start`: while over the budget, the move (of a group other than `keeping`) that

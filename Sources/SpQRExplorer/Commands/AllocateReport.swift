@@ -49,6 +49,8 @@ struct AllocateReport: Encodable {
         var bound: Double?
         var gap: Double?
         var lambda: Double?
+        /// Whether the solver's branch and bound proved the choice optimal.
+        var optimal: Bool
     }
 
     var model: String
@@ -95,7 +97,7 @@ struct AllocateReport: Encodable {
             layers: a.choices.count, parameters_quantized: a.parameters, parameters_kept: a.keptParameters,
             avg_bits: a.avgBits, storage_bits: a.storageBits, bytes: a.bytes, bytes_fp16: a.bytesFP16,
             compression_fp16: a.compressionFP16, error: a.error, minimised: minimised, bound: a.bound, gap: a.gap,
-            lambda: a.lambda)
+            lambda: a.lambda, optimal: a.optimal)
         uniform = fronts.uniform(notBelow: a.avgBits).map {
             Uniform(config: $0.choices[0].config, avg_bits: $0.avgBits, bytes: $0.bytes, error: $0.error)
         }
@@ -151,6 +153,12 @@ struct AllocateReport: Encodable {
             ],
             ["predicted error", ReportFormat.sci(t.error) + " (Σ over the layers)"],
             ["gap to the bound", gap],
+            [
+                "optimal",
+                t.optimal
+                    ? "yes: the branch and bound finished, no choice within the target does better"
+                    : "not proven (the branch and bound stopped at its node limit; the gap bounds the loss)",
+            ],
             ["uniform, ≥ these bits", comparison],
             [
                 "measured",
