@@ -34,6 +34,9 @@ public final class PreparedLayer: Sendable {
     public let factorisationSeconds: Double
     /// Seconds spent on tr(W H Wᵀ) (0 when it was passed in).
     public let denominatorSeconds: Double
+    /// tr(W_R H W_Rᵀ) of the row subsets asked for so far (a preview's rows depend only on the
+    /// second-level grouping, so every slider change asks for the same few).
+    private let subsetQuadratics = Locked<[[Int]: Double]>([:])
 
     /// Validates the inputs, factorises the damped, permuted Hessian and computes tr(W H Wᵀ) (unless a
     /// previous preparation of the same W and H passes it in). Both use OpenBLAS's own threads.
@@ -113,11 +116,15 @@ public final class PreparedLayer: Sendable {
         return out
     }
 
-    /// tr(W H Wᵀ) over the given rows (all rows: the cached total).
+    /// tr(W H Wᵀ) over the given rows (all rows: the total computed at preparation; a subset is computed
+    /// once and kept).
     public func weightQuadratic(rows: [Int]?) -> Double {
         guard let rows else { return weightQuadratic }
+        if let known = subsetQuadratics.withLock({ $0[rows] }) { return known }
         let sub = weights.selectingRows(rows)
-        return ErrorFigures.rowQuadraticForms(sub.values, rows: rows.count, hessian: hessian).reduce(0, +)
+        let q = ErrorFigures.rowQuadraticForms(sub.values, rows: rows.count, hessian: hessian).reduce(0, +)
+        subsetQuadratics.withLock { $0[rows] = q }
+        return q
     }
 
     /// The absolute outlier threshold τ for `config` (∞ when outliers are off).
