@@ -165,3 +165,48 @@ struct BaseDistributions {
         return total / Double(max(positions, 1))
     }
 }
+
+extension SensitivityMeasurement {
+    /// How reports name a measurement: "4 windows × 256 tokens of calib.txt, each layer alone at wbits 3 ·
+    /// groupsize 16 · outlier_threshold 0.2".
+    public static func describe(windows: [[Int]], text: String, reference: SpQRConfig) -> String {
+        "\(windows.count) windows × \(windows.first?.count ?? 0) tokens of \(text), each layer alone at "
+            + [Setting.wbits, .groupsize, .outlierThreshold].map {
+                "\($0.name) \($0.label(of: $0.value(in: reference)))"
+            }
+            .joined(separator: " · ")
+    }
+
+    /// The sensitivities of the layers of `fronts` on `windows` of a text (named `text`, with SHA-256
+    /// `textSHA256`) at `reference`, through `cache`: the layers it keeps are taken from it and every new
+    /// one is stored as it finishes, so a stopped run resumes. `progress` receives each layer's start and
+    /// how many came from the cache.
+    public static func measure(
+        model: Decoder, fronts: ModelFronts, calibration: any CalibrationSource, reference: SpQRConfig,
+        windows: [[Int]], text: String, textSHA256: String, cache: FrontsCache?, cancel: CancellationToken? = nil,
+        progress: ((SensitivityProgress, _ cachedLayers: Int) -> Void)? = nil
+    ) throws -> ModelSensitivity {
+        let plan = try QuantizationPlan.make(model, defaults: reference)
+        let layers = plan.layers.filter { l in fronts.layers.contains { $0.layer == l.name } }
+        let source = describe(windows: windows, text: text, reference: reference)
+        let key = try cache?.sensitivityKey(textSHA256: textSHA256, windows: windows, reference: reference)
+        let known = Locked(
+            Dictionary(
+                (key.flatMap { cache?.loadSensitivity($0) }?.layers ?? []).map { ($0.layer, $0) },
+                uniquingKeysWith: { a, _ in a }))
+        let cached = known.withLock { $0.count }
+        let measured = try measure(
+            model: model, layers: layers, calibration: calibration, reference: reference, windows: windows,
+            known: known.withLock { $0 }, cancel: cancel, progress: { progress?($0, cached) },
+            each: { s in
+                guard let cache, let key else { return }
+                let all = known.withLock {
+                    $0[s.layer] = s
+                    return $0
+                }
+                try cache.storeSensitivity(
+                    ModelSensitivity(source: source, layers: layers.compactMap { all[$0.name] }), key)
+            })
+        return ModelSensitivity(source: source, layers: measured)
+    }
+}

@@ -76,6 +76,50 @@ struct ModelScreenMeasurementTests {
         #expect(cached.last == 14)
     }
 
+    @Test("with --text windows: each layer's sensitivity measured after the fronts, the allocation by predicted KL")
+    func sensitivity() throws {
+        let dir = try QuantizeModelEndToEndTests.scratch("model-screen-text")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = dir + "/tiny"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try QuantizeModelEndToEndTests.tinyLlama(source)
+        let windows = [[3, 17, 42, 8, 8, 23, 49, 0, 11, 30, 5, 19], [44, 2, 2, 38, 13, 27, 6, 41, 33, 9, 20, 16]]
+        let runner = EffectRunner(
+            checkpoint: try ModelFiles.openCheckpoint(source), calibration: IdentityCalibration(),
+            frontsCacheDirectory: dir + "/cache",
+            sensitivityText: SensitivityText(path: "t.txt", sha256: "abc", windows: windows))
+        let first = events(runner, .measureFronts(id: 1, menu: Self.menu, base: SpQRConfig()))
+        let phases = first.compactMap { if case .progress(1, let p) = $0 { return p.phase } else { return nil } }
+        #expect(phases.first == "measuring the model")
+        #expect(phases.filter { $0 == "measuring each layer's sensitivity" }.count == 14)
+        guard case .measured(1, let fronts) = first.last else {
+            Issue.record("no fronts: \(first.last.map { "\($0)" } ?? "nothing")")
+            return
+        }
+        let s = try #require(fronts.sensitivity)
+        #expect(s.layers.map(\.layer) == fronts.layers.map(\.layer) && s.layers.allSatisfy { $0.kl > 0 })
+        #expect(s.source.hasPrefix("2 windows × 12 tokens of t.txt"))
+        #expect(fronts.errorName == "predicted KL")
+
+        // The screen's totals name the error; a second run reads the sensitivities from the cache.
+        var state = ExplorerApp.initialState(
+            checkpoint: try ModelFiles.openCheckpoint(source), calibration: IdentityCalibration(),
+            settings: SpQRConfig(), width: 120, height: 30, capabilities: .full)
+        _ = Reducer.reduce(&state, .terminal(.key(.char("M"))))
+        _ = Reducer.reduce(&state, .model(.measured(id: state.modelScreen.measurementID, fronts)))
+        #expect(Renderer.render(state).text.contains("× vs fp16 · predicted KL "))
+        let second = events(runner, .measureFronts(id: 2, menu: Self.menu, base: SpQRConfig()))
+        guard case .measured(2, let again) = second.last else {
+            Issue.record("no fronts from the cache")
+            return
+        }
+        #expect(again == fronts)
+        #expect(
+            !second.contains {
+                if case .progress(2, let p) = $0 { return p.phase.contains("sensitivity") } else { return false }
+            })
+    }
+
     @Test("a checkpoint that is not a whole model is refused with what the screen needs")
     func notAModel() {
         let runner = EffectRunner(

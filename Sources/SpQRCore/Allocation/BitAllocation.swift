@@ -75,6 +75,10 @@ public struct ModelFronts: Sendable, Equatable, Codable {
         return "predicted KL: each layer's \(proxy) × its KL per unit of proxy loss, measured on \(sensitivity.source)"
     }
 
+    /// The short name of the error, as totals write it: "Σ proxy loss", or "predicted KL" when weighted by
+    /// measured sensitivities.
+    public var errorName: String { sensitivity == nil ? "Σ proxy loss" : "predicted KL" }
+
     /// The allocation of one setting per layer for every layer at `setting` (a uniform setting), for
     /// comparisons at equal bits.
     public func uniform(_ setting: Int) -> Allocation {
@@ -187,8 +191,9 @@ public struct Allocation: Sendable, Equatable {
     /// Whether the solver proved the choice optimal (its branch and bound finished): no choice within the
     /// target has a lower minimised figure.
     public var optimal = false
-    /// What the error is (ModelFronts.errorWeight).
+    /// What the error is (ModelFronts.errorWeight), and its short name (ModelFronts.errorName).
     public var errorWeight: String
+    public var errorName: String
 
     init(_ fronts: ModelFronts, target: AllocationTarget?, choice: [Int], bound: Double?, lambda: Double?) {
         self.target = target
@@ -213,6 +218,7 @@ public struct Allocation: Sendable, Equatable {
         }
         self.lambda = lambda
         errorWeight = fronts.errorWeight
+        errorName = fronts.errorName
     }
 
     /// fp16 bytes over the model's bytes.

@@ -150,9 +150,13 @@ struct AllocateCommand: ParsableCommand {
         progress.progress.finish()
         if let (text, input, windows) = sensitivityInput {
             do {
+                let progress = ETAProgress("allocate: sensitivity")
                 fronts = try fronts.weighted(
-                    by: try sensitivity(
-                        text, input, windows, decoder, calibration, base, fronts, cache, interrupt.token))
+                    by: try SensitivityMeasurement.measure(
+                        model: decoder, fronts: fronts, calibration: calibration, reference: base, windows: windows,
+                        text: text, textSHA256: input.sha256, cache: cache, cancel: interrupt.token
+                    ) { p, _ in progress.step(Double(p.layerIndex), of: p.layers, "layers") })
+                progress.progress.finish()
             } catch let e as SpQRError where e.kind == .cancelled {
                 let kept = cache.map { " (the layers finished so far are kept in \($0.directory))" } ?? ""
                 printNotes(["stopped\(kept); \(out) was not written"])
@@ -175,40 +179,5 @@ struct AllocateCommand: ParsableCommand {
         if fronts.dataFree {
             printNotes(["no calibration: data-free (H = I), so each layer's error is its weight error ‖ΔW‖²"])
         }
-    }
-
-    /// Every layer's sensitivity on windows of `text`, each quantized alone at `base` (cached beside the
-    /// fronts).
-    func sensitivity(
-        _ text: String, _ input: RunText, _ windows: [[Int]], _ decoder: Decoder, _ calibration: any CalibrationSource,
-        _ base: SpQRConfig, _ fronts: ModelFronts, _ cache: FrontsCache?, _ cancel: CancellationToken
-    ) throws -> ModelSensitivity {
-        let plan = try QuantizationPlan.make(decoder, defaults: base)
-        let layers = plan.layers.filter { l in fronts.layers.contains { $0.layer == l.name } }
-        let source =
-            "\(windows.count) windows × \(window.seqlen) tokens of \(text), each layer alone at "
-            + [Setting.wbits, .groupsize, .outlierThreshold].map { "\($0.name) \($0.label(of: $0.value(in: base)))" }
-            .joined(separator: " · ")
-        let key = try cache?.sensitivityKey(textSHA256: input.sha256, windows: windows, reference: base)
-        let known = Locked(
-            Dictionary(
-                (key.flatMap { cache?.loadSensitivity($0) }?.layers ?? []).map { ($0.layer, $0) },
-                uniquingKeysWith: { a, _ in a }))
-        let progress = ETAProgress("allocate: sensitivity")
-        let measured = try SensitivityMeasurement.measure(
-            model: decoder, layers: layers, calibration: calibration, reference: base, windows: windows,
-            known: known.withLock { $0 }, cancel: cancel,
-            progress: { p in progress.step(Double(p.layerIndex), of: p.layers, "layers") },
-            each: { s in
-                guard let cache, let key else { return }
-                let all = known.withLock {
-                    $0[s.layer] = s
-                    return $0
-                }
-                try cache.storeSensitivity(
-                    ModelSensitivity(source: source, layers: layers.compactMap { all[$0.name] }), key)
-            })
-        progress.progress.finish()
-        return ModelSensitivity(source: source, layers: measured)
     }
 }

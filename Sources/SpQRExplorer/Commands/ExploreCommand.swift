@@ -27,6 +27,14 @@ struct ExploreCommand: ParsableCommand {
     @Option(help: "Restore the settings of a recipe at start.")
     var recipe: String?
 
+    @Option(
+        help:
+            "UTF-8 text the model screen (M) measures each layer's sensitivity on, so it allocates by predicted KL (a whole model with its tokenizer)."
+    )
+    var text: String?
+
+    @OptionGroup var window: WindowOptions
+
     @Flag(
         name: [.customLong("bench-render")],
         help:
@@ -107,12 +115,22 @@ struct ExploreCommand: ParsableCommand {
             }
             return
         }
+        // The sensitivity text is read and cut before the screen opens, so a bad one fails at once.
+        let sensitivityText = try text.map { text in
+            let count = settings.nsamples ?? 4
+            guard count >= 1 else { throw ValidationError("--nsamples must be at least 1") }
+            let input = try RunText(path: text, model: checkpointPath, specialTokens: false)
+            let (windows, notes) = try window.windows(input, count: count)
+            printNotes(notes)
+            return SensitivityText(path: text, sha256: input.sha256, windows: windows)
+        }
         let terminal = try NcursesTerminal()
         let state = ExplorerApp.initialState(
             checkpoint: checkpoint, calibration: source, settings: config,
             width: terminal.size.width, height: terminal.size.height, capabilities: terminal.capabilities)
         let app = ExplorerApp(
-            state: state, terminal: terminal, runner: EffectRunner(checkpoint: checkpoint, calibration: source))
+            state: state, terminal: terminal,
+            runner: EffectRunner(checkpoint: checkpoint, calibration: source, sensitivityText: sensitivityText))
         if let restored { app.dispatch(.recipeLoaded(restored)) }
         app.run(crashAfterFirstFrame: ProcessInfo.processInfo.environment["SPQR_DEBUG_CRASH"] == "1")
     }

@@ -32,14 +32,18 @@ final class EffectRunner: @unchecked Sendable {
 
     /// Where the model screen's measurements are cached.
     let frontsCacheDirectory: String
+    /// The windows the model screen measures each layer's sensitivity on (explore --text); nil: the screen
+    /// allocates by proxy loss.
+    let sensitivityText: SensitivityText?
 
     init(
         checkpoint: any Checkpoint, calibration: any CalibrationSource,
-        frontsCacheDirectory: String = FrontsCache.defaultDirectory
+        frontsCacheDirectory: String = FrontsCache.defaultDirectory, sensitivityText: SensitivityText? = nil
     ) {
         self.checkpoint = checkpoint
         self.calibration = calibration
         self.frontsCacheDirectory = frontsCacheDirectory
+        self.sensitivityText = sensitivityText
         self.statistics = StatisticsCache(checkpoint: checkpoint)
     }
 

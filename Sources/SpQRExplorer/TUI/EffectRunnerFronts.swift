@@ -1,7 +1,8 @@
 // The model screen's measurement, off the input loop: every layer of the model measured over the menu
-// (ModelFrontsMeasurement: each layer on all cores, its factorisation reused across the menu), read from
-// and stored in the on-disk cache (FrontsCache) so a later session starts where this one stopped, with
-// its progress on the event queue and stopped by its cancellation token (x in the model screen).
+// (ModelFrontsMeasurement: each layer on all cores, its factorisation reused across the menu), then, when
+// the explorer was given --text, each layer's sensitivity on the model (SensitivityMeasurement), both read
+// from and stored in the on-disk cache (FrontsCache) so a later session starts where this one stopped,
+// with their progress on the event queue and stopped by the cancellation token (x in the model screen).
 
 import Dispatch
 import Foundation
@@ -32,10 +33,28 @@ extension EffectRunner {
                 let cache = try FrontsCache(
                     directory: frontsCacheDirectory, checkpoint: model.source, calibration: calibration,
                     menu: menu, base: base, digests: digests, cancel: token)
-                let fronts = try ModelFrontsMeasurement.measure(
+                var fronts = try ModelFrontsMeasurement.measure(
                     model: model, calibration: calibration, menu: menu, base: base, cache: cache, cancel: token
                 ) { [self] p in
                     post(.model(.progress(id: id, FrontsStatus(p))))
+                }
+                if let text = sensitivityText {
+                    fronts = try fronts.weighted(
+                        by: try SensitivityMeasurement.measure(
+                            model: model, fronts: fronts, calibration: calibration, reference: base,
+                            windows: text.windows, text: text.path, textSHA256: text.sha256, cache: cache,
+                            cancel: token
+                        ) { [self] p, cached in
+                            post(
+                                .model(
+                                    .progress(
+                                        id: id,
+                                        FrontsStatus(
+                                            layer: p.layer, layersDone: p.layerIndex, layers: p.layers,
+                                            cachedLayers: cached,
+                                            fraction: Double(p.layerIndex) / Double(max(p.layers, 1)),
+                                            phase: "measuring each layer's sensitivity"))))
+                        })
                 }
                 post(.model(.measured(id: id, fronts)))
             } catch let e as SpQRError where e.kind == .cancelled {
@@ -47,6 +66,14 @@ extension EffectRunner {
             }
         }
     }
+}
+
+/// Windows of a text each layer's sensitivity is measured on (explore --text).
+struct SensitivityText: Sendable {
+    /// The text's path, its SHA-256 and its windows (token ids).
+    var path: String
+    var sha256: String
+    var windows: [[Int]]
 }
 
 extension FrontsStatus {

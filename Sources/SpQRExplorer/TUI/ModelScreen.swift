@@ -49,6 +49,8 @@ struct FrontsStatus: Equatable, Sendable {
     var cachedLayers: Int
     /// The share of all the model's settings done, in [0, 1].
     var fraction: Double
+    /// What is measured: the fronts, then (with --text) each layer's sensitivity.
+    var phase = "measuring the model"
 }
 
 /// What the model screen keys do (the bindings are in KeyBindings.swift).

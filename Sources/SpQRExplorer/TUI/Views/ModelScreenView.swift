@@ -212,9 +212,10 @@ enum ModelScreenView {
     }
 
     /// "3.490 bits · 61.2 MB · 4.58× vs fp16 · Σ proxy loss 1.23e+03": the error the screen allocates by is
-    /// the layers' summed absolute proxy loss tr(ΔW H ΔWᵀ) (`allocate --text` weights it by sensitivity).
+    /// the layers' summed absolute proxy loss tr(ΔW H ΔWᵀ), or their predicted KL when the explorer was
+    /// given --text (each layer's proxy loss times its sensitivity measured on the model).
     static func totals(_ a: Allocation) -> String {
-        "\(Num.f(a.avgBits, 3)) bits · \(Num.bytes(a.bytes)) · \(Num.f(a.compressionFP16, 2))× vs fp16 · Σ proxy loss \(Num.short(a.error))"
+        "\(Num.f(a.avgBits, 3)) bits · \(Num.bytes(a.bytes)) · \(Num.f(a.compressionFP16, 2))× vs fp16 · \(a.errorName) \(Num.short(a.error))"
     }
 }
 
@@ -222,8 +223,7 @@ extension ModelScreenView {
     /// The measurement's progress on the status line.
     static func progress(_ p: FrontsStatus, _ r: Rect, _ b: inout CellBuffer, unicode: Bool) {
         let cached = p.cachedLayers > 0 ? ", \(p.cachedLayers) from the cache" : ""
-        let end = b.write(
-            "measuring the model: \(p.layersDone)/\(p.layers) layers\(cached) ", x: r.x, y: r.y, clip: r)
+        let end = b.write("\(p.phase): \(p.layersDone)/\(p.layers) layers\(cached) ", x: r.x, y: r.y, clip: r)
         let barEnd = b.write(Bars.progress(p.fraction, width: 12, unicode: unicode), x: end, y: r.y, clip: r)
         let end2 = b.write(
             "  \(Int((p.fraction * 100).rounded(.down)))%  x stops ", x: barEnd, y: r.y, style: .bold, clip: r)
