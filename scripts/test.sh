@@ -5,9 +5,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug tmux
 # Formatting: the toolchain's swift format with the committed .swift-format (fix with: swift format format -r -i -p Sources Tests Package.swift).
 swift format lint --strict -r -p Sources Tests Package.swift
+# The fuzzer's build (one single-threaded compiler) runs beside the test build, which leaves a core idle
+# much of the time; a failed fuzzer build fails the script.
+bash scripts/fuzz.sh --build & fuzzer=$!
 swift build --build-tests
+wait "$fuzzer"
 # A short coverage-guided fuzz run of every reader (libFuzzer + AddressSanitizer); longer: scripts/fuzz.sh TARGET SECONDS.
-# The first run builds the fuzzer; the others run two at a time (one per core), and any failure fails the script.
+# The first run starts alone; the others run two at a time (one per core), and any failure fails the script.
 fuzz() { bash scripts/fuzz.sh "$1" 8 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|crash-" >&2; }
 fuzz safetensors
 for pair in "gguf imatrix" "npy recipe"; do
