@@ -26,11 +26,13 @@ public enum SensitivityMeasurement {
     /// with `calibration`'s Hessian, the windows run from its block on, the mean KL from the model as
     /// stored. Layers in `known` (measured before on the same inputs) are taken from it; `each` receives
     /// every newly measured one (to store it). `progress` before each layer; `cancel` stops between blocks.
+    /// A run that would keep more than `memoryLimit` bytes (default: half the machine's memory) is refused
+    /// before anything is allocated.
     public static func measure(
         model: Decoder, layers: [QuantizationPlan.Layer], calibration: any CalibrationSource,
         reference: SpQRConfig, windows: [[Int]], known: [String: LayerSensitivity] = [:],
-        cancel: CancellationToken? = nil, progress: ((SensitivityProgress) -> Void)? = nil,
-        each: ((LayerSensitivity) throws -> Void)? = nil
+        memoryLimit: Int? = nil, cancel: CancellationToken? = nil,
+        progress: ((SensitivityProgress) -> Void)? = nil, each: ((LayerSensitivity) throws -> Void)? = nil
     ) throws -> [LayerSensitivity] {
         let c = model.config
         guard let t = windows.first?.count, t > 1, windows.allSatisfy({ $0.count == t }) else {
@@ -43,6 +45,16 @@ public enum SensitivityMeasurement {
         }
         try reference.validate()
         if layers.allSatisfy({ known[$0.name] != nil }) { return layers.map { known[$0.name]! } }
+        // Kept for the whole run: every block's input and the base distribution of every scored position.
+        let tokens = windows.count * t
+        let kept = 4 * (c.blocks * tokens * c.hidden + windows.count * (t - 1) * c.vocabulary)
+        let memory = memoryLimit ?? Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max)))
+        guard kept <= memory else {
+            throw SpQRError(
+                .invalidSetting,
+                "sensitivity: \(windows.count) windows of \(t) tokens would keep \(kept >> 20) MiB (every block's input and each position's distribution over \(c.vocabulary) tokens), more than the \(memory >> 20) MiB allowed (half of this machine's memory); use fewer --nsamples or a smaller --seqlen"
+            )
+        }
         model.weightOverride = nil
         // The model as stored: every block's input, and each position's base distribution.
         let x = try model.embed(windows)

@@ -125,6 +125,17 @@ final class SensitivityTests: XCTestCase {
                 model: model, layers: plan.layers, calibration: IdentityCalibration(), reference: Self.reference,
                 windows: [[3]])
         ) { XCTAssertTrue("\($0)".contains("at least 2 tokens"), "\($0)") }
+        // What the run would keep is checked before anything is allocated.
+        // (2 windows of 12 tokens keep 4 · (2 blocks · 24 · 16 + 22 · 50) = 7472 bytes.)
+        XCTAssertThrowsError(
+            try SensitivityMeasurement.measure(
+                model: model, layers: plan.layers, calibration: IdentityCalibration(), reference: Self.reference,
+                windows: Self.windows, memoryLimit: 7471)
+        ) { XCTAssertTrue("\($0)".contains("use fewer --nsamples or a smaller --seqlen"), "\($0)") }
+        XCTAssertNoThrow(
+            try SensitivityMeasurement.measure(
+                model: model, layers: Array(plan.layers.prefix(1)), calibration: IdentityCalibration(),
+                reference: Self.reference, windows: Self.windows, memoryLimit: 7472))
         let outer = QuantizationPlan.Layer(
             name: QuantizationPlan.embedding, block: -1, site: "model.embed_tokens", shape: [50, 16],
             config: Self.reference, overridden: false)
