@@ -2,6 +2,7 @@
 // temporary files, hand-built safetensors and GGUF bytes, and the message of an expected error.
 
 import Foundation
+import SpQRTestSupport
 import Testing
 
 @testable import SpQRCore
@@ -10,9 +11,7 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
 
 /// A fresh temporary directory.
 func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-fmt-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
+    URL(fileURLWithPath: try scratchDirectory("spqr-fmt"))
 }
 
 /// A safetensors file with the given raw header JSON and `dataBytes` of zeros.

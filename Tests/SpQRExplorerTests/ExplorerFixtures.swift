@@ -9,10 +9,7 @@ import SpQRTestSupport
 enum ExplorerFixtures {
     /// A checkpoint with two blocks of small layers and a norm, written once per test process.
     static let checkpointPath: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "spqr-explorer-fixture-\(getpid())-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent("tiny.safetensors").path
+        let path = ((try? scratchDirectory("spqr-explorer-fixture")) ?? NSTemporaryDirectory()) + "/tiny.safetensors"
         var tensors: [SafetensorsWriter.Tensor] = []
         for (block, seed) in [(0, UInt64(1)), (1, UInt64(2))] {
             for (name, out, inp) in [

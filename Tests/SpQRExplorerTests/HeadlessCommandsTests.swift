@@ -12,9 +12,7 @@ struct HeadlessCommandsTests {
     static let calibration = ["--hessian", "\(BinaryRunner.vectors)/synthetic-a.safetensors", "--hessian-tensor", "H"]
 
     static func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-cmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        URL(fileURLWithPath: try scratchDirectory("spqr-cmd"))
     }
 
     @Test("layers lists shapes, dtypes, quantizability and statistics")

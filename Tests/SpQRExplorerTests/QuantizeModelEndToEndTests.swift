@@ -4,6 +4,7 @@
 // comes before any work.
 
 import Foundation
+import SpQRTestSupport
 import Testing
 
 @testable import SpQRCore
@@ -13,10 +14,7 @@ struct QuantizeModelEndToEndTests {
     static var model: String? { ModelCommandsTests.model }
 
     static func scratch(_ name: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "spqr-quantize-model-\(name)-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        try scratchDirectory("spqr-quantize-model-\(name)")
     }
 
     /// Tensor name → stored bytes of a GGUF file.

@@ -3,6 +3,7 @@
 // error for each kind of missing or unsupported metadata.
 
 import Foundation
+import SpQRTestSupport
 import Testing
 
 @testable import SpQRCore
@@ -44,8 +45,7 @@ enum Meta {
     static func file(_ metadata: [String: Meta]) throws -> String {
         var bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(metadata.count))
         for (k, v) in metadata.sorted(by: { $0.key < $1.key }) { bytes += str(k) + v.encoded }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spqr-tok-\(UUID().uuidString).gguf")
-            .path
+        let path = scratchFile("spqr-tok", suffix: ".gguf")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
