@@ -12,20 +12,25 @@ struct AllocateCommand: ParsableCommand {
         commandName: "allocate",
         abstract: "Choose per-layer settings that meet a bits, size or error target, and write them as a recipe.",
         discussion: """
-            Every linear layer quantize-model quantizes is measured at every setting of the menu (around the
-            base settings given as flags), with its Hessian from --hessians (from `calibrate`) or --imatrix,
-            or data-free (H = I) without either. Each layer's error is its absolute proxy loss
-            tr(ΔW H ΔWᵀ); with --text, that times the layer's sensitivity measured on the model: the KL
-            from the model as stored when that layer alone is quantized at the base settings, over
-            --nsamples windows of the text, per unit of its proxy loss, so the error is predicted KL and
-            the layers the model needs most get more bits. The solver minimises the layers' summed error
-            under the target (exact on the layers' convex hulls by Lagrangian relaxation, then a greedy
-            fix-up) and reports the gap to the bound.
-            Measurements are cached (--cache) by the SHA-256 of the model and calibration files, the menu and
-            the base settings, so a second run, or one stopped with Ctrl-C, starts from the cache.
+            Every linear layer quantize-model quantizes is measured at every setting of
+            the menu (around the base settings given as flags), with its Hessian from
+            --hessians (from `calibrate`) or --imatrix, or data-free (H = I) without
+            either. Each layer's error is its absolute proxy loss tr(ΔW H ΔWᵀ); with
+            --text, that times the layer's sensitivity measured on the model: the KL from
+            the model as stored when that layer alone is quantized at the base settings,
+            over --nsamples windows of the text, per unit of its proxy loss, so the error
+            is predicted KL and the layers the model needs most get more bits. The solver
+            minimises the layers' summed error under the target (exact on the layers'
+            convex hulls by Lagrangian relaxation, then a greedy fix-up and a branch and
+            bound that proves the choice optimal or improves it) and reports the gap to
+            the bound and whether the choice is proven optimal. Measurements are cached
+            (--cache) by the SHA-256 of the model and calibration files, the menu and the
+            base settings, so a second run, or one stopped with Ctrl-C, starts from the
+            cache.
 
-            The recipe's defaults are the most common chosen setting; the other layers override them.
-            Apply it with the same calibration: quantize-model MODEL --recipe OUT --hessians H --out Q.
+            The recipe's defaults are the most common chosen setting; the other layers
+            override them. Apply it with the same calibration: quantize-model MODEL
+            --recipe OUT --hessians H --out Q.
 
             Examples:
               spqr-explorer allocate model.gguf --hessians h.safetensors --target-bits 3.5 --out r.json

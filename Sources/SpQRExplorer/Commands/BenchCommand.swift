@@ -22,12 +22,17 @@ struct BenchCommand: ParsableCommand {
               .build/release/spqr-explorer bench --shapes 4096x4096 --repeat 3
               .build/release/spqr-explorer bench --shapes 8192x28672     # needs ~12 GB
               .build/release/spqr-explorer bench --dequant               # ggml dequantization speed per type
-            Each line has the shape, the settings (the README 3-bit recipe unless flags say otherwise), the seconds
-            of each phase, the floor (the flops SpQR needs at the sgemm rate measured in the same run) and each
-            phase over it, the share of the cores the process got (cpu_share, below 1 on a busy machine),
-            GFLOP/s of the GPTQ loop, the peak resident memory, and the reference engine's seconds on the same
-            layer when --reference (or SPQR_REFERENCE) names a checkout of Vahe1994/SpQR. With --dequant, one line per
-            ggml type: the best of --repeat decodes of a 4096×11008 tensor of random blocks on all cores.
+
+            Each line has the shape, the settings (the README 3-bit recipe unless flags
+            say otherwise), the seconds of each phase, the floor (the flops SpQR needs at
+            the sgemm rate measured in the same run) and each phase over it, the share of
+            the cores the process got (cpu_share, below 1 on a busy machine), GFLOP/s of
+            the GPTQ loop, the peak resident memory, and the reference engine's seconds on
+            the same layer when --reference (or SPQR_REFERENCE) names a checkout of
+            Vahe1994/SpQR.
+
+            With --dequant, one line per ggml type: the best of --repeat decodes of a
+            4096×11008 tensor of random blocks on all cores.
             """)
 
     @Option(help: "Comma-separated OUTxIN shapes.")

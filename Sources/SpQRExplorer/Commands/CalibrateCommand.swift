@@ -11,13 +11,15 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Collect H = 2/N Σ x xᵀ for every linear layer's input from text, into a Hessian file.",
         discussion: """
-            The text is tokenized whole without special tokens (as tools/collect_hessians.py does), cut
-            into windows of --seqlen tokens drawn by --sampling (first: consecutive from the start; even:
-            spread over the text, as collect_hessians.py; random: any start, seeded), and every window passes
-            through the model block by block. N counts windows (the reference's add_batch). The file holds
-            one matrix per input site (q/k/v share one, gate/up another, and lm_head's), a layers map, and the
-            provenance: model, text and its SHA-256, sampling, windows, tokens, tool version. It is written
-            atomically; Ctrl-C leaves no file behind.
+            The text is tokenized whole without special tokens (as
+            tools/collect_hessians.py does), cut into windows of --seqlen tokens drawn by
+            --sampling (first: consecutive from the start; even: spread over the text, as
+            collect_hessians.py; random: any start, seeded), and every window passes
+            through the model block by block. N counts windows (the reference's
+            add_batch). The file holds one matrix per input site (q/k/v share one, gate/up
+            another, and lm_head's), a layers map, and the provenance: model, text and its
+            SHA-256, sampling, windows, tokens, tool version. It is written atomically;
+            Ctrl-C leaves no file behind.
 
             Examples:
               spqr-explorer calibrate "$(scripts/fetch-model.sh)" --text jargon-4.4.7.calibration.txt --out h.safetensors

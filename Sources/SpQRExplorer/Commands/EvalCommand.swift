@@ -11,11 +11,12 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Perplexity of a whole model on a text (GPTQ/SpQR protocol), and KL from a base model.",
         discussion: """
-            The text is tokenized whole by the model's own tokenizer, cut into non-overlapping windows of
-            --seqlen tokens (the remainder is dropped), and every window is scored from its second token on;
-            ppl = exp(mean over windows of the mean cross-entropy). With --base, the same windows also give
-            mean KL(base ‖ model) over scored positions, its 99th percentile and the top-1 agreement.
-            Ctrl-C stops after the current window and reports the windows done.
+            The text is tokenized whole by the model's own tokenizer, cut into
+            non-overlapping windows of --seqlen tokens (the remainder is dropped), and
+            every window is scored from its second token on; ppl = exp(mean over windows
+            of the mean cross-entropy). With --base, the same windows also give mean
+            KL(base ‖ model) over scored positions, its 99th percentile and the top-1
+            agreement. Ctrl-C stops after the current window and reports the windows done.
 
             Examples:
               spqr-explorer eval "$(scripts/fetch-model.sh)" --text jargon-4.4.7.heldout.txt --max-windows 8

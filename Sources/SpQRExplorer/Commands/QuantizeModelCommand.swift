@@ -23,18 +23,20 @@ struct QuantizeModelCommand: ParsableCommand {
         commandName: "quantize-model",
         abstract: "Quantize every linear layer of a model with SpQR and write the model.",
         discussion: """
-            Settings: a recipe's defaults and per-layer overrides (--recipe), or the defaults (the SpQR
-            README 3-bit recipe); settings flags apply to every layer on top of either. Norms are kept as they
-            are, and so are the embedding and a separate output layer unless the recipe names them.
+            Settings: a recipe's defaults and per-layer overrides (--recipe), or the
+            defaults (the SpQR README 3-bit recipe); settings flags apply to every layer
+            on top of either. Norms are kept as they are, and so are the embedding and a
+            separate output layer unless the recipe names them.
 
-            Calibration: --text quantizes sequentially as the reference main.py does (windows run through the
-            model block by block; each block's Hessians come from the inputs the already-quantized blocks
-            produce; within a block q/k/v, then o, then gate/up, then down). --hessians (e.g. from
-            `calibrate`) or --imatrix quantize each layer with its own Hessian; none of them: data-free, H = I.
+            Calibration: --text quantizes sequentially as the reference main.py does
+            (windows run through the model block by block; each block's Hessians come from
+            the inputs the already-quantized blocks produce; within a block q/k/v, then o,
+            then gate/up, then down). --hessians (e.g. from `calibrate`) or --imatrix
+            quantize each layer with its own Hessian; none of them: data-free, H = I.
 
-            The run keeps a journal in OUT.partial: Ctrl-C or a kill leaves it, and the same command resumes
-            where it stopped (finished layers are read back, checked by SHA-256). OUT appears only when
-            complete, with OUT.report.json beside it.
+            The run keeps a journal in OUT.partial: Ctrl-C or a kill leaves it, and the
+            same command resumes where it stopped (finished layers are read back, checked
+            by SHA-256). OUT appears only when complete, with OUT.report.json beside it.
 
             Examples:
               spqr-explorer quantize-model "$(scripts/fetch-model.sh)" --text calibration.txt --out smollm2-spqr.gguf

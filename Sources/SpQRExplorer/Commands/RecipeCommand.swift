@@ -34,9 +34,9 @@ struct RecipeCommand: ParsableCommand {
                 Example:
                   spqr-explorer recipe apply recipe.json model.safetensors --hessian h.safetensors
                   spqr-explorer recipe apply recipe.json
-                Without a checkpoint the recipe's model path is used. Without a calibration option the recipe's
-                own calibration file is used (its hash is checked).
-                Exits 1 when a figure differs by more than the tolerance (relative, default 1e-6).
+                Without a checkpoint the recipe's model path is used. Without a calibration
+                option the recipe's own calibration file is used (its hash is checked). Exits
+                1 when a figure differs by more than the tolerance (relative, default 1e-6).
                 """)
 
         @Argument(help: "Recipe file.")
