@@ -195,7 +195,7 @@ enum ModelScreenView {
                 ))
         } else {
             let status =
-                m.measuring.map { "\($0.layersDone) of \($0.layers) layers; x stops" }
+                m.measuring.map { "\($0.phase): \($0.layersDone) of \($0.layers) layers; x stops" }
                 ?? "not measured; M measures"
             lines.append(("budget: once every layer is measured (\(status))", .dim))
             lines.append(
