@@ -49,7 +49,7 @@ public enum EqualBitSearch {
 
     /// The searched settings of `config` as "wbits 3 · groupsize 64 · qq_scale_bits 3 · …".
     public static func summary(_ config: SpQRConfig) -> String {
-        searchedSettings.map { "\($0.name) \($0.label(of: $0.value(in: config)))" }.joined(separator: " · ")
+        Setting.summary(searchedSettings, of: config)
     }
 
     /// Every grid point around `base` (its other settings kept, outliers off), in search order.

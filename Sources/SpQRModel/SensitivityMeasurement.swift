@@ -183,10 +183,7 @@ extension SensitivityMeasurement {
     /// groupsize 16 · outlier_threshold 0.2".
     public static func describe(windows: [[Int]], text: String, reference: SpQRConfig) -> String {
         "\(windows.count) windows × \(windows.first?.count ?? 0) tokens of \(text), each layer alone at "
-            + [Setting.wbits, .groupsize, .outlierThreshold].map {
-                "\($0.name) \($0.label(of: $0.value(in: reference)))"
-            }
-            .joined(separator: " · ")
+            + Setting.summary([.wbits, .groupsize, .outlierThreshold], of: reference)
     }
 
     /// The sensitivities of the layers of `fronts` on `windows` of a text (named `text`, with SHA-256

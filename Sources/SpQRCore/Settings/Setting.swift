@@ -185,4 +185,10 @@ public struct Setting: Sendable {
         default: return value.description
         }
     }
+
+    /// `settings` of `config` as "wbits 3 · groupsize 16 · outlier_threshold 0.2", each named with its
+    /// on-screen label.
+    public static func summary(_ settings: [Setting], of config: SpQRConfig) -> String {
+        settings.map { "\($0.name) \($0.label(of: $0.value(in: config)))" }.joined(separator: " · ")
+    }
 }

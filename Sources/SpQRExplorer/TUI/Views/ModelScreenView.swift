@@ -75,11 +75,9 @@ extension ModelScreenModel {
         if let name = grid.layer(row: m.row, column: m.column) {
             cursorLine = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
             if let c = choices[name] {
-                let setting = ModelScreenState.menu.axes.map { a in
-                    "\(a.setting.name) \(a.setting.label(of: a.setting.value(in: c.config)))"
-                }
                 cursorLine +=
-                    ": " + setting.joined(separator: " · ") + " → \(Num.f(c.point.avgBits, 3)) bits, rel proxy "
+                    ": " + Setting.summary(ModelScreenState.menu.axes.map(\.setting), of: c.config)
+                    + " → \(Num.f(c.point.avgBits, 3)) bits, rel proxy "
                     + "\(Num.short(c.point.relProxyError)), outliers \(Num.pct(c.point.outlierFraction))"
             } else if let r = s.reports[name] {
                 cursorLine +=
