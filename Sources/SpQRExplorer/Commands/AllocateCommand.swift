@@ -115,9 +115,7 @@ struct AllocateCommand: ParsableCommand {
         let calibration = try ModelFiles.openCalibration(hessians: hessians, imatrix: imatrix)
         // The text is read and cut before any measuring, so a bad one fails at once.
         let sensitivityInput = try text.map { text in
-            let input = try RunText(path: text, model: model, specialTokens: false)
-            let (windows, notes) = try window.windows(input, count: nsamples)
-            printNotes(notes)
+            let (input, windows) = try window.windows(ofText: text, model: model, count: nsamples)
             return (text, input, windows)
         }
         let digests = FileDigests()
@@ -133,6 +131,13 @@ struct AllocateCommand: ParsableCommand {
             : try FrontsCache(
                 directory: cache, checkpoint: decoder.source, calibration: calibration, menu: menu, base: base,
                 digests: digests, cancel: interrupt.token)
+        /// Stopped with Ctrl-C: says where the finished layers are kept and that nothing was written.
+        func stopped(_ progress: ETAProgress, keptIn place: String?) -> ExitCode {
+            progress.progress.finish()
+            let kept = place.map { " (the layers finished so far are kept in \($0))" } ?? ""
+            printNotes(["stopped\(kept); \(out) was not written"])
+            return ExitCode(130)
+        }
         let progress = ETAProgress("allocate: measuring")
         let cached = Locked(0)
         var fronts: ModelFronts
@@ -147,26 +152,21 @@ struct AllocateCommand: ParsableCommand {
                 progress.step(p.fraction * Double(p.layers), of: p.layers, "layers")
             }
         } catch let e as SpQRError where e.kind == .cancelled {
-            progress.progress.finish()
-            let kept = cache.map { " (the layers finished so far are kept in \($0.path))" } ?? ""
-            printNotes(["stopped\(kept); \(out) was not written"])
-            throw ExitCode(130)
+            throw stopped(progress, keptIn: cache?.path)
         }
         progress.progress.finish()
         if let (text, input, windows) = sensitivityInput {
+            let progress = ETAProgress("allocate: sensitivity")
             do {
-                let progress = ETAProgress("allocate: sensitivity")
                 fronts = try fronts.weighted(
                     by: try SensitivityMeasurement.measure(
                         model: decoder, fronts: fronts, calibration: calibration, reference: base, windows: windows,
                         text: text, textSHA256: input.sha256, cache: cache, cancel: interrupt.token
                     ) { p, _ in progress.step(Double(p.layerIndex), of: p.layers, "layers") })
-                progress.progress.finish()
             } catch let e as SpQRError where e.kind == .cancelled {
-                let kept = cache.map { " (the layers finished so far are kept in \($0.directory))" } ?? ""
-                printNotes(["stopped\(kept); \(out) was not written"])
-                throw ExitCode(130)
+                throw stopped(progress, keptIn: cache?.directory)
             }
+            progress.progress.finish()
         }
         var clock = PhaseClock()
         let allocation = try fronts.allocate(target)

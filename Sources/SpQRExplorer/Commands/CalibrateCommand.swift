@@ -53,9 +53,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let decoder = try Decoder(path: model)
-        let input = try RunText(path: text, model: model, specialTokens: false)
-        let (windows, notes) = try window.windows(input, count: nsamples)
-        printNotes(notes)
+        let (input, windows) = try window.windows(ofText: text, model: model, count: nsamples)
         let (seqlen, sampling) = (window.seqlen, window.sampling)
         var provenance = [
             "model": model, "text_source": textSource ?? text, "text_sha256": input.sha256,

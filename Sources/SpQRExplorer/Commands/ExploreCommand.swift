@@ -119,9 +119,7 @@ struct ExploreCommand: ParsableCommand {
         let sensitivityText = try text.map { text in
             let count = settings.nsamples ?? 4
             guard count >= 1 else { throw ValidationError("--nsamples must be at least 1") }
-            let input = try RunText(path: text, model: checkpointPath, specialTokens: false)
-            let (windows, notes) = try window.windows(input, count: count)
-            printNotes(notes)
+            let (input, windows) = try window.windows(ofText: text, model: checkpointPath, count: count)
             return SensitivityText(path: text, sha256: input.sha256, windows: windows)
         }
         let terminal = try NcursesTerminal()
@@ -244,8 +242,7 @@ enum RenderBench {
         let values = mode == .outliers ? PooledGrid(maps, mode, g).sum : maps.view(mode, pooling, g).values
         var counts: [Float: Int] = [:]
         for v in values { counts[v, default: 0] += 1 }
-        let n = Double(counts.values.reduce(0, +))
-        return counts.values.reduce(0.0) { h, c in h - Double(c) / n * log2(Double(c) / n) }
+        return HeatmapEntropy.entropy(counts.values)
     }
 
     /// The colour entropy of the heatmap in each mode, in bits.

@@ -21,6 +21,15 @@ struct WindowOptions: ParsableArguments {
         guard seqlen >= 1 else { throw ValidationError("--seqlen must be at least 1") }
     }
 
+    /// The UTF-8 text at `path`, tokenized by `model`'s tokenizer without special tokens (as calibration
+    /// tokenizes), and up to `count` windows of it; the notes the windows call for are printed.
+    func windows(ofText path: String, model: String, count: Int) throws -> (text: RunText, windows: [[Int]]) {
+        let input = try RunText(path: path, model: model, specialTokens: false)
+        let (windows, notes) = try self.windows(input, count: count)
+        printNotes(notes)
+        return (input, windows)
+    }
+
     /// Up to `count` windows of `input` (refused when the text is shorter than one window), with a note when
     /// the text gives fewer than asked.
     func windows(_ input: RunText, count: Int) throws -> (windows: [[Int]], notes: [String]) {

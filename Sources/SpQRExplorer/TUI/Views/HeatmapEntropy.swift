@@ -28,9 +28,14 @@ enum HeatmapEntropy {
                 }
             }
         }
-        let n = Double(counts.values.reduce(0, +))
+        return entropy(counts.values)
+    }
+
+    /// H = −Σ p_i log2 p_i of the symbols counted in `counts` (0 when there are none).
+    static func entropy(_ counts: some Collection<Int>) -> Double {
+        let n = Double(counts.reduce(0, +))
         guard n > 0 else { return 0 }
-        return counts.values.reduce(0.0) { h, c in
+        return counts.reduce(0.0) { h, c in
             let p = Double(c) / n
             return h - p * log2(p)
         }
