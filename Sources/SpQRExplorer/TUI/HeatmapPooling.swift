@@ -141,23 +141,15 @@ struct PooledGrid: Sendable {
                                                 {
                                                     // The outlier mask: 0/1 bytes, eight at a time.
                                                     Self.scan(bytes + base, span, cs, cq, cm)
-                                                } else if hasB {
-                                                    for j in 0..<span {
-                                                        let v = f(pa[base + j]) - pb[base + j]
-                                                        cs[j] += v
-                                                        cq[j] += v * v
-                                                        cm[j] = Swift.max(cm[j], Swift.abs(v))
-                                                    }
-                                                } else if useAbs {
-                                                    for j in 0..<span {
-                                                        let v = Swift.abs(f(pa[base + j]))
-                                                        cs[j] += v
-                                                        cq[j] += v * v
-                                                        cm[j] = Swift.max(cm[j], v)
-                                                    }
                                                 } else {
+                                                    // Any other element type: through f, one at a time.
                                                     for j in 0..<span {
-                                                        let v = f(pa[base + j])
+                                                        var v = f(pa[base + j])
+                                                        if hasB {
+                                                            v -= pb[base + j]
+                                                        } else if useAbs {
+                                                            v = Swift.abs(v)
+                                                        }
                                                         cs[j] += v
                                                         cq[j] += v * v
                                                         cm[j] = Swift.max(cm[j], Swift.abs(v))
