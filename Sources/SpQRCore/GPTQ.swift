@@ -290,8 +290,9 @@ final class GPTQPass: Sendable {
     }
 
     /// Fits the statistics of the group `columns` for `rows`: the leave-one-out pre-pass replaces the
-    /// outlier candidates by the mean of the others, min–max gives scale and zero, then the second level
-    /// quantizes them over blocks of qq_groupsize rows (chunks hold whole blocks).
+    /// outlier candidates by the mean of the others, min–max gives scale and zero (GroupFit.swift, eight
+    /// rows per vector), then the second level quantizes them over blocks of qq_groupsize rows (chunks
+    /// hold whole blocks).
     /// Row r's values are read from `from` (first value of the chunk's first row, row stride) when given,
     /// else from Wp.
     func fitGroup(
@@ -303,28 +304,37 @@ final class GPTQPass: Sendable {
         let scales = buffers.scales + group * self.rows
         let zeros = buffers.zeros + group * self.rows
         if config.perchannel {
-            for r in rows {
-                let x =
-                    panel.map { $0.0 + (r - rows.lowerBound) * $0.1 } ?? buffers.weights + r * n + columns.lowerBound
-                var values = UnsafePointer(x)
-                if usesLeaveOneOut {
-                    let count = LeaveOneOut.candidates(
-                        x: x, d: buffers.d + columns.lowerBound, g: len, bits: config.wbits,
-                        sym: config.sym, tau: tau, candidate: scratch.candidate,
-                        scratch: scratch.errors)
-                    if count > 0 {
-                        var sum: Float = 0
-                        for k in 0..<len where !scratch.candidate[k] { sum += x[k] }
-                        let mean = sum / Float(max(len - count, 1))
-                        for k in 0..<len { scratch.replaced[k] = scratch.candidate[k] ? mean : x[k] }
-                        values = UnsafePointer(scratch.replaced)
-                    }
+            // Row r's first value and the stride between rows.
+            let (first, stride) =
+                panel.map { (UnsafePointer($0.0), $0.1) }
+                ?? (UnsafePointer(buffers.weights + rows.lowerBound * n + columns.lowerBound), n)
+            let d = buffers.d + columns.lowerBound
+            let tau = usesLeaveOneOut ? self.tau : nil
+            var r = rows.lowerBound
+            // Eight rows at a time, transposed so that column k of the eight is one vector.
+            let lanes = UnsafeMutableRawPointer(scratch.columnLanes).assumingMemoryBound(to: Float.self)
+            while r + 8 <= rows.upperBound {
+                let x = first + (r - rows.lowerBound) * stride
+                for i in 0..<8 {
+                    let row = x + i * stride
+                    for k in 0..<len { lanes[k * 8 + i] = row[k] }
                 }
-                let q = MinMaxQuantizer(
-                    fitting: UnsafeBufferPointer(start: values, count: len),
-                    bits: config.wbits, sym: config.sym, roundZero: config.roundZero)
+                let q = GroupFit.lanes(
+                    x: scratch.columnLanes, d: d, g: len, bits: config.wbits, sym: config.sym,
+                    roundZero: config.roundZero, tau: tau, scratch)
+                for i in 0..<8 {
+                    scales[r + i] = q.scale[i]
+                    zeros[r + i] = q.zero[i]
+                }
+                r += 8
+            }
+            while r < rows.upperBound {
+                let q = GroupFit.row(
+                    x: first + (r - rows.lowerBound) * stride, d: d, g: len, bits: config.wbits, sym: config.sym,
+                    roundZero: config.roundZero, tau: tau, scratch)
                 scales[r] = q.scale
                 zeros[r] = q.zero
+                r += 1
             }
         } else {
             var lo = Float.infinity

@@ -115,21 +115,32 @@ enum LeaveOneOut {
     }
 }
 
-/// Per-thread scratch of the leave-one-out pre-pass: candidate flags, per-weight errors and the group with
-/// its candidates replaced.
+/// Per-thread scratch of the group fits (GroupFit.swift): candidate flags, per-weight errors and the group
+/// with its candidates replaced, for one row and for eight rows in lanes.
 struct LeaveOneOutScratch {
     let candidate: UnsafeMutablePointer<Bool>
     let errors: UnsafeMutablePointer<Float>
     let replaced: UnsafeMutablePointer<Float>
+    let candidateLanes: UnsafeMutablePointer<SIMDMask<SIMD8<Int32>>>
+    /// Columns of eight rows (`columnLanes`), their errors and their replaced values, g vectors each.
+    let columnLanes: UnsafeMutablePointer<SIMD8<Float>>
+    let errorLanes: UnsafeMutablePointer<SIMD8<Float>>
+    let replacedLanes: UnsafeMutablePointer<SIMD8<Float>>
 
     init(groupsize g: Int) {
         candidate = .allocate(capacity: g + 1)
         errors = .allocate(capacity: 2 * g + 1)
         replaced = errors + g
+        candidateLanes = .allocate(capacity: g + 1)
+        columnLanes = .allocate(capacity: 3 * g + 1)
+        errorLanes = columnLanes + g
+        replacedLanes = errorLanes + g
     }
 
     func deallocate() {
         candidate.deallocate()
         errors.deallocate()
+        candidateLanes.deallocate()
+        columnLanes.deallocate()
     }
 }
