@@ -11,7 +11,9 @@
 // perchannel, through shared group statistics. So each core takes a contiguous range of whole qq blocks
 // and runs the entire loop on it, its own sgemm included: no barrier between blocks. Within a range the
 // column work goes in chunks of about 64 rows, each copied for the block into a contiguous panel
-// (GPTQPanel.swift) that the caches hold whole.
+// (GPTQPanel.swift) that the caches hold whole. The per-weight steps and the group fits take eight rows per
+// SIMD vector, each lane doing the scalar steps in their order (MinMaxQuantizerLanes.swift, GroupFit.swift),
+// so the results are the same bits as one row at a time.
 //
 // `GPTQ.run` splits the rows over the cores, `GPTQPass.quantize` is the loop over blocks above,
 // `quantizeColumns` the per-column steps and `fitGroup` the group statistics; `GPTQBuffers` names the
@@ -249,33 +251,61 @@ final class GPTQPass: Sendable {
             // The rank-1 sub-block holding j: its later columns get j's error right away.
             let subStart = b0 + (j - b0) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
             let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
-            for r in rows {
-                let i = r - rows.lowerBound
+            // Row r's results (row index i in the chunk): the maps, Q or the kept weight, its error for the
+            // later columns, and the rank-1 update Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd].
+            @inline(__always)
+            func record(row i: Int, _ qv: Float, error ev: Float, sensitivity sv: Float, outlier: Bool) {
                 let row = panel.weights + i * ld - b0
-                let quant = MinMaxQuantizer(
-                    scale: buffers.scales[group * self.rows + r],
-                    zero: buffers.zeros[group * self.rows + r], maxq: maxq)
-                // e = (w − Q(w)) / d_j, s = e²; an outlier keeps w and passes no error on.
-                let wv = row[j]
+                panel.sensitivity[i * ld + jl] = sv
+                panel.outliers[i * ld + jl] = outlier ? 1 : 0
+                row[j] = qv
+                buffers.blockErrors[(rows.lowerBound + i) * blocksize + jl] = ev
+                let contribution = ev * ev
+                panel.contribution[i * ld + jl] = contribution
+                loss += Double(contribution)
+                if ev != 0 {
+                    for c in (j + 1)..<max(subEnd, j + 1) { row[c] -= ev * uRow[c] }
+                }
+            }
+            let scales = buffers.scales + group * self.rows
+            let zeros = buffers.zeros + group * self.rows
+            // e = (w − Q(w)) / d_j, s = e²; an outlier keeps w and passes no error on. Eight rows at a time
+            // (each lane the scalar steps below, MinMaxQuantizerLanes.swift), then the rows left one by one.
+            var i = 0
+            while i + 8 <= rows.count {
+                // Built from eight loads at once (lane by lane through memory would stall the vector load).
+                let w = panel.weights + i * ld + jl
+                let wv = SIMD8<Float>(w[0], w[ld], w[2 * ld], w[3 * ld], w[4 * ld], w[5 * ld], w[6 * ld], w[7 * ld])
+                let r = rows.lowerBound + i
+                let quant = MinMaxQuantizerLanes(
+                    scale: UnsafeRawPointer(scales + r).loadUnaligned(as: SIMD8<Float>.self),
+                    zero: UnsafeRawPointer(zeros + r).loadUnaligned(as: SIMD8<Float>.self), maxq: maxq)
+                let qv = quant(wv)
+                let ev = (wv - qv) / dj
+                let sv = ev * ev
+                // The decision lane by lane: a vector compare here is split into branches per lane anyway.
+                for l in 0..<8 {
+                    let isOutlier = detectsOutliers && sv[l] > tau
+                    record(
+                        row: i + l, isOutlier ? wv[l] : qv[l], error: isOutlier ? 0 : ev[l], sensitivity: sv[l],
+                        outlier: isOutlier)
+                }
+                i += 8
+            }
+            while i < rows.count {
+                let r = rows.lowerBound + i
+                let quant = MinMaxQuantizer(scale: scales[r], zero: zeros[r], maxq: maxq)
+                let wv = panel.weights[i * ld + jl]
                 var qv = quant(wv)
                 var ev = (wv - qv) / dj
                 let sv = ev * ev
-                panel.sensitivity[i * ld + jl] = sv
                 let isOutlier = detectsOutliers && sv > tau
                 if isOutlier {
                     qv = wv
                     ev = 0
                 }
-                panel.outliers[i * ld + jl] = isOutlier ? 1 : 0
-                row[j] = qv
-                buffers.blockErrors[r * blocksize + jl] = ev
-                let contribution = ev * ev
-                panel.contribution[i * ld + jl] = contribution
-                loss += Double(contribution)
-                // Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd]
-                if ev != 0 {
-                    for c in (j + 1)..<max(subEnd, j + 1) { row[c] -= ev * uRow[c] }
-                }
+                record(row: i, qv, error: ev, sensitivity: sv, outlier: isOutlier)
+                i += 1
             }
             // At the end of a sub-block, its errors reach the rest of the block in one small product.
             if j + 1 == subEnd && j + 1 < block.upperBound {

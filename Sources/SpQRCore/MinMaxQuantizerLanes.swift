@@ -17,6 +17,13 @@ struct MinMaxQuantizerLanes {
     /// 2^bits − 1, shared by the lanes.
     let maxq: Float
 
+    @inline(__always)
+    init(scale: SIMD8<Float>, zero: SIMD8<Float>, maxq: Float) {
+        self.scale = scale
+        self.zero = zero
+        self.maxq = maxq
+    }
+
     /// The reference's parameter fit from each lane's range (`MinMaxQuantizer.init(xmin:xmax:…)`).
     @inline(__always)
     init(xmin: SIMD8<Float>, xmax: SIMD8<Float>, bits: Int, sym: Bool, roundZero: Bool) {

@@ -52,11 +52,39 @@ public enum SpQR {
         let gptqSeconds = clock.lap()
         let perm = layer.factor.perm
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
-        let numerator = proxyNumerator(
-            loss: out.proxyLoss, original: original, qp: out.q, rows: m, factor: layer.factor)
-        let nOutliers = out.outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
-        let sensitivityConcentration = ErrorFigures.concentration(out.sensitivity)
-        let errorConcentration = ErrorFigures.concentration(out.errorContribution)
+        // The passes over the maps are independent (each sums in its own fixed order): they run side by side.
+        var numerator: Double = 0
+        var nOutliers = 0
+        var sensitivityConcentration: Double = 0
+        var errorConcentration: Double = 0
+        let proxyLoss = out.proxyLoss
+        withUnsafeMutablePointer(to: &numerator) { numeratorSlot in
+            withUnsafeMutablePointer(to: &sensitivityConcentration) { sensitivitySlot in
+                withUnsafeMutablePointer(to: &errorConcentration) { errorSlot in
+                    withUnsafeMutablePointer(to: &nOutliers) { outlierSlot in
+                        let slots = (
+                            SharedPointer(numeratorSlot), SharedPointer(sensitivitySlot), SharedPointer(errorSlot),
+                            SharedPointer(outlierSlot)
+                        )
+                        let maps = (out.q, out.sensitivity, out.errorContribution, out.outliers)
+                        DispatchQueue.concurrentPerform(iterations: 3) { job in
+                            switch job {
+                            case 0:
+                                slots.0.base.pointee = proxyNumerator(
+                                    loss: proxyLoss, original: original, qp: maps.0, rows: m, factor: layer.factor)
+                            case 1:
+                                slots.1.base.pointee = ErrorFigures.concentration(maps.1)
+                            default:
+                                slots.2.base.pointee = ErrorFigures.concentration(maps.2)
+                                slots.3.base.pointee = maps.3.withUnsafeBufferPointer { p in
+                                    p.reduce(0) { $0 + Int($1) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
         unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
