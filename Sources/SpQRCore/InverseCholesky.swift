@@ -10,6 +10,9 @@
 // P Hd P = Aᵀ A (A upper), U = P A⁻ᵀ P, so U = flip(A⁻¹) where flip reverses the flat column-major array.
 // That is one potrf and one trtri (≈ n³/3 flops each) instead of potrf, potri and potrf.
 
+import Dispatch
+import Foundation
+
 /// Everything GPTQ needs from the Hessian for one (permutation order, percdamp) pair; independent of the
 /// bits, groups and threshold, so slider changes reuse it.
 public struct HessianFactor: Sendable {
@@ -32,13 +35,22 @@ public struct HessianFactor: Sendable {
         var a = [Float](unsafeUninitializedCapacity: n * n) { _, c in c = n * n }
         var dead = [Bool](repeating: false, count: n)
         var diagSum: Double = 0
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
         h.values.withUnsafeBufferPointer { hp in
             a.withUnsafeMutableBufferPointer { ap in
-                // a = flip(Hp): a[k] = Hp_flat[n²−1−k], i.e. column-major P Hp P.
-                for r in 0..<n {
-                    let src = hp.baseAddress! + perm[r] * n
-                    let dst = ap.baseAddress! + (n * n - 1 - r * n)
-                    for c in 0..<n { dst[-c] = src[perm[c]] }
+                perm.withUnsafeBufferPointer { pp in
+                    // a = flip(Hp): a[k] = Hp_flat[n²−1−k], i.e. column-major P Hp P. Rows split over the cores.
+                    let (source, target, order) = (
+                        SharedPointer(UnsafeMutablePointer(mutating: hp.baseAddress!)), SharedPointer(ap.baseAddress!),
+                        SharedPointer(UnsafeMutablePointer(mutating: pp.baseAddress!))
+                    )
+                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                        for r in (t * n / threads)..<((t + 1) * n / threads) {
+                            let src = source.base + order.base[r] * n
+                            let dst = target.base + (n * n - 1 - r * n)
+                            for c in 0..<n { dst[-c] = src[order.base[c]] }
+                        }
+                    }
                 }
             }
             for j in 0..<n {
@@ -69,14 +81,16 @@ public struct HessianFactor: Sendable {
         }
         // Column-major upper A⁻¹ → row-major U = flip(A⁻¹); clear the untouched lower triangle first.
         a.withUnsafeMutableBufferPointer { ap in
-            let p = ap.baseAddress!
-            for c in 0..<n { for r in (c + 1)..<max(n, c + 1) { p[r + c * n] = 0 } }
-            var i = 0
-            var j = n * n - 1
-            while i < j {
-                p.swapAt(i, j)
-                i += 1
-                j -= 1
+            let p = SharedPointer(ap.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for c in (t * n / threads)..<((t + 1) * n / threads) {
+                    for r in (c + 1)..<max(n, c + 1) { p.base[r + c * n] = 0 }
+                }
+            }
+            // Swap k with n²−1−k for k below the middle, in one range per core.
+            let half = n * n / 2
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for k in (t * half / threads)..<((t + 1) * half / threads) { p.base.swapAt(k, n * n - 1 - k) }
             }
         }
         var d = [Float](repeating: 0, count: n)
