@@ -52,44 +52,13 @@ public enum SpQR {
         let gptqSeconds = clock.lap()
         let perm = layer.factor.perm
         let original = rows == nil ? layer.weights.values : layer.weights.selectingRows(rowIndices).values
-        // The passes over the maps are independent (each sums in its own fixed order): they run side by side.
-        var numerator: Double = 0
-        var nOutliers = 0
-        var sensitivityConcentration: Double = 0
-        var errorConcentration: Double = 0
-        let proxyLoss = out.proxyLoss
-        withUnsafeMutablePointer(to: &numerator) { numeratorSlot in
-            withUnsafeMutablePointer(to: &sensitivityConcentration) { sensitivitySlot in
-                withUnsafeMutablePointer(to: &errorConcentration) { errorSlot in
-                    withUnsafeMutablePointer(to: &nOutliers) { outlierSlot in
-                        let slots = (
-                            SharedPointer(numeratorSlot), SharedPointer(sensitivitySlot), SharedPointer(errorSlot),
-                            SharedPointer(outlierSlot)
-                        )
-                        let maps = (out.q, out.sensitivity, out.errorContribution, out.outliers)
-                        DispatchQueue.concurrentPerform(iterations: 3) { job in
-                            switch job {
-                            case 0:
-                                slots.0.base.pointee = proxyNumerator(
-                                    loss: proxyLoss, original: original, qp: maps.0, rows: m, factor: layer.factor)
-                            case 1:
-                                slots.1.base.pointee = ErrorFigures.concentration(maps.1)
-                            default:
-                                slots.2.base.pointee = ErrorFigures.concentration(maps.2)
-                                slots.3.base.pointee = maps.3.withUnsafeBufferPointer { p in
-                                    p.reduce(0) { $0 + Int($1) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let maps = MapFigures(moving: &out)
+        DispatchQueue.concurrentPerform(iterations: 3) { job in
+            maps.run(job, original: original, rows: m, factor: layer.factor)
         }
-        unpermuteColumnsInPlace(&out.q, rows: m, cols: n, order: perm)
-        unpermuteColumnsInPlace(&out.outliers, rows: m, cols: n, order: perm)
-        unpermuteColumnsInPlace(&out.sensitivity, rows: m, cols: n, order: perm)
-        unpermuteColumnsInPlace(&out.errorContribution, rows: m, cols: n, order: perm)
-        let relWeightError = ErrorFigures.relativeWeightError(original: original, quantized: out.q)
+        maps.move(into: &out)
+        let (numerator, nOutliers, relWeightError) = (maps.numerator, maps.nOutliers, maps.relWeightError)
+        let (sensitivityConcentration, errorConcentration) = (maps.sensitivityConcentration, maps.errorConcentration)
         let figuresSeconds = clock.lap()
         let denominator = layer.weightQuadratic(rows: rows)
         let denominatorSeconds = clock.lap()
@@ -253,5 +222,58 @@ public enum SpQR {
 
     static func ratio(_ a: Double, _ b: Double) -> Double {
         b > 0 ? a / b : (a > 0 ? .infinity : 0)
+    }
+}
+
+/// The figures read from a run's maps, and the maps put back in the original column order, as three jobs
+/// over disjoint maps that run side by side. Each job reads its maps in the processing order first (every
+/// sum goes in that fixed order), then unpermutes them.
+private final class MapFigures: @unchecked Sendable {
+    var q: [Float] = []
+    var sensitivity: [Float] = []
+    var errorContribution: [Float] = []
+    var outliers: [UInt8] = []
+    let proxyLoss: Double
+    var numerator: Double = 0
+    var nOutliers = 0
+    var sensitivityConcentration: Double = 0
+    var errorConcentration: Double = 0
+    var relWeightError: Double = 0
+
+    /// Takes the maps of `out`, which it leaves empty until `move(into:)`.
+    init(moving out: inout GPTQOutput) {
+        proxyLoss = out.proxyLoss
+        swap(&q, &out.q)
+        swap(&sensitivity, &out.sensitivity)
+        swap(&errorContribution, &out.errorContribution)
+        swap(&outliers, &out.outliers)
+    }
+
+    /// Puts the unpermuted maps back.
+    func move(into out: inout GPTQOutput) {
+        swap(&q, &out.q)
+        swap(&sensitivity, &out.sensitivity)
+        swap(&errorContribution, &out.errorContribution)
+        swap(&outliers, &out.outliers)
+    }
+
+    /// Job 0: the proxy numerator, then Q unpermuted and the relative weight error; job 1: the sensitivity
+    /// concentration and map; job 2: the error concentration, the outlier count, and both their maps.
+    func run(_ job: Int, original: [Float], rows m: Int, factor: HessianFactor) {
+        let n = factor.count
+        switch job {
+        case 0:
+            numerator = SpQR.proxyNumerator(loss: proxyLoss, original: original, qp: q, rows: m, factor: factor)
+            unpermuteColumnsInPlace(&q, rows: m, cols: n, order: factor.perm)
+            relWeightError = ErrorFigures.relativeWeightError(original: original, quantized: q)
+        case 1:
+            sensitivityConcentration = ErrorFigures.concentration(sensitivity)
+            unpermuteColumnsInPlace(&sensitivity, rows: m, cols: n, order: factor.perm)
+        default:
+            errorConcentration = ErrorFigures.concentration(errorContribution)
+            nOutliers = outliers.withUnsafeBufferPointer { p in p.reduce(0) { $0 + Int($1) } }
+            unpermuteColumnsInPlace(&errorContribution, rows: m, cols: n, order: factor.perm)
+            unpermuteColumnsInPlace(&outliers, rows: m, cols: n, order: factor.perm)
+        }
     }
 }
