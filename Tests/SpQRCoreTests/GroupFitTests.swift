@@ -116,3 +116,38 @@ struct GroupFitTests {
         }
     }
 }
+
+@Suite("GPTQ column sweep in SIMD lanes")
+struct ColumnSweepLanesTests {
+    /// One block of 32 columns: every update is a rank-1 update, no matrix product runs (the products'
+    /// summation order depends on how many rows they cover, which would hide what this test compares).
+    @Test("a whole layer (eight rows per vector) gives each row the bits it gets quantized alone (one row)")
+    func layerMatchesRowsAlone() throws {
+        let out = 44
+        let n = 32
+        let layer = syntheticLayer(out: out, in: n, seed: 13)
+        var config = SpQRConfig()
+        config.blocksize = 32
+        // Rows meet only through second-level statistics; without them each row can be quantized alone.
+        config.qqScaleBits = nil
+        config.qqZeroBits = nil
+        for outlierThreshold in [0.2, .infinity] {
+            config.outlierThreshold = outlierThreshold
+            let prepared = try PreparedLayer(name: "p", weights: layer.w, hessian: layer.h, config: config)
+            let full = try SpQR.run(prepared, config: config)
+            #expect(outlierThreshold.isInfinite || full.figures.nOutliers > 0)
+            for r in 0..<out {
+                let alone = try SpQR.run(prepared, config: config, rows: [r])
+                let span = (r * n)..<((r + 1) * n)
+                #expect(alone.dequantized.values.map(\.bitPattern) == full.dequantized.values[span].map(\.bitPattern))
+                #expect(alone.sensitivity.map(\.bitPattern) == full.sensitivity[span].map(\.bitPattern))
+                #expect(alone.errorContribution.map(\.bitPattern) == full.errorContribution[span].map(\.bitPattern))
+                #expect(alone.outlierMask == Array(full.outlierMask[span]))
+                for g in 0..<(n / 16) {
+                    #expect(alone.statistics.scales[g].bitPattern == full.statistics.scales[g * out + r].bitPattern)
+                    #expect(alone.statistics.zeros[g].bitPattern == full.statistics.zeros[g * out + r].bitPattern)
+                }
+            }
+        }
+    }
+}
