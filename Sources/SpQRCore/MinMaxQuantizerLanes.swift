@@ -17,7 +17,7 @@ struct MinMaxQuantizerLanes {
     /// 2^bits − 1, shared by the lanes.
     let maxq: Float
 
-    @inline(__always)
+    @inline(always)
     init(scale: SIMD8<Float>, zero: SIMD8<Float>, maxq: Float) {
         self.scale = scale
         self.zero = zero
@@ -25,7 +25,7 @@ struct MinMaxQuantizerLanes {
     }
 
     /// The reference's parameter fit from each lane's range (`MinMaxQuantizer.init(xmin:xmax:…)`).
-    @inline(__always)
+    @inline(always)
     init(xmin: SIMD8<Float>, xmax: SIMD8<Float>, bits: Int, sym: Bool, roundZero: Bool) {
         let maxq = Float((1 << bits) - 1)
         var lo = xmin
@@ -50,7 +50,7 @@ struct MinMaxQuantizerLanes {
     }
 
     /// Fits each lane to the values `x[0..<count]` of that lane (`MinMaxQuantizer.init(fitting:…)`).
-    @inline(__always)
+    @inline(always)
     init(fitting x: UnsafePointer<SIMD8<Float>>, count: Int, bits: Int, sym: Bool, roundZero: Bool) {
         var lo = SIMD8<Float>(repeating: .infinity)
         var hi = SIMD8<Float>(repeating: -.infinity)
@@ -63,7 +63,7 @@ struct MinMaxQuantizerLanes {
     }
 
     /// x quantized and dequantized in every lane: scale · (clamp(round(x / max(scale, 10⁻⁹) + zero), 0, maxq) − zero).
-    @inline(__always)
+    @inline(always)
     func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let floor = SIMD8<Float>(repeating: 1e-9)
         var divisor = scale
@@ -76,24 +76,24 @@ struct MinMaxQuantizerLanes {
 
     /// −x in every lane: the sign bit flipped, as scalar negation does (SIMD's prefix − computes 0 − x,
     /// which turns +0 into +0 instead of −0).
-    @inline(__always)
+    @inline(always)
     static func negated(_ x: SIMD8<Float>) -> SIMD8<Float> {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) ^ 0x8000_0000, to: SIMD8<Float>.self)
     }
 
     /// |x| in every lane (the sign bit cleared, as `Float.magnitude`).
-    @inline(__always)
+    @inline(always)
     static func magnitude(_ x: SIMD8<Float>) -> SIMD8<Float> {
         unsafeBitCast(magnitudeBits(x), to: SIMD8<Float>.self)
     }
 
-    @inline(__always)
+    @inline(always)
     static func magnitudeBits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
         unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF
     }
 
     /// `MinMaxQuantizer.roundedHalfEven` in every lane: below 2²³, (|x| + 2²³) − 2²³ with x's sign.
-    @inline(__always)
+    @inline(always)
     static func roundedHalfEven(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let twoTo23 = SIMD8<Float>(repeating: 8_388_608)
         let magnitude = Self.magnitude(x)
