@@ -150,4 +150,25 @@ struct ColumnSweepLanesTests {
             }
         }
     }
+
+    @Test("the rank-1 update in vectors rounds every element as row[c] −= e · u[c] does")
+    func rankOneUpdateMatchesScalar() {
+        var random = SeededGenerator(seed: 17)
+        let u = (0..<48).map { _ in random.gaussian() }
+        for start in 0..<9 {
+            for count in 0..<34 {
+                let e = random.gaussian() * 1e-3
+                var row = (0..<48).map { _ in random.gaussian() * 0.05 }
+                var expected = row
+                for c in start..<(start + count) { expected[c] -= e * u[c] }
+                u.withUnsafeBufferPointer { up in
+                    row.withUnsafeMutableBufferPointer { rp in
+                        GPTQPass.subtract(
+                            e, times: up.baseAddress!, from: rp.baseAddress!, columns: start..<(start + count))
+                    }
+                }
+                #expect(row.map(\.bitPattern) == expected.map(\.bitPattern), "start \(start) count \(count)")
+            }
+        }
+    }
 }
