@@ -251,7 +251,7 @@ final class GPTQPass: Sendable {
             // The rank-1 sub-block holding j: its later columns get j's error right away.
             let subStart = b0 + (j - b0) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
             let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
-            // Row r's results (row index i in the chunk): the maps, Q or the kept weight, its error for the
+            // The results of the chunk's row i: the maps, Q or the kept weight, its error for the
             // later columns, and the rank-1 update Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd].
             @inline(__always)
             func record(row i: Int, _ qv: Float, error ev: Float, sensitivity sv: Float, outlier: Bool) {
@@ -367,12 +367,13 @@ final class GPTQPass: Sendable {
             let tau = usesLeaveOneOut ? self.tau : nil
             var r = rows.lowerBound
             // Eight rows at a time, transposed so that column k of the eight is one vector.
-            let lanes = UnsafeMutableRawPointer(scratch.columnLanes).assumingMemoryBound(to: Float.self)
             while r + 8 <= rows.upperBound {
                 let x = first + (r - rows.lowerBound) * stride
-                for i in 0..<8 {
-                    let row = x + i * stride
-                    for k in 0..<len { lanes[k * 8 + i] = row[k] }
+                scratch.columnLanes.withMemoryRebound(to: Float.self, capacity: 8 * len) { lanes in
+                    for i in 0..<8 {
+                        let row = x + i * stride
+                        for k in 0..<len { lanes[k * 8 + i] = row[k] }
+                    }
                 }
                 let q = GroupFit.lanes(
                     x: scratch.columnLanes, d: d, g: len, bits: config.wbits, sym: config.sym,

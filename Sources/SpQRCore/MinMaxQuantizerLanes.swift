@@ -6,9 +6,9 @@
 //
 // Every lane performs the scalar quantizer's IEEE operations in the scalar's order, negates by flipping the
 // sign bit, and makes every comparison the way Swift's `min`/`max` make it (`min(a, b)` is `b < a ? b : a`,
-// `max(a, b)` is `b >= a ? b : a`), so
-// each lane's scale, zero and dequantized values are the same bits as `MinMaxQuantizer`'s (signed zeros,
-// infinities and NaN included). Only the number of values handled per instruction changes.
+// `max(a, b)` is `b >= a ? b : a`), so each lane's scale, zero and dequantized values are the same bits as
+// `MinMaxQuantizer`'s (signed zeros, infinities and NaN included). Only the number of values handled per
+// instruction changes.
 
 /// Eight `MinMaxQuantizer`s in the lanes of SIMD vectors.
 struct MinMaxQuantizerLanes {
