@@ -17,11 +17,8 @@ struct AllocateEndToEndTests {
 
     @Test("allocate → quantize-model --recipe: achieved bits and bytes are the predicted ones, within the target")
     func applied() throws {
-        let dir = try QuantizeModelEndToEndTests.scratch("allocate")
+        let (dir, source) = try QuantizeModelEndToEndTests.scratchWithTinyLlama("allocate")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try QuantizeModelEndToEndTests.tinyLlama(source)
         let allocate = [
             "allocate", source, "--target-bits", "3.3", "--menu", Self.menu, "--cache", dir + "/cache",
             "--out", dir + "/recipe.json", "--json",
@@ -78,11 +75,8 @@ struct AllocateEndToEndTests {
 
     @Test("allocate --text: each layer's error weighted by its sensitivity on the model, cached, and applied")
     func sensitivity() throws {
-        let dir = try QuantizeModelEndToEndTests.scratch("allocate-text")
+        let (dir, source) = try QuantizeModelEndToEndTests.scratchWithTinyLlama("allocate-text", tokenizer: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try QuantizeModelEndToEndTests.tinyLlama(source, tokenizer: true)
         let text = dir + "/text.txt"
         let sentence = "A hacker is a person who enjoys exploring the details of programmable systems. "
         try String(repeating: sentence, count: 8).write(toFile: text, atomically: true, encoding: .utf8)
@@ -129,11 +123,8 @@ struct AllocateEndToEndTests {
 
     @Test("targets out of reach are refused with what the menu reaches; two targets, bad units and menus at once")
     func refusals() throws {
-        let dir = try QuantizeModelEndToEndTests.scratch("allocate-refusals")
+        let (dir, source) = try QuantizeModelEndToEndTests.scratchWithTinyLlama("allocate-refusals")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try QuantizeModelEndToEndTests.tinyLlama(source)
         let common = ["--menu", Self.menu, "--cache", dir + "/cache", "--out", dir + "/r.json"]
         let low = try BinaryRunner.run(["allocate", source, "--target-bits", "2"] + common)
         #expect(low.status == 1 && low.stderr.contains("the least this menu gives is"), "\(low.stderr)")

@@ -33,11 +33,8 @@ struct ModelScreenMeasurementTests {
 
     @Test("every layer measured with progress, an allocation within the target, and the cache read back")
     func measuresTheModel() throws {
-        let dir = try QuantizeModelEndToEndTests.scratch("model-screen")
+        let (dir, source) = try QuantizeModelEndToEndTests.scratchWithTinyLlama("model-screen")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try QuantizeModelEndToEndTests.tinyLlama(source)
         let runner = EffectRunner(
             checkpoint: try ModelFiles.openCheckpoint(source), calibration: IdentityCalibration(),
             frontsCacheDirectory: dir + "/cache")
@@ -78,11 +75,8 @@ struct ModelScreenMeasurementTests {
 
     @Test("with --text windows: each layer's sensitivity measured after the fronts, the allocation by predicted KL")
     func sensitivity() throws {
-        let dir = try QuantizeModelEndToEndTests.scratch("model-screen-text")
+        let (dir, source) = try QuantizeModelEndToEndTests.scratchWithTinyLlama("model-screen-text")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try QuantizeModelEndToEndTests.tinyLlama(source)
         let windows = [[3, 17, 42, 8, 8, 23, 49, 0, 11, 30, 5, 19], [44, 2, 2, 38, 13, 27, 6, 41, 33, 9, 20, 16]]
         let runner = EffectRunner(
             checkpoint: try ModelFiles.openCheckpoint(source), calibration: IdentityCalibration(),

@@ -17,6 +17,16 @@ struct QuantizeModelEndToEndTests {
         try scratchDirectory("spqr-quantize-model-\(name)")
     }
 
+    /// A scratch directory named `name` holding `tinyLlama` in its folder "tiny": the directory and the
+    /// model's path.
+    static func scratchWithTinyLlama(_ name: String, tokenizer: Bool = false) throws -> (dir: String, model: String) {
+        let dir = try scratch(name)
+        let model = dir + "/tiny"
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        try tinyLlama(model, tokenizer: tokenizer)
+        return (dir, model)
+    }
+
     /// Tensor name → stored bytes of a GGUF file.
     static func tensorBytes(_ path: String) throws -> [String: Data] {
         let f = try GGUFFile(path: path)
@@ -270,11 +280,8 @@ struct QuantizeModelEndToEndTests {
 
     @Test("a Hugging Face directory in gives a directory out: same files and names, quantized layers in BF16")
     func huggingFaceDirectory() throws {
-        let dir = try Self.scratch("hf-directory")
+        let (dir, source) = try Self.scratchWithTinyLlama("hf-directory")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = dir + "/tiny"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try Self.tinyLlama(source)
         let out = dir + "/tiny-spqr"
         let run = try BinaryRunner.run(["quantize-model", source, "--out", out, "--json"])
         #expect(run.status == 0, "\(run.stderr)")

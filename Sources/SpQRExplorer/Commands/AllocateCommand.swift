@@ -68,8 +68,8 @@ struct AllocateCommand: ParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
-    /// Windows of --text the sensitivities are measured on (--nsamples, 4 by default).
-    var nsamples: Int { settings.nsamples ?? 4 }
+    /// Windows of --text the sensitivities are measured on.
+    var nsamples: Int { settings.sensitivityWindows }
 
     @Option(help: "The recipe to write.")
     var out: String

@@ -117,7 +117,7 @@ struct ExploreCommand: ParsableCommand {
         }
         // The sensitivity text is read and cut before the screen opens, so a bad one fails at once.
         let sensitivityText = try text.map { text in
-            let count = settings.nsamples ?? 4
+            let count = settings.sensitivityWindows
             guard count >= 1 else { throw ValidationError("--nsamples must be at least 1") }
             let (input, windows) = try window.windows(ofText: text, model: checkpointPath, count: count)
             return SensitivityText(path: text, sha256: input.sha256, windows: windows)

@@ -63,6 +63,10 @@ struct SettingsOptions: ParsableArguments {
         help: "Accepted for reference command lines; the calibration file sets the calibration size.")
     var nsamples: Int?
 
+    /// Windows of --text each layer's sensitivity is measured on (allocate, explore): --nsamples, 4 by
+    /// default.
+    var sensitivityWindows: Int { nsamples ?? 4 }
+
     /// The valued settings with their raw text, for lists and single values alike.
     var valued: [(setting: Setting, raw: String?)] {
         [
