@@ -10,15 +10,15 @@
 // Given U, rows only meet through the second-level statistics (blocks of qq_groupsize rows) and, without
 // perchannel, through shared group statistics. So each core takes a contiguous range of whole qq blocks
 // and runs the entire loop on it, its own sgemm included: no barrier between blocks. Within a range the
-// column work goes in chunks of about 64 rows, each copied for the block into a contiguous panel
-// (GPTQPanel.swift) that the caches hold whole. The per-weight steps and the group fits take eight rows per
-// SIMD vector, each lane doing the scalar steps in their order (MinMaxQuantizerLanes.swift, GroupFit.swift),
-// so the results are the same bits as one row at a time.
+// column work goes in chunks of about 64 rows, each copied for the block into a contiguous column-major
+// panel (GPTQPanel.swift) that the caches hold whole. The per-weight steps, the rank-1 updates and the group
+// fits take eight rows of a column per SIMD vector, each lane doing the scalar steps in their order
+// (MinMaxQuantizerLanes.swift, GroupFit.swift), so the results are the same bits as one row at a time.
 //
 // `GPTQ.run` splits the rows over the cores, `GPTQPass.quantize` is the loop over blocks above,
 // `quantizeColumns` the per-column steps and `fitGroup` the group statistics; `GPTQBuffers` names the
 // arrays they share.
-// One concept (the loop, its steps and its buffers) kept together, hence a little over 300 lines.
+// One concept (the loop, its steps and its buffers) kept together, hence over 400 lines.
 
 import Dispatch
 import Foundation
@@ -114,7 +114,8 @@ struct GPTQBuffers: @unchecked Sendable {
     let sensitivity: UnsafeMutablePointer<Float>
     let errorContribution: UnsafeMutablePointer<Float>
     let outliers: UnsafeMutablePointer<UInt8>
-    /// E [rows, blocksize]: the errors e of the current block, kept for the updates of later columns.
+    /// Eᵀ [blocksize, rows]: the errors e of the current block, kept for the updates of later columns;
+    /// column j's errors are consecutive, as the sweep produces them (eight rows per vector).
     let blockErrors: UnsafeMutablePointer<Float>
     /// Scales and zeros [group · rows + row]; second-level quantizers [group · qqBlocks + block] or nil.
     let scales: UnsafeMutablePointer<Float>
@@ -215,7 +216,7 @@ final class GPTQPass: Sendable {
             // Wp[:, b+B:] −= E[:, block] · U[block, b+B:]
             BLAS.sgemm(
                 m: rowRange.count, n: n - block.upperBound, k: block.count, alpha: -1,
-                a: buffers.blockErrors + rowRange.lowerBound * blocksize, lda: blocksize,
+                a: buffers.blockErrors + rowRange.lowerBound, lda: rows, transA: true,
                 b: buffers.u + block.lowerBound * n + block.upperBound, ldb: n,
                 beta: 1, c: buffers.weights + rowRange.lowerBound * n + block.upperBound, ldc: n)
             progress?(Double(block.upperBound) / Double(n))
@@ -229,7 +230,7 @@ final class GPTQPass: Sendable {
         of block: Range<Int>, rows: Range<Int>, _ panel: GPTQPanel, _ scratch: LeaveOneOutScratch
     ) -> Double {
         let b0 = block.lowerBound
-        let ld = panel.columns
+        let ld = panel.ld
         var loss: Double = 0
         for j in block {
             let jl = j - b0
@@ -237,7 +238,7 @@ final class GPTQPass: Sendable {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let columns = j..<min(j + groupsize, n)
                 if config.perchannel && columns.upperBound <= block.upperBound {
-                    fitGroup(columns: columns, rows: rows, scratch, from: (panel.weights + jl, ld))
+                    fitGroup(columns: columns, rows: rows, scratch, from: (panel.weights + jl * ld, ld))
                 } else {
                     // The fit reads past the block or over all rows: from Wp, with the panel written back.
                     panel.storeWeights(to: buffers.weights, n: n, rows: rows, block: block, from: jl)
@@ -251,49 +252,48 @@ final class GPTQPass: Sendable {
             // The rank-1 sub-block holding j: its later columns get j's error right away.
             let subStart = b0 + (j - b0) / GPTQ.rankOneColumns * GPTQ.rankOneColumns
             let subEnd = min(subStart + GPTQ.rankOneColumns, block.upperBound)
-            // The results of the chunk's row i: the maps, Q or the kept weight, its error for the
-            // later columns, and the rank-1 update Wp[r, j+1:subEnd] −= e · U[j, j+1:subEnd].
-            @inline(__always)
-            func record(row i: Int, _ qv: Float, error ev: Float, sensitivity sv: Float, outlier: Bool) {
-                let row = panel.weights + i * ld - b0
-                panel.sensitivity[i * ld + jl] = sv
-                panel.outliers[i * ld + jl] = outlier ? 1 : 0
-                row[j] = qv
-                buffers.blockErrors[(rows.lowerBound + i) * blocksize + jl] = ev
-                let contribution = ev * ev
-                panel.contribution[i * ld + jl] = contribution
-                loss += Double(contribution)
-                if ev != 0 { Self.subtract(ev, times: uRow, from: row, columns: (j + 1)..<max(subEnd, j + 1)) }
-            }
-            let scales = buffers.scales + group * self.rows
-            let zeros = buffers.zeros + group * self.rows
+            // The later columns of the sub-block, as panel columns.
+            let later = (jl + 1)..<(max(subEnd, j + 1) - b0)
+            // Column j of the panel's maps and of Eᵀ, row i of the chunk at offset i.
+            let column = jl * ld
+            let errors = buffers.blockErrors + jl * self.rows + rows.lowerBound
+            let scales = buffers.scales + group * self.rows + rows.lowerBound
+            let zeros = buffers.zeros + group * self.rows + rows.lowerBound
             // e = (w − Q(w)) / d_j, s = e²; an outlier keeps w and passes no error on. Eight rows at a time
             // (each lane the scalar steps below, MinMaxQuantizerLanes.swift), then the rows left one by one.
             var i = 0
             while i + 8 <= rows.count {
-                // Built from eight loads at once (lane by lane through memory would stall the vector load).
-                let w = panel.weights + i * ld + jl
-                let wv = SIMD8<Float>(w[0], w[ld], w[2 * ld], w[3 * ld], w[4 * ld], w[5 * ld], w[6 * ld], w[7 * ld])
-                let r = rows.lowerBound + i
+                let w = UnsafeMutableRawPointer(panel.weights + column + i)
+                let wv = w.loadUnaligned(as: SIMD8<Float>.self)
                 let quant = MinMaxQuantizerLanes(
-                    scale: UnsafeRawPointer(scales + r).loadUnaligned(as: SIMD8<Float>.self),
-                    zero: UnsafeRawPointer(zeros + r).loadUnaligned(as: SIMD8<Float>.self), maxq: maxq)
-                let qv = quant(wv)
-                let ev = (wv - qv) / dj
+                    scale: UnsafeRawPointer(scales + i).loadUnaligned(as: SIMD8<Float>.self),
+                    zero: UnsafeRawPointer(zeros + i).loadUnaligned(as: SIMD8<Float>.self), maxq: maxq)
+                var qv = quant(wv)
+                var ev = (wv - qv) / dj
                 let sv = ev * ev
-                // The decision lane by lane: a vector compare here is split into branches per lane anyway.
-                for l in 0..<8 {
-                    let isOutlier = detectsOutliers && sv[l] > tau
-                    record(
-                        row: i + l, isOutlier ? wv[l] : qv[l], error: isOutlier ? 0 : ev[l], sensitivity: sv[l],
-                        outlier: isOutlier)
+                var flags = SIMD8<UInt8>()
+                if detectsOutliers {
+                    let isOutlier = sv .> tau
+                    if isOutlier != .init(repeating: false) {
+                        qv.replace(with: wv, where: isOutlier)
+                        ev.replace(with: 0, where: isOutlier)
+                        flags = SIMD8(truncatingIfNeeded: SIMD8<Int32>().replacing(with: 1, where: isOutlier))
+                    }
                 }
+                let contribution = ev * ev
+                w.storeBytes(of: qv, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(panel.sensitivity + column + i).storeBytes(of: sv, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(panel.contribution + column + i).storeBytes(
+                    of: contribution, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(panel.outliers + column + i).storeBytes(of: flags, as: SIMD8<UInt8>.self)
+                UnsafeMutableRawPointer(errors + i).storeBytes(of: ev, as: SIMD8<Float>.self)
+                for l in 0..<8 { loss += Double(contribution[l]) }
+                Self.subtract(ev, times: uRow + b0, from: panel.weights + i, ld: ld, columns: later)
                 i += 8
             }
             while i < rows.count {
-                let r = rows.lowerBound + i
-                let quant = MinMaxQuantizer(scale: scales[r], zero: zeros[r], maxq: maxq)
-                let wv = panel.weights[i * ld + jl]
+                let quant = MinMaxQuantizer(scale: scales[i], zero: zeros[i], maxq: maxq)
+                let wv = panel.weights[column + i]
                 var qv = quant(wv)
                 var ev = (wv - qv) / dj
                 let sv = ev * ev
@@ -302,45 +302,57 @@ final class GPTQPass: Sendable {
                     qv = wv
                     ev = 0
                 }
-                record(row: i, qv, error: ev, sensitivity: sv, outlier: isOutlier)
+                let contribution = ev * ev
+                panel.weights[column + i] = qv
+                panel.sensitivity[column + i] = sv
+                panel.contribution[column + i] = contribution
+                panel.outliers[column + i] = isOutlier ? 1 : 0
+                errors[i] = ev
+                loss += Double(contribution)
+                if ev != 0 {
+                    for c in later { panel.weights[c * ld + i] -= ev * uRow[b0 + c] }
+                }
                 i += 1
             }
-            // At the end of a sub-block, its errors reach the rest of the block in one small product.
+            // At the end of a sub-block, its errors reach the rest of the block in one small product,
+            // P = E[rows, sub] · U[sub, j+1 : block end], then Wp[rows, j+1 : block end] −= P. The product is
+            // made row-major, as over Wp in place: OpenBLAS sums in another order when its operands swap
+            // roles. Each weight then takes w − p, the one rounding of the sgemm's own w + (−1) · p.
             if j + 1 == subEnd && j + 1 < block.upperBound {
+                let columns = block.upperBound - j - 1
                 BLAS.sgemm(
-                    m: rows.count, n: block.upperBound - j - 1, k: j + 1 - subStart, alpha: -1,
-                    a: buffers.blockErrors + rows.lowerBound * blocksize + (subStart - b0), lda: blocksize,
-                    b: buffers.u + subStart * n + j + 1, ldb: n,
-                    beta: 1, c: panel.weights + jl + 1, ldc: ld)
+                    m: rows.count, n: columns, k: j + 1 - subStart, alpha: 1,
+                    a: buffers.blockErrors + (subStart - b0) * self.rows + rows.lowerBound, lda: self.rows,
+                    transA: true, b: buffers.u + subStart * n + j + 1, ldb: n,
+                    beta: 0, c: panel.product, ldc: columns)
+                GPTQPanel.subtractTransposed(
+                    rows.count, columns, panel.product, columns, from: panel.weights + (jl + 1) * ld, ld)
             }
         }
         return loss
     }
 
-    /// row[c] −= e · u[c] for c in `columns` (each element rounded as the scalar expression rounds it), eight
-    /// and then four columns per vector and the last few one by one: the rows of a rank-1 sub-block are
-    /// short (31 columns at most), so a loop that handles its remainder one column at a time spends half
-    /// its time there.
-    @inline(always)
+    /// The rank-1 update of eight rows: for c in `columns`, the vector of the rows at `rows + c · ld`
+    /// −= e · u[c], each lane rounded as the scalar w −= e · u[c] rounds it; lanes with e = 0 are left
+    /// as they are, as the one-row loop skips them (w − 0 · u is not w for w = −0).
+    @inline(__always)
     static func subtract(
-        _ e: Float, times u: UnsafePointer<Float>, from row: UnsafeMutablePointer<Float>, columns: Range<Int>
+        _ e: SIMD8<Float>, times u: UnsafePointer<Float>, from rows: UnsafeMutablePointer<Float>, ld: Int,
+        columns: Range<Int>
     ) {
-        var c = columns.lowerBound
-        while c + 8 <= columns.upperBound {
-            let w = UnsafeMutableRawPointer(row + c)
-            let v = UnsafeRawPointer(u + c).loadUnaligned(as: SIMD8<Float>.self)
-            w.storeBytes(of: w.loadUnaligned(as: SIMD8<Float>.self) - e * v, as: SIMD8<Float>.self)
-            c += 8
-        }
-        if c + 4 <= columns.upperBound {
-            let w = UnsafeMutableRawPointer(row + c)
-            let v = UnsafeRawPointer(u + c).loadUnaligned(as: SIMD4<Float>.self)
-            w.storeBytes(of: w.loadUnaligned(as: SIMD4<Float>.self) - e * v, as: SIMD4<Float>.self)
-            c += 4
-        }
-        while c < columns.upperBound {
-            row[c] -= e * u[c]
-            c += 1
+        let zero = e .== 0
+        if zero == .init(repeating: true) { return }
+        if zero == .init(repeating: false) {
+            for c in columns {
+                let w = UnsafeMutableRawPointer(rows + c * ld)
+                w.storeBytes(of: w.loadUnaligned(as: SIMD8<Float>.self) - e * u[c], as: SIMD8<Float>.self)
+            }
+        } else {
+            for c in columns {
+                let w = UnsafeMutableRawPointer(rows + c * ld)
+                let v = w.loadUnaligned(as: SIMD8<Float>.self)
+                w.storeBytes(of: (v - e * u[c]).replacing(with: v, where: zero), as: SIMD8<Float>.self)
+            }
         }
     }
 
@@ -348,8 +360,8 @@ final class GPTQPass: Sendable {
     /// outlier candidates by the mean of the others, min–max gives scale and zero (GroupFit.swift, eight
     /// rows per vector), then the second level quantizes them over blocks of qq_groupsize rows (chunks
     /// hold whole blocks).
-    /// Row r's values are read from `from` (first value of the chunk's first row, row stride) when given,
-    /// else from Wp.
+    /// The values are read from the panel when `from` gives it (the group's first column there and the
+    /// panel's `ld`), else from Wp.
     func fitGroup(
         columns: Range<Int>, rows: Range<Int>, _ scratch: LeaveOneOutScratch,
         from panel: (UnsafeMutablePointer<Float>, Int)? = nil
@@ -359,38 +371,48 @@ final class GPTQPass: Sendable {
         let scales = buffers.scales + group * self.rows
         let zeros = buffers.zeros + group * self.rows
         if config.perchannel {
-            // Row r's first value and the stride between rows.
-            let (first, stride) =
-                panel.map { (UnsafePointer($0.0), $0.1) }
-                ?? (UnsafePointer(buffers.weights + rows.lowerBound * n + columns.lowerBound), n)
             let d = buffers.d + columns.lowerBound
             let tau = usesLeaveOneOut ? self.tau : nil
-            var r = rows.lowerBound
+            // Value k of the chunk's row i: in the panel at k · ld + i, in Wp at i · n + k.
+            let (first, rowStride, columnStride) =
+                panel.map { (UnsafePointer($0.0), 1, $0.1) }
+                ?? (UnsafePointer(buffers.weights + rows.lowerBound * n + columns.lowerBound), n, 1)
+            var i = 0
             // Eight rows at a time, transposed so that column k of the eight is one vector.
-            while r + 8 <= rows.upperBound {
-                let x = first + (r - rows.lowerBound) * stride
-                scratch.columnLanes.withMemoryRebound(to: Float.self, capacity: 8 * len) { lanes in
-                    for i in 0..<8 {
-                        let row = x + i * stride
-                        for k in 0..<len { lanes[k * 8 + i] = row[k] }
+            while i + 8 <= rows.count {
+                let x = first + i * rowStride
+                if panel == nil {
+                    scratch.columnLanes.withMemoryRebound(to: Float.self, capacity: 8 * len) { lanes in
+                        for l in 0..<8 {
+                            let row = x + l * rowStride
+                            for k in 0..<len { lanes[k * 8 + l] = row[k] }
+                        }
+                    }
+                } else {
+                    for k in 0..<len {
+                        scratch.columnLanes[k] = UnsafeRawPointer(x + k * columnStride).loadUnaligned(
+                            as: SIMD8<Float>.self)
                     }
                 }
                 let q = GroupFit.lanes(
                     x: scratch.columnLanes, d: d, g: len, bits: config.wbits, sym: config.sym,
                     roundZero: config.roundZero, tau: tau, scratch)
-                for i in 0..<8 {
-                    scales[r + i] = q.scale[i]
-                    zeros[r + i] = q.zero[i]
-                }
-                r += 8
+                UnsafeMutableRawPointer(scales + rows.lowerBound + i).storeBytes(of: q.scale, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(zeros + rows.lowerBound + i).storeBytes(of: q.zero, as: SIMD8<Float>.self)
+                i += 8
             }
-            while r < rows.upperBound {
+            while i < rows.count {
+                var x = first + i * rowStride
+                if panel != nil {
+                    for k in 0..<len { scratch.rowValues[k] = x[k * columnStride] }
+                    x = UnsafePointer(scratch.rowValues)
+                }
                 let q = GroupFit.row(
-                    x: first + (r - rows.lowerBound) * stride, d: d, g: len, bits: config.wbits, sym: config.sym,
-                    roundZero: config.roundZero, tau: tau, scratch)
-                scales[r] = q.scale
-                zeros[r] = q.zero
-                r += 1
+                    x: x, d: d, g: len, bits: config.wbits, sym: config.sym, roundZero: config.roundZero, tau: tau,
+                    scratch)
+                scales[rows.lowerBound + i] = q.scale
+                zeros[rows.lowerBound + i] = q.zero
+                i += 1
             }
         } else {
             var lo = Float.infinity

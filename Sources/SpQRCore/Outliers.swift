@@ -126,6 +126,8 @@ struct LeaveOneOutScratch {
     let columnLanes: UnsafeMutablePointer<SIMD8<Float>>
     let errorLanes: UnsafeMutablePointer<SIMD8<Float>>
     let replacedLanes: UnsafeMutablePointer<SIMD8<Float>>
+    /// One row's g values gathered from a column-major panel.
+    let rowValues: UnsafeMutablePointer<Float>
 
     init(groupsize g: Int) {
         candidate = .allocate(capacity: g + 1)
@@ -135,6 +137,7 @@ struct LeaveOneOutScratch {
         columnLanes = .allocate(capacity: 3 * g + 1)
         errorLanes = columnLanes + g
         replacedLanes = errorLanes + g
+        rowValues = .allocate(capacity: g + 1)
     }
 
     func deallocate() {
@@ -142,5 +145,6 @@ struct LeaveOneOutScratch {
         errors.deallocate()
         candidateLanes.deallocate()
         columnLanes.deallocate()
+        rowValues.deallocate()
     }
 }

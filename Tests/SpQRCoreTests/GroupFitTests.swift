@@ -151,23 +151,32 @@ struct ColumnSweepLanesTests {
         }
     }
 
-    @Test("the rank-1 update in vectors rounds every element as row[c] −= e · u[c] does")
+    @Test("the rank-1 update of eight rows rounds every lane as w −= e · u does, and skips lanes with e = 0")
     func rankOneUpdateMatchesScalar() {
         var random = SeededGenerator(seed: 17)
-        let u = (0..<48).map { _ in random.gaussian() }
-        for start in 0..<9 {
-            for count in 0..<34 {
-                let e = random.gaussian() * 1e-3
-                var row = (0..<48).map { _ in random.gaussian() * 0.05 }
-                var expected = row
-                for c in start..<(start + count) { expected[c] -= e * u[c] }
+        let u = (0..<40).map { _ in random.gaussian() }
+        let ld = 11
+        // All lanes nonzero, some zero (lane 0 +0, lane 3 −0), all zero. Lanes 0 and 3 of w hold −0, where
+        // w − e · u would give +0 whenever e · u is −0, so a lane not skipped is seen.
+        let patterns: [[Float]] = [
+            (0..<8).map { _ in random.gaussian() * 1e-3 },
+            (0..<8).map { l in l % 3 == 0 ? (l % 2 == 0 ? 0 : -0.0) : random.gaussian() * 1e-3 },
+            [Float](repeating: 0, count: 8),
+        ]
+        for e in patterns {
+            for columns in [0..<0, 0..<1, 2..<9, 5..<36] {
+                var panel = (0..<(40 * ld)).map { k in k % ld == 1 || k % ld == 4 ? -0.0 : random.gaussian() * 0.05 }
+                var expected = panel
+                for c in columns {
+                    for l in 0..<8 where e[l] != 0 { expected[c * ld + 1 + l] -= e[l] * u[c] }
+                }
                 u.withUnsafeBufferPointer { up in
-                    row.withUnsafeMutableBufferPointer { rp in
+                    panel.withUnsafeMutableBufferPointer { p in
                         GPTQPass.subtract(
-                            e, times: up.baseAddress!, from: rp.baseAddress!, columns: start..<(start + count))
+                            SIMD8(e), times: up.baseAddress!, from: p.baseAddress! + 1, ld: ld, columns: columns)
                     }
                 }
-                #expect(row.map(\.bitPattern) == expected.map(\.bitPattern), "start \(start) count \(count)")
+                #expect(panel.map(\.bitPattern) == expected.map(\.bitPattern), "e \(e) columns \(columns)")
             }
         }
     }
