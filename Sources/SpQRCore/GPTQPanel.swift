@@ -6,7 +6,8 @@
 // the same few cache sets, so they evict each other), and eight consecutive rows of one column are one
 // vector, the unit of the per-weight steps.
 // `load` copies the block in, `store` copies it and the maps out to the run's [rows, in] arrays. Values
-// are moved, never computed, and the products see the same operands (only transposed in memory), so the
+// are moved, never computed; the in-block products are made row-major in `product`, with their operands in
+// the roles they have over Wp, and subtracted with one rounding per weight (`subtractTransposed`), so the
 // results are the same bits as a sweep over Wp in place.
 
 /// Column-major buffers for one chunk of rows over one block; one per worker thread.
