@@ -317,7 +317,8 @@ final class GPTQPass: Sendable {
             // At the end of a sub-block, its errors reach the rest of the block in one small product,
             // P = E[rows, sub] · U[sub, j+1 : block end], then Wp[rows, j+1 : block end] −= P. The product is
             // made row-major, as over Wp in place: OpenBLAS sums in another order when its operands swap
-            // roles. Each weight then takes w − p, the one rounding of the sgemm's own w + (−1) · p.
+            // roles. Each weight then takes w − p, rounded once as the sgemm rounds its own w + (−1) · p (a
+            // zero's sign aside).
             if j + 1 == subEnd && j + 1 < block.upperBound {
                 let columns = block.upperBound - j - 1
                 BLAS.sgemm(
