@@ -149,6 +149,17 @@ struct SettingsPathsTests {
         }
     }
 
+    @Test("--nsamples counts calibration windows (128 by default) and sensitivity windows (4 by default)")
+    func windowCounts() throws {
+        let defaults = try SettingsOptions.parse([])
+        #expect(defaults.calibrationWindows == 128 && defaults.sensitivityWindows == 4)
+        let given = try SettingsOptions.parse(["--nsamples", "7"])
+        #expect(given.calibrationWindows == 7 && given.sensitivityWindows == 7)
+        #expect(
+            SettingsOptions.helpMessage().contains("default 128") && SettingsOptions.helpMessage().contains("default 4")
+        )
+    }
+
     @Test(
         "quantize --groupsize 24 --outlier_threshold off writes a recipe that validates and gives the reference command"
     )

@@ -84,8 +84,8 @@ struct QuantizeModelCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON instead of tables.")
     var json = false
 
-    /// Calibration windows with --text (the reference's --nsamples, 128 by default).
-    var nsamples: Int { settings.nsamples ?? 128 }
+    /// Calibration windows with --text (the reference's --nsamples).
+    var nsamples: Int { settings.calibrationWindows }
 
     func validate() throws {
         if [text, hessians, imatrix].compactMap({ $0 }).count > 1 {

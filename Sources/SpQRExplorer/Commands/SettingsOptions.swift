@@ -60,12 +60,24 @@ struct SettingsOptions: ParsableArguments {
 
     @Option(
         name: [.customLong("nsamples")],
-        help: "Accepted for reference command lines; the calibration file sets the calibration size.")
+        help: """
+            Windows of --text to use: for calibration in quantize-model (default \(Self.defaultCalibrationWindows), \
+            as the reference's --nsamples), for each layer's sensitivity in allocate and explore (default \
+            \(Self.defaultSensitivityWindows)). With a Hessian file it is accepted for reference command lines: \
+            the file sets the calibration size.
+            """)
     var nsamples: Int?
 
-    /// Windows of --text each layer's sensitivity is measured on (allocate, explore): --nsamples, 4 by
-    /// default.
-    var sensitivityWindows: Int { nsamples ?? 4 }
+    /// Windows of --text a whole-model quantization calibrates on when --nsamples is not given (the
+    /// reference's default).
+    static let defaultCalibrationWindows = 128
+    /// Windows of --text each layer's sensitivity is measured on when --nsamples is not given.
+    static let defaultSensitivityWindows = 4
+
+    /// Windows of --text each layer's sensitivity is measured on (allocate, explore).
+    var sensitivityWindows: Int { nsamples ?? Self.defaultSensitivityWindows }
+    /// Calibration windows of --text (quantize-model).
+    var calibrationWindows: Int { nsamples ?? Self.defaultCalibrationWindows }
 
     /// The valued settings with their raw text, for lists and single values alike.
     var valued: [(setting: Setting, raw: String?)] {
