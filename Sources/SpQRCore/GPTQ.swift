@@ -384,10 +384,7 @@ final class GPTQPass: Sendable {
                 let x = first + i * rowStride
                 if panel == nil {
                     scratch.columnLanes.withMemoryRebound(to: Float.self, capacity: 8 * len) { lanes in
-                        for l in 0..<8 {
-                            let row = x + l * rowStride
-                            for k in 0..<len { lanes[k * 8 + l] = row[k] }
-                        }
+                        GPTQPanel.transpose(8, len, from: x, rowStride, to: lanes, 8)
                     }
                 } else {
                     for k in 0..<len {

@@ -67,21 +67,10 @@ struct GPTQPanel {
     static func transpose<T: SIMDScalar>(
         _ rows: Int, _ cols: Int, from src: UnsafePointer<T>, _ lds: Int, to dst: UnsafeMutablePointer<T>, _ ldd: Int
     ) {
-        var r0 = 0
-        while r0 + 8 <= rows {
-            var c0 = 0
-            while c0 + 8 <= cols {
-                transposeTile(from: src + r0 * lds + c0, lds, to: dst + c0 * ldd + r0, ldd)
-                c0 += 8
-            }
-            for r in r0..<(r0 + 8) {
-                for c in c0..<cols { dst[c * ldd + r] = src[r * lds + c] }
-            }
-            r0 += 8
-        }
-        for r in r0..<rows {
-            for c in 0..<cols { dst[c * ldd + r] = src[r * lds + c] }
-        }
+        visitTiles(
+            rows, cols,
+            tile: { r0, c0 in transposeTile(from: src + r0 * lds + c0, lds, to: dst + c0 * ldd + r0, ldd) },
+            element: { r, c in dst[c * ldd + r] = src[r * lds + c] })
     }
 
     /// w[c · ldw + r] −= p[r · ldp + c] for r < rows, c < cols (each element rounded once): tiles of 8 × 8
@@ -92,26 +81,40 @@ struct GPTQPanel {
     ) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { tile in
             let t = tile.baseAddress!
-            var r0 = 0
-            while r0 + 8 <= rows {
-                var c0 = 0
-                while c0 + 8 <= cols {
+            visitTiles(
+                rows, cols,
+                tile: { r0, c0 in
                     transposeTile(from: p + r0 * ldp + c0, ldp, to: t, 8)
                     for c in 0..<8 {
                         let x = UnsafeMutableRawPointer(w + (c0 + c) * ldw + r0)
                         let y = UnsafeRawPointer(t + c * 8).loadUnaligned(as: SIMD8<Float>.self)
                         x.storeBytes(of: x.loadUnaligned(as: SIMD8<Float>.self) - y, as: SIMD8<Float>.self)
                     }
-                    c0 += 8
-                }
-                for r in r0..<(r0 + 8) {
-                    for c in c0..<cols { w[c * ldw + r] -= p[r * ldp + c] }
-                }
-                r0 += 8
+                },
+                element: { r, c in w[c * ldw + r] -= p[r * ldp + c] })
+        }
+    }
+
+    /// Walks a rows × cols array: `tile(r0, c0)` for every whole 8 × 8 tile, `element(r, c)` for the
+    /// elements of the right and bottom edges that no tile covers.
+    @inline(__always)
+    static func visitTiles(
+        _ rows: Int, _ cols: Int, tile: (_ r0: Int, _ c0: Int) -> Void, element: (_ r: Int, _ c: Int) -> Void
+    ) {
+        var r0 = 0
+        while r0 + 8 <= rows {
+            var c0 = 0
+            while c0 + 8 <= cols {
+                tile(r0, c0)
+                c0 += 8
             }
-            for r in r0..<rows {
-                for c in 0..<cols { w[c * ldw + r] -= p[r * ldp + c] }
+            for r in r0..<(r0 + 8) {
+                for c in c0..<cols { element(r, c) }
             }
+            r0 += 8
+        }
+        for r in r0..<rows {
+            for c in 0..<cols { element(r, c) }
         }
     }
 
