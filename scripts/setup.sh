@@ -17,4 +17,17 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH; install Swift 6 (swift.org) first" >&2; exit 1; }
-swift build -c "$config" --product spqr-explorer >&2
+# A release build is compiled for this machine's CPU, as the toolchain's clang names it for -march=native
+# (on an AVX2 machine the SIMD code runs in eight-lane vectors instead of baseline x86-64's four-lane SSE2).
+# SPQR_TARGET_CPU overrides it: x86-64 for a binary that runs on any x86-64 machine. The results are the
+# same bits on every target, since Swift neither fuses a multiply and an add nor reorders a sum by itself.
+flags=()
+if [ "$config" = release ]; then
+    cpu="${SPQR_TARGET_CPU-}"
+    if [ -z "$cpu" ] && [ -x "$(dirname "$(command -v swift)")/clang" ]; then
+        cpu=$(echo | "$(dirname "$(command -v swift)")/clang" -march=native -### -x c - 2>&1 \
+            | sed -n 's/.*"-target-cpu" "\([^"]*\)".*/\1/p' | head -n 1)
+    fi
+    [ -z "$cpu" ] || flags=(-Xswiftc -target-cpu -Xswiftc "$cpu")
+fi
+swift build -c "$config" --product spqr-explorer "${flags[@]}" >&2
