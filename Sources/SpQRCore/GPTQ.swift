@@ -274,7 +274,7 @@ final class GPTQPass: Sendable {
                 var flags = SIMD8<UInt8>()
                 if detectsOutliers {
                     let isOutlier = sv .> tau
-                    if isOutlier != .init(repeating: false) {
+                    if isOutlier.someSet {
                         qv.replace(with: wv, where: isOutlier)
                         ev.replace(with: 0, where: isOutlier)
                         flags = SIMD8(truncatingIfNeeded: SIMD8<Int32>().replacing(with: 1, where: isOutlier))
@@ -342,8 +342,8 @@ final class GPTQPass: Sendable {
         columns: Range<Int>
     ) {
         let zero = e .== 0
-        if zero == .init(repeating: true) { return }
-        if zero == .init(repeating: false) {
+        if zero.everySet { return }
+        if !zero.someSet {
             for c in columns {
                 let w = UnsafeMutableRawPointer(rows + c * ld)
                 w.storeBytes(of: w.loadUnaligned(as: SIMD8<Float>.self) - e * u[c], as: SIMD8<Float>.self)
