@@ -52,7 +52,7 @@ public enum SensitivityMeasurement {
         guard kept <= memory else {
             throw SpQRError(
                 .invalidSetting,
-                "sensitivity: \(windows.count) windows of \(t) tokens would keep \(kept >> 20) MiB (every block's input and each position's distribution over \(c.vocabulary) tokens), more than the \(memory >> 20) MiB allowed (half of this machine's memory); use fewer --nsamples or a smaller --seqlen"
+                "sensitivity: \(windows.count) windows of \(t) tokens would keep \(MemoryBudget.format(kept)) (every block's input and each position's distribution over \(c.vocabulary) tokens), more than the \(MemoryBudget.format(memory)) allowed (\(memoryLimit == nil ? "half of this machine's memory" : "the limit set for this run")); use fewer --nsamples or a smaller --seqlen"
             )
         }
         model.weightOverride = nil

@@ -132,6 +132,16 @@ final class SensitivityTests: XCTestCase {
                 model: model, layers: plan.layers, calibration: IdentityCalibration(), reference: Self.reference,
                 windows: Self.windows, memoryLimit: 7471)
         ) { XCTAssertTrue("\($0)".contains("use fewer --nsamples or a smaller --seqlen"), "\($0)") }
+        // The message gives both sizes and says where the limit comes from.
+        XCTAssertThrowsError(
+            try SensitivityMeasurement.measure(
+                model: model, layers: plan.layers, calibration: IdentityCalibration(), reference: Self.reference,
+                windows: Self.windows, memoryLimit: 4096)
+        ) {
+            XCTAssertTrue(
+                "\($0)".contains("would keep 7.3 KiB (every block's input"), "\($0)")
+            XCTAssertTrue("\($0)".contains("more than the 4.0 KiB allowed (the limit set for this run)"), "\($0)")
+        }
         XCTAssertNoThrow(
             try SensitivityMeasurement.measure(
                 model: model, layers: Array(plan.layers.prefix(1)), calibration: IdentityCalibration(),

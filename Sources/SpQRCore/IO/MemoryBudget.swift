@@ -76,8 +76,8 @@ public enum MemoryBudget {
             advice: "a layer with \(n) inputs is too wide to quantize on this machine")
     }
 
-    /// A byte count for messages: "200.0 GiB".
-    static func format(_ bytes: Int) -> String {
+    /// A byte count for messages: "200.0 GiB" (under 1 KiB: "512 bytes").
+    public static func format(_ bytes: Int) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var v = Double(bytes)
         var u = 0
