@@ -28,6 +28,9 @@ if [ "$config" = release ]; then
         cpu=$(echo | "$(dirname "$(command -v swift)")/clang" -march=native -### -x c - 2>&1 \
             | sed -n 's/.*"-target-cpu" "\([^"]*\)".*/\1/p' | head -n 1)
     fi
-    [ -z "$cpu" ] || flags=(-Xswiftc -target-cpu -Xswiftc "$cpu")
+    if [ -n "$cpu" ]; then
+        flags=(-Xswiftc -target-cpu -Xswiftc "$cpu")
+        echo "setup: release build for the CPU $cpu (SPQR_TARGET_CPU=x86-64 builds for any x86-64)" >&2
+    fi
 fi
 swift build -c "$config" --product spqr-explorer "${flags[@]}" >&2
