@@ -24,9 +24,9 @@ command -v swift >/dev/null || { echo "setup: swift is not on PATH; install Swif
 flags=()
 if [ "$config" = release ]; then
     cpu="${SPQR_TARGET_CPU-}"
-    if [ -z "$cpu" ] && [ -x "$(dirname "$(command -v swift)")/clang" ]; then
-        cpu=$(echo | "$(dirname "$(command -v swift)")/clang" -march=native -### -x c - 2>&1 \
-            | sed -n 's/.*"-target-cpu" "\([^"]*\)".*/\1/p' | head -n 1)
+    clang="$(dirname "$(command -v swift)")/clang"
+    if [ -z "$cpu" ] && [ -x "$clang" ]; then
+        cpu=$(echo | "$clang" -march=native -### -x c - 2>&1 | sed -n 's/.*"-target-cpu" "\([^"]*\)".*/\1/p' | head -n 1)
     fi
     if [ -n "$cpu" ]; then
         flags=(-Xswiftc -target-cpu -Xswiftc "$cpu")
