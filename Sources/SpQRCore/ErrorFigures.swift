@@ -13,26 +13,46 @@
 // outlier is kept): a property of the layer at its settings. Error concentration is measured on a method's
 // final error map (SpQR's error contribution, 0 at outliers; a baseline's own errors): how unevenly the
 // error that remains is spread.
+//
+// The sums over a run's maps (both norms of the weight error, the total of a concentration) are lane sums
+// (LaneSum.swift): an order fixed by position, eight sums at a time.
 
 import Dispatch
 
 /// Error measures shared by SpQR runs and the baselines.
 public enum ErrorFigures {
-    /// ‖a − b‖_F / ‖a‖_F over the rows listed (all rows when nil); 0 when a is zero and equal to b.
+    /// ‖a − b‖_F / ‖a‖_F; 0 when a is zero and equal to b.
     public static func relativeWeightError(original a: [Float], quantized b: [Float]) -> Double {
-        var num: Double = 0
-        var den: Double = 0
+        let (num, den) = squaredNorms(original: a, quantized: b)
+        return den > 0 ? (num / den).squareRoot() : (num > 0 ? .infinity : 0)
+    }
+
+    /// ‖a − b‖² and ‖a‖², each a lane sum over the flat index (LaneSum.swift).
+    static func squaredNorms(original a: [Float], quantized b: [Float]) -> (difference: Double, original: Double) {
+        precondition(a.count == b.count)
+        var num = LaneSum()
+        var den = LaneSum()
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                for k in 0..<ap.count {
+                var k = 0
+                while k + 8 <= ap.count {
+                    let x = SIMD8<Double>(UnsafeRawPointer(ap.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self))
+                    let dlt =
+                        x - SIMD8<Double>(UnsafeRawPointer(bp.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self))
+                    num.add(dlt * dlt)
+                    den.add(x * x)
+                    k += 8
+                }
+                while k < ap.count {
                     let x = Double(ap[k])
                     let dlt = x - Double(bp[k])
-                    num += dlt * dlt
-                    den += x * x
+                    num.add(dlt * dlt, lane: k & 7)
+                    den.add(x * x, lane: k & 7)
+                    k += 1
                 }
             }
         }
-        return den > 0 ? (num / den).squareRoot() : (num > 0 ? .infinity : 0)
+        return (num.total, den.total)
     }
 
     /// x_i H x_iᵀ for every row i of a [rows, n] matrix, blockwise with sgemm over the cores.
@@ -116,15 +136,30 @@ public enum ErrorFigures {
     public static func topShare(_ v: [Float], fraction: Double) -> Double {
         guard !v.isEmpty else { return 0 }
         let k = max(1, Int((fraction * Double(v.count)).rounded(.up)))
-        var total: Double = 0
+        // Σ max(v, 0) over the flat index (LaneSum.swift) and the counts of the high half-words.
+        var positive = LaneSum()
         var high = [Int](repeating: 0, count: 1 << 16)
         v.withUnsafeBufferPointer { p in
-            for x in p {
-                let y = max(x, 0)
-                total += Double(y)
-                high[Int(y.bitPattern >> 16)] += 1
+            high.withUnsafeMutableBufferPointer { h in
+                var k = 0
+                while k + 8 <= p.count {
+                    let x = UnsafeRawPointer(p.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self)
+                    // max(x, 0) lane by lane: −0 becomes +0 and NaN stays, as Swift's `max` has it.
+                    let y = x.replacing(with: 0, where: x .<= 0)
+                    positive.add(SIMD8<Double>(y))
+                    let bins = unsafeBitCast(y, to: SIMD8<UInt32>.self) &>> 16
+                    for l in 0..<8 { h[Int(bins[l])] += 1 }
+                    k += 8
+                }
+                while k < p.count {
+                    let y = max(p[k], 0)
+                    positive.add(Double(y), lane: k & 7)
+                    h[Int(y.bitPattern >> 16)] += 1
+                    k += 1
+                }
             }
         }
+        let total = positive.total
         guard total > 0 else { return 0 }
         // The high half-word bin that holds the k-th largest value.
         var above = 0
@@ -133,13 +168,29 @@ public enum ErrorFigures {
             above += high[bin]
             bin -= 1
         }
+        // The values above that bin summed in index order, and the low half-words of those in it. About
+        // one value in a hundred is at or above the bin, so eight values are tested at once and only the
+        // rare vector holding one is looked at value by value.
         var low = [Int](repeating: 0, count: 1 << 16)
         var sumAbove: Double = 0
         v.withUnsafeBufferPointer { p in
-            for x in p {
-                let y = max(x, 0)
+            func visit(_ y: Float) {
                 let hb = Int(y.bitPattern >> 16)
                 if hb > bin { sumAbove += Double(y) } else if hb == bin { low[Int(y.bitPattern & 0xFFFF)] += 1 }
+            }
+            let binLanes = SIMD8<UInt32>(repeating: UInt32(bin))
+            var k = 0
+            while k + 8 <= p.count {
+                let x = UnsafeRawPointer(p.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self)
+                let y = x.replacing(with: 0, where: x .<= 0)
+                if (unsafeBitCast(y, to: SIMD8<UInt32>.self) &>> 16 .>= binLanes).someSet {
+                    for l in 0..<8 { visit(y[l]) }
+                }
+                k += 8
+            }
+            while k < p.count {
+                visit(max(p[k], 0))
+                k += 1
             }
         }
         var need = k - above

@@ -194,30 +194,57 @@ public enum SpQR {
         return rows
     }
 
-    /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift), with ΔWp = Wp − Qp and Wp the
-    /// permuted, dead-zeroed original rows.
-    static func proxyNumerator(loss: Double, original: [Float], qp: [Float], rows: Int, factor: HessianFactor) -> Double
-    {
+    /// tr(ΔW H ΔWᵀ) from the damped loss Σ e² (see ErrorFigures.swift), with ΔW = W − Q in the original
+    /// column order (`quantized` already unpermuted).
+    static func proxyNumerator(
+        loss: Double, original: [Float], quantized: [Float], rows: Int, factor: HessianFactor
+    ) -> Double {
+        let (live, dead) = squaredDeltas(original: original, quantized: quantized, rows: rows, factor: factor)
+        return max(0, loss - Double(factor.lambda) * live - dead)
+    }
+
+    /// ‖ΔWp[:, live]‖² and ‖ΔWp[:, dead]‖², read in the original column order: ΔWp = Wp − Qp, and Wp is 0
+    /// at a dead column, so its terms are Q². Each is a row-wise lane sum (LaneSum.swift: original column c
+    /// in lane c mod 8, rows one after another).
+    static func squaredDeltas(original: [Float], quantized: [Float], rows: Int, factor: HessianFactor) -> (
+        live: Double, dead: Double
+    ) {
         let n = factor.count
-        var live: Double = 0
-        var dead: Double = 0
+        precondition(original.count == rows * n && quantized.count == rows * n)
+        // Per original column: set where dead, as eight-lane masks for the full octets of a row.
+        let octets = n / 8
+        var isDead = [Bool](repeating: false, count: n)
+        for k in 0..<n where factor.dead[k] { isDead[factor.perm[k]] = true }
+        var deadOctets = [SIMDMask<SIMD8<Int64>>](repeating: .init(repeating: false), count: octets)
+        for c in 0..<(octets * 8) where isDead[c] { deadOctets[c / 8][c % 8] = true }
+        var live = LaneSum()
+        var dead = LaneSum()
         original.withUnsafeBufferPointer { w in
-            qp.withUnsafeBufferPointer { q in
+            quantized.withUnsafeBufferPointer { q in
                 for r in 0..<rows {
-                    let wr = w.baseAddress! + r * n
-                    let qr = q.baseAddress! + r * n
-                    for k in 0..<n {
-                        if factor.dead[k] {
-                            dead += Double(qr[k]) * Double(qr[k])
+                    let wr = UnsafeRawPointer(w.baseAddress! + r * n)
+                    let qr = UnsafeRawPointer(q.baseAddress! + r * n)
+                    for o in 0..<octets {
+                        let offset = 32 * o
+                        let qv = SIMD8<Double>(qr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+                        let dlt = SIMD8<Double>(wr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)) - qv
+                        let mask = deadOctets[o]
+                        live.add((dlt * dlt).replacing(with: 0, where: mask))
+                        dead.add((qv * qv).replacing(with: 0, where: .!mask))
+                    }
+                    for c in (octets * 8)..<n {
+                        let qc = Double(q[r * n + c])
+                        if isDead[c] {
+                            dead.add(qc * qc, lane: c & 7)
                         } else {
-                            let dlt = Double(wr[factor.perm[k]]) - Double(qr[k])
-                            live += dlt * dlt
+                            let dlt = Double(w[r * n + c]) - qc
+                            live.add(dlt * dlt, lane: c & 7)
                         }
                     }
                 }
             }
         }
-        return max(0, loss - Double(factor.lambda) * live - dead)
+        return (live.total, dead.total)
     }
 
     static func ratio(_ a: Double, _ b: Double) -> Double {
@@ -226,8 +253,9 @@ public enum SpQR {
 }
 
 /// The figures read from a run's maps, and the maps put back in the original column order, as three jobs
-/// over disjoint maps that run side by side. Each job reads its maps in the processing order first (every
-/// sum goes in that fixed order), then unpermutes them.
+/// over disjoint maps that run side by side. Jobs 1 and 2 read their maps in the processing order, then
+/// unpermute them; job 0 unpermutes Q first and reads it beside W. Every sum goes in a fixed order
+/// (LaneSum.swift) that no thread count changes.
 private final class MapFigures: @unchecked Sendable {
     var q: [Float] = []
     var sensitivity: [Float] = []
@@ -257,14 +285,14 @@ private final class MapFigures: @unchecked Sendable {
         swap(&outliers, &out.outliers)
     }
 
-    /// Job 0: the proxy numerator, then Q unpermuted and the relative weight error; job 1: the sensitivity
+    /// Job 0: Q unpermuted, then the proxy numerator and the relative weight error; job 1: the sensitivity
     /// concentration and map; job 2: the error concentration, the outlier count, and both their maps.
     func run(_ job: Int, original: [Float], rows m: Int, factor: HessianFactor) {
         let n = factor.count
         switch job {
         case 0:
-            numerator = SpQR.proxyNumerator(loss: proxyLoss, original: original, qp: q, rows: m, factor: factor)
             unpermuteColumnsInPlace(&q, rows: m, cols: n, order: factor.perm)
+            numerator = SpQR.proxyNumerator(loss: proxyLoss, original: original, quantized: q, rows: m, factor: factor)
             relWeightError = ErrorFigures.relativeWeightError(original: original, quantized: q)
         case 1:
             sensitivityConcentration = ErrorFigures.concentration(sensitivity)
