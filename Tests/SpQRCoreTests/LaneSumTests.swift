@@ -1,6 +1,8 @@
 // The figures' Double sums go in the order LaneSum.swift defines: position p in lane p mod 8, each lane in
 // increasing p, the lanes combined pairwise. The expected values below are that order written out one term
-// at a time, compared for equality; terms spread over many decades make any other order give other bits.
+// at a time, compared for equality. The terms (spread over many decades, or like-sized with all their bits,
+// over tails of every length) make another order give other bits in at least one case: each mutation of a
+// lane, a tail, a mask or the combination fails a test here.
 
 import SpQRTestSupport
 import Testing
