@@ -113,7 +113,8 @@ struct LaneSumTests {
             let factor = try HessianFactor(
                 hessian: Matrix(rows: n, cols: n, values: h), perm: perm, percdamp: 0.1, layer: "lanes")
             #expect(factor.dead.filter { $0 }.count == inactive.count)
-            let q = w.map { $0 * 0.97 + 0.001 }
+            // Unrelated to W, so that every difference keeps all its bits.
+            let q = Self.gaussian(rows * n, seed: UInt64(n) + 100)
             // Terms at their row-wise positions: row r, original column c at 32 r + c (rows start at lane 0).
             var live = [Double](repeating: 0, count: 32 * rows)
             var dead = [Double](repeating: 0, count: 32 * rows)
