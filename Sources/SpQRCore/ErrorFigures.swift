@@ -128,6 +128,13 @@ public enum ErrorFigures {
         return total
     }
 
+    /// max(v, 0) of the eight values at `p`, lane by lane as Swift's `max` has it: −0 becomes +0, NaN stays.
+    @inline(__always)
+    private static func positivePart(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        let x = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+        return x.replacing(with: 0, where: x .<= 0)
+    }
+
     /// The share of Σ v held by its largest 1% of entries (the concentration figures).
     public static func concentration(_ v: [Float]) -> Double { topShare(v, fraction: 0.01) }
 
@@ -143,9 +150,7 @@ public enum ErrorFigures {
             high.withUnsafeMutableBufferPointer { h in
                 var k = 0
                 while k + 8 <= p.count {
-                    let x = UnsafeRawPointer(p.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self)
-                    // max(x, 0) lane by lane: −0 becomes +0 and NaN stays, as Swift's `max` has it.
-                    let y = x.replacing(with: 0, where: x .<= 0)
+                    let y = positivePart(p.baseAddress! + k)
                     positive.add(SIMD8<Double>(y))
                     let bins = unsafeBitCast(y, to: SIMD8<UInt32>.self) &>> 16
                     for l in 0..<8 { h[Int(bins[l])] += 1 }
@@ -181,8 +186,7 @@ public enum ErrorFigures {
             let binLanes = SIMD8<UInt32>(repeating: UInt32(bin))
             var k = 0
             while k + 8 <= p.count {
-                let x = UnsafeRawPointer(p.baseAddress! + k).loadUnaligned(as: SIMD8<Float>.self)
-                let y = x.replacing(with: 0, where: x .<= 0)
+                let y = positivePart(p.baseAddress! + k)
                 if (unsafeBitCast(y, to: SIMD8<UInt32>.self) &>> 16 .>= binLanes).someSet {
                     for l in 0..<8 { visit(y[l]) }
                 }
